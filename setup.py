@@ -1,0 +1,39 @@
+"""Packaging for robot_rl: a real-robot learning runtime with ROS 2 integration."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="robot_rl",
+    version="0.1.0",
+    description="Real-robot reinforcement learning runtime: high-UTD SAC, APRL, reset-free "
+    "task graphs, ZeroMQ actor/learner and ROS 2 integration",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["robot_rl", "robot_rl.*", "sim_bridge", "sim_bridge.*"]),
+    package_data={"robot_rl": ["py.typed"]},
+    data_files=[("share/robot_rl/robot_configs", [str(p) for p in Path("robot_configs").glob("*.yaml")])],
+    install_requires=[
+        # torch is pinned by the install commands (torch==2.13.0 CPU build) before this runs.
+        "torch>=2.1",
+        "numpy>=1.24",
+        "pyyaml>=6.0",
+        "pyzmq>=25",
+        "msgpack>=1.0",
+        "opencv-python-headless>=4.8",
+        "pybullet>=3.2.5",
+        "gymnasium>=0.29",
+        "tqdm>=4.60",
+        "matplotlib>=3.7",
+        "tensorboard>=2.14",
+    ],
+    extras_require={
+        "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80"],
+        "bench": ["stable-baselines3>=2.2"],
+    },
+    entry_points={"console_scripts": ["robot-rl=robot_rl.cli:main"]},
+)
