@@ -1,0 +1,337 @@
+"""The learner's end: receives transition batches exactly once and sends the newest weights.
+
+Usage loop (one thread; every call returns within its deadline)::
+
+    server = LearnerServer("tcp://*:5555", curve=server_curve("keys/"))
+    server.load_state_dict(checkpoint["transport"])       # after a restart
+    while running:
+        for batch in server.poll(timeout_s=0.01):
+            replay.add(batch.arrays)                        # every batch, before state_dict()
+        ...learn...
+        server.publish_weights(version, policy_arrays, {"limit": 0.4})
+        if checkpoint_due:
+            state = server.state_dict()
+            save_atomically(replay, state, version)         # store and state together
+            server.commit(state)                            # now actors may forget those batches
+
+Exactly once: a batch is accepted only if its seq is the stream's high-water mark + 1; lower
+seqs are duplicates and dropped, higher ones are a gap (answered so the actor re-sends).
+Actors keep every batch until :meth:`commit` reports it durable, so a learner killed between
+two checkpoints restores the marks of the last one and receives the rest again.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils.monitor import recv_monitor_message
+
+from robot_rl.transport import protocol as proto
+from robot_rl.transport.keys import ServerCurve, curve_required
+from robot_rl.transport.protocol import TransportError, TransportOptions
+from robot_rl.transport.wire import WireError, decode, encode
+
+logger = logging.getLogger(__name__)
+
+_HANDSHAKE_FAILED = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
+_MAX_DRAIN = 1000
+
+
+class TransitionBatch(NamedTuple):
+    """A newly accepted batch. Arrays are read-only views: copy them into the replay buffer."""
+
+    actor_id: str
+    seq: int
+    arrays: dict[str, np.ndarray]
+
+
+@dataclass
+class _Peer:
+    routing_id: bytes
+    inc: int
+    last_seen: float
+    last_sent: float = float("-inf")
+    alive: bool = True
+    weights_held: int = -1
+    weights_sent: int = -1
+    weights_sent_at: float = float("-inf")
+    status_due: bool = True
+    gap: bool = False
+
+    def stream(self, actor: str) -> str:
+        return f"{actor}#{self.inc:x}"
+
+
+class LearnerServer:
+    """ROUTER socket serving any number of actors; poll-driven, never blocks past a deadline.
+
+    Args:
+        bind: ZeroMQ address to bind, e.g. ``tcp://*:5555`` or ``tcp://127.0.0.1:0``.
+        curve: CURVE keys and allow-list; required unless ``bind`` is loopback or ``insecure``.
+        insecure: allow plaintext on a non-loopback address.
+        options: timing and size settings.
+    """
+
+    def __init__(
+        self,
+        bind: str,
+        curve: ServerCurve | None = None,
+        *,
+        insecure: bool = False,
+        options: TransportOptions | None = None,
+    ) -> None:
+        if curve is None and curve_required(bind) and not insecure:
+            raise TransportError(f"{bind}: not loopback, so CURVE keys are required "
+                                 "(robot-rl keys generate), or pass insecure=True")
+        self.options = opts = options or TransportOptions()
+        self.session = secrets.randbits(63)
+        self._ctx = zmq.Context()
+        self._auth: ThreadAuthenticator | None = None
+        self._sock = self._ctx.socket(zmq.ROUTER)
+        self._sock.linger = 0
+        self._sock.maxmsgsize = opts.limits.max_message_bytes
+        self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
+        self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
+        if curve is not None:
+            self._auth = ThreadAuthenticator(self._ctx, log=logging.getLogger(f"{__name__}.zap"))
+            self._auth.start()
+            self._auth.configure_curve(domain="*", location=str(curve.allowed_dir))
+            self._sock.curve_publickey = curve.public
+            self._sock.curve_secretkey = curve.secret
+            self._sock.curve_server = True
+        self._curve = curve
+        self._monitor = self._sock.get_monitor_socket(_HANDSHAKE_FAILED)
+        try:
+            self._sock.bind(bind)
+        except zmq.ZMQError as err:
+            self.close()
+            raise TransportError(f"cannot bind {bind}: {err}") from None
+        self.endpoint: str = self._sock.last_endpoint.decode()
+        self._hwm: dict[str, int] = {}
+        self._committed: dict[str, int] = {}
+        self._peers: dict[str, _Peer] = {}
+        self._weights: tuple[int, list[bytes]] | None = None
+        self._last_reject_log = float("-inf")
+        self.metrics: dict[str, int] = dict.fromkeys(
+            ["rx_messages", "rx_bytes", "rejected", "handshake_failures", "accepted_batches",
+             "accepted_transitions", "duplicates", "gaps", "lost_batches", "weights_sent",
+             "heartbeats", "peers_alive", "peer_deaths"], 0)
+        logger.info("learner listening on %s (CURVE %s)", self.endpoint,
+                    "on" if curve else "off")
+
+    def poll(self, timeout_s: float = 0.0) -> list[TransitionBatch]:
+        """Waits up to ``timeout_s`` for messages, handles all that arrived, sends acks.
+
+        Returns:
+            The batches accepted by this call, in arrival order (each exactly once ever).
+        """
+        out: list[TransitionBatch] = []
+        if self._sock.poll(max(0, int(timeout_s * 1000))):
+            for _ in range(_MAX_DRAIN):
+                try:
+                    frames = self._sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self._handle(frames, time.monotonic(), out)
+        self._drain_monitor()
+        self._housekeeping(time.monotonic())
+        return out
+
+    def publish_weights(
+        self, version: int, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any] | None = None
+    ) -> None:
+        """Sends weights to every live actor now and to every actor that lacks them later.
+
+        Args:
+            version: increasing version number (keep it in the learner checkpoint).
+            arrays: named parameter arrays (policy, dynamics model, ...).
+            meta: msgpack-native extras, e.g. the limit state.
+        """
+        if self._weights is not None and version <= self._weights[0]:
+            raise ValueError(f"weights version {version} is not newer than {self._weights[0]}")
+        frames = encode(proto.WEIGHTS, {"session": self.session, "version": int(version),
+                                        "meta": dict(meta or {})}, arrays, self.options.limits)
+        self._weights = (int(version), frames)
+        now = time.monotonic()
+        for peer in self._peers.values():
+            if peer.alive:
+                self._send_weights(peer, now)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The de-duplication marks, to checkpoint together with the replay buffer."""
+        return {"format": 1, "streams": dict(self._hwm)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restores marks from a checkpoint; they count as committed (the checkpoint is durable)."""
+        streams = state.get("streams") if state.get("format") == 1 else None
+        if not isinstance(streams, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in streams.items()
+        ):
+            raise ValueError("transport state: expected {'format': 1, 'streams': {str: int}}")
+        self._hwm = dict(streams)
+        self._committed = dict(streams)
+        for peer in self._peers.values():
+            peer.status_due = True
+
+    def commit(self, state: Mapping[str, Any]) -> None:
+        """Tells actors that everything in ``state`` (from :meth:`state_dict`) is stored durably."""
+        for stream, hwm in state["streams"].items():
+            if hwm > self._committed.get(stream, 0):
+                self._committed[stream] = hwm
+        for peer in self._peers.values():
+            peer.status_due = True
+        self._housekeeping(time.monotonic())
+
+    def peers(self) -> dict[str, bool]:
+        """Known actors and whether each is alive."""
+        return {actor: peer.alive for actor, peer in self._peers.items()}
+
+    def close(self) -> None:
+        """Closes sockets, stops the authenticator and the ZeroMQ context."""
+        if self._monitor is not None:
+            self._sock.disable_monitor()
+            self._monitor.close(0)
+            self._monitor = None
+        self._sock.close(0)
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
+        self._ctx.term()
+
+    def __enter__(self) -> LearnerServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    def _handle(self, frames: list[zmq.Frame], now: float, out: list[TransitionBatch]) -> None:
+        self.metrics["rx_messages"] += 1
+        self.metrics["rx_bytes"] += sum(len(f) for f in frames)
+        try:
+            msg = decode(frames[1:], self.options.limits)
+            if msg.kind == proto.HEARTBEAT:
+                hb = proto.parse_heartbeat(msg)
+                peer = self._touch(hb.actor, hb.inc, frames[0].bytes, now)
+                self.metrics["heartbeats"] += 1
+                peer.weights_held = max(peer.weights_held, hb.wv)
+                peer.status_due = True
+                self._skip_lost(peer.stream(hb.actor), hb.committed)
+            elif msg.kind == proto.TRANSITIONS:
+                head = proto.parse_batch(msg)
+                peer = self._touch(head.actor, head.inc, frames[0].bytes, now)
+                self._accept(peer, head, msg.arrays, out)
+            else:
+                raise proto.ProtocolError(f"unexpected kind {msg.kind!r}")
+        except WireError as err:
+            self.metrics["rejected"] += 1
+            if now - self._last_reject_log > 1.0:
+                self._last_reject_log = now
+                logger.warning("rejected a message (%d so far): %s", self.metrics["rejected"], err)
+
+    def _touch(self, actor: str, inc: int, routing_id: bytes, now: float) -> _Peer:
+        peer = self._peers.get(actor)
+        if peer is None:
+            if len(self._peers) >= self.options.max_peers:
+                raise proto.ProtocolError(f"more than {self.options.max_peers} actors")
+            peer = self._peers[actor] = _Peer(routing_id, inc, now)
+            logger.info("actor %s connected", actor)
+        elif peer.inc != inc:
+            logger.info("actor %s restarted (new stream %x)", actor, inc)
+            self._peers[actor] = peer = _Peer(routing_id, inc, now)
+        elif not peer.alive:
+            logger.info("actor %s is back after %.1f s", actor, now - peer.last_seen)
+            peer.alive = True
+        peer.routing_id = routing_id
+        peer.last_seen = now
+        return peer
+
+    def _accept(self, peer: _Peer, head: proto.BatchHeader, arrays: dict[str, np.ndarray],
+                out: list[TransitionBatch]) -> None:
+        stream = peer.stream(head.actor)
+        hwm = self._hwm.get(stream, 0)
+        peer.status_due = True
+        if head.seq <= hwm:
+            self.metrics["duplicates"] += 1
+        elif head.seq > hwm + 1:
+            self.metrics["gaps"] += 1
+            peer.gap = True
+        else:
+            self._hwm[stream] = head.seq
+            self.metrics["accepted_batches"] += 1
+            self.metrics["accepted_transitions"] += head.n
+            out.append(TransitionBatch(head.actor, head.seq, arrays))
+
+    def _skip_lost(self, stream: str, actor_committed: int) -> None:
+        # The actor was told batches up to actor_committed are durable, so it no longer holds
+        # them; if our restored marks are lower, a newer checkpoint was lost. Skip the hole
+        # (and say so) rather than wait forever for batches nobody has.
+        hwm = self._hwm.get(stream, 0)
+        if actor_committed > hwm:
+            logger.error("stream %s: batches %d..%d were committed but are not in the restored "
+                         "state (older checkpoint?); they are lost", stream, hwm + 1,
+                         actor_committed)
+            self.metrics["lost_batches"] += actor_committed - hwm
+            self._hwm[stream] = actor_committed
+            self._committed[stream] = max(self._committed.get(stream, 0), actor_committed)
+
+    def _drain_monitor(self) -> None:
+        while self._monitor is not None and self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            self.metrics["handshake_failures"] += 1
+            logger.warning("refused a connection from %s: handshake failed (event %d, code %d)",
+                           event["endpoint"].decode(errors="replace"), event["event"],
+                           event["value"])
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _housekeeping(self, now: float) -> None:
+        alive = 0
+        for actor, peer in self._peers.items():
+            if peer.alive and now - peer.last_seen > self.options.peer_timeout_s:
+                peer.alive = False
+                self.metrics["peer_deaths"] += 1
+                logger.warning("actor %s is dead: silent for %.2f s", actor, now - peer.last_seen)
+            if not peer.alive:
+                continue
+            alive += 1
+            if peer.status_due or now - peer.last_sent >= self.options.heartbeat_s:
+                self._send_status(actor, peer, now)
+            if (self._weights is not None and peer.weights_held < self._weights[0]
+                    and (peer.weights_sent < self._weights[0]
+                         or now - peer.weights_sent_at > self.options.resend_timeout_s)):
+                self._send_weights(peer, now)
+        self.metrics["peers_alive"] = alive
+
+    def _send(self, peer: _Peer, frames: list[bytes], now: float) -> None:
+        try:  # ROUTER never blocks: unroutable or full peers drop the message
+            self._sock.send_multipart([peer.routing_id, *frames], zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return
+        peer.last_sent = now
+
+    def _send_status(self, actor: str, peer: _Peer, now: float) -> None:
+        stream = peer.stream(actor)
+        meta = {"session": self.session, "hwm": self._hwm.get(stream, 0),
+                "committed": self._committed.get(stream, 0), "gap": peer.gap}
+        self._send(peer, encode(proto.STATUS, meta), now)
+        peer.status_due = peer.gap = False
+
+    def _send_weights(self, peer: _Peer, now: float) -> None:
+        assert self._weights is not None
+        self._send(peer, self._weights[1], now)
+        peer.weights_sent, peer.weights_sent_at = self._weights[0], now
+        self.metrics["weights_sent"] += 1
