@@ -1,0 +1,225 @@
+"""Session recording to MCAP with the ``ros2`` profile, and reading recordings back.
+
+Files are what rosbag2's MCAP storage writes, so ``ros2 bag info``/``ros2 bag play`` and
+Foxglove open them: profile ``ros2``; one schema per type with encoding ``ros2msg`` and the
+``.msg`` text including dependencies; channels with message encoding ``cdr`` and the
+metadata ``offered_qos_profiles`` (rosbag2 YAML) and ``topic_type_hash`` (RIHS01). Message
+payloads are the same CDR bytes that go on the wire (:mod:`robot_rl.ros.cdr`).
+
+Example:
+    >>> with McapRecorder("run/session.mcap") as rec:               # doctest: +SKIP
+    ...     rec.write("/joint_states", state, log_time_ns=t)
+    ...     rec.write_json("/robot_rl/events", {"event": "episode_end", "return": 3.2})
+    >>> for item in read_recording("run/session.mcap"):              # doctest: +SKIP
+    ...     item.topic, item.log_time_ns, item.message
+
+Chunks are compressed in memory and written when full: after a crash the file lacks its
+summary, and :func:`read_recording` returns every message up to the last complete chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mcap.exceptions import McapError
+from mcap.reader import NonSeekingReader
+from mcap.writer import CompressionType, Writer
+
+from robot_rl.ros import cdr, msgs
+from robot_rl.ros.wire import QOS_DEFAULT, QosProfile, ros_topic
+
+log = logging.getLogger(__name__)
+
+PROFILE = "ros2"
+SCHEMA_ENCODING = "ros2msg"
+MESSAGE_ENCODING = "cdr"
+_COMPRESSION = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
+                "none": CompressionType.NONE}
+
+
+class RecordedMessage(NamedTuple):
+    """One message read back from a recording.
+
+    Attributes:
+        topic: ROS topic name.
+        log_time_ns: When it was recorded (ns since the epoch).
+        ros_type: Schema name, e.g. ``sensor_msgs/msg/JointState``.
+        message: A :mod:`robot_rl.ros.msgs` dataclass, or for other types the object that
+            ``mcap_ros2`` decodes.
+    """
+
+    topic: str
+    log_time_ns: int
+    ros_type: str
+    message: Any
+
+
+class McapRecorder:
+    """Writes messages to an MCAP file (thread-safe).
+
+    Args:
+        path: Output file (``.mcap``); parent directories are created.
+        compression: ``"zstd"`` (default), ``"lz4"`` or ``"none"``.
+        chunk_size: Bytes per chunk; at most this much is lost on a crash.
+        library: Writer name stored in the MCAP header.
+    """
+
+    def __init__(self, path: str | Path, compression: str = "zstd",
+                 chunk_size: int = 256 * 1024, library: str = "robot_rl") -> None:
+        if compression not in _COMPRESSION:
+            raise ValueError(f"compression must be one of {sorted(_COMPRESSION)}, "
+                             f"got {compression!r}")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("wb")
+        self._writer = Writer(self._file, chunk_size=chunk_size,
+                              compression=_COMPRESSION[compression])
+        self._writer.start(profile=PROFILE, library=library)
+        self._schemas: dict[str, int] = {}
+        self._channels: dict[str, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self.message_count = 0
+        self._closed = False
+
+    def add_topic(self, topic: str, msg_type: type[Any] | str,
+                  qos: QosProfile = QOS_DEFAULT) -> None:
+        """Declares a topic (done on first write otherwise, with the default QoS).
+
+        Raises:
+            ValueError: If the topic was declared with another type.
+        """
+        ros_type = msg_type if isinstance(msg_type, str) else msg_type.ROS_TYPE
+        topic = ros_topic(topic)
+        with self._lock:
+            self._channel(topic, ros_type, qos)
+
+    def _channel(self, topic: str, ros_type: str, qos: QosProfile) -> int:
+        known = self._channels.get(topic)
+        if known is not None:
+            if known[1] != ros_type:
+                raise ValueError(f"{topic} is recorded as {known[1]}, not {ros_type}")
+            return known[0]
+        if ros_type not in self._schemas:
+            text = msgs.full_definition(ros_type).encode("utf-8")
+            self._schemas[ros_type] = self._writer.register_schema(ros_type, SCHEMA_ENCODING,
+                                                                   text)
+        metadata = {"offered_qos_profiles": qos.rosbag2_yaml(),
+                    "topic_type_hash": msgs.type_hash(ros_type)}
+        channel_id = self._writer.register_channel(topic, MESSAGE_ENCODING,
+                                                   self._schemas[ros_type], metadata)
+        self._channels[topic] = (channel_id, ros_type)
+        return channel_id
+
+    def write_raw(self, topic: str, msg_type: type[Any] | str, data: bytes,
+                  log_time_ns: int | None = None, publish_time_ns: int | None = None) -> None:
+        """Records CDR bytes as they came off the wire (not re-encoded or checked)."""
+        ros_type = msg_type if isinstance(msg_type, str) else msg_type.ROS_TYPE
+        topic = ros_topic(topic)
+        log_time = time.time_ns() if log_time_ns is None else int(log_time_ns)
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path}: recorder is closed")
+            channel_id = self._channel(topic, ros_type, QOS_DEFAULT)
+            self._sequence += 1
+            self._writer.add_message(channel_id, log_time, bytes(data),
+                                     log_time if publish_time_ns is None else publish_time_ns,
+                                     self._sequence)
+            self.message_count += 1
+
+    def write(self, topic: str, msg: Any, log_time_ns: int | None = None,
+              publish_time_ns: int | None = None) -> None:
+        """Encodes and records a :mod:`robot_rl.ros.msgs` message."""
+        self.write_raw(topic, type(msg), cdr.encode(msg), log_time_ns, publish_time_ns)
+
+    def write_json(self, topic: str, payload: Mapping[str, Any],
+                   log_time_ns: int | None = None) -> None:
+        """Records a learning event or status as std_msgs/String holding JSON text."""
+        self.write(topic, msgs.String(json.dumps(payload, sort_keys=True)), log_time_ns)
+
+    def add_metadata(self, name: str, data: Mapping[str, str]) -> None:
+        """Stores key-value metadata (e.g. run id, robot config name)."""
+        with self._lock:
+            self._writer.add_metadata(name, {str(k): str(v) for k, v in data.items()})
+
+    def close(self) -> None:
+        """Writes the summary and closes the file; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._writer.finish()
+            finally:
+                self._file.close()
+
+    def __enter__(self) -> McapRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _full_type_name(name: str) -> str:
+    parts = name.split("/")
+    return f"{parts[0]}/msg/{parts[1]}" if len(parts) == 2 else name
+
+
+def _fallback_decoder(schema: Any) -> Any:
+    from mcap_ros2.decoder import DecoderFactory  # only for types robot_rl does not define
+
+    return DecoderFactory().decoder_for(MESSAGE_ENCODING, schema)
+
+
+def read_recording(path: str | Path, topics: Iterable[str] | None = None,
+                   skip_malformed: bool = True) -> Iterator[RecordedMessage]:
+    """Yields the messages of an MCAP recording in file order.
+
+    Known types decode to :mod:`robot_rl.ros.msgs` dataclasses with the strict decoder;
+    other ``ros2msg``/``cdr`` channels are decoded by ``mcap_ros2``; channels with other
+    encodings are skipped. A file cut short by a crash yields what precedes the cut.
+
+    Args:
+        path: The ``.mcap`` file.
+        topics: Only these topics (all if None).
+        skip_malformed: Skip (and log) messages that fail to decode instead of raising.
+
+    Raises:
+        cdr.CdrError: For a malformed message when ``skip_malformed`` is False.
+    """
+    wanted = None if topics is None else {ros_topic(t) for t in topics}
+    decoders: dict[int, Any] = {}
+    with Path(path).open("rb") as stream:
+        reader = NonSeekingReader(stream)
+        items = reader.iter_messages(topics=wanted, log_time_order=False)
+        while True:
+            try:
+                schema, channel, message = next(items)
+            except StopIteration:
+                return
+            except (McapError, EOFError, ValueError) as err:  # truncated tail
+                log.warning("%s: recording ends early (%r)", path, err)
+                return
+            if (schema is None or schema.encoding != SCHEMA_ENCODING
+                    or channel.message_encoding != MESSAGE_ENCODING):
+                continue
+            ros_type = _full_type_name(schema.name)
+            if channel.id not in decoders:
+                decoders[channel.id] = (None if ros_type in msgs.MESSAGE_CLASSES
+                                        else _fallback_decoder(schema))
+            try:
+                fallback = decoders[channel.id]
+                value = (cdr.decode(message.data, ros_type) if fallback is None
+                         else fallback(message.data))
+            except Exception as err:  # noqa: BLE001 - third-party decoders raise anything
+                if not skip_malformed:
+                    raise cdr.CdrError(f"{channel.topic} @ {message.log_time}: {err}") from err
+                log.warning("%s: skipped malformed %s message: %s", path, channel.topic, err)
+                continue
+            yield RecordedMessage(channel.topic, message.log_time, ros_type, value)

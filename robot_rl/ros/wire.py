@@ -1,0 +1,101 @@
+"""ROS 2 conventions on DDS: topic and type names, QoS profiles, endpoint user data.
+
+Pure Python, shared by the DDS edge, the rclpy edge and the MCAP recorder.
+
+- ROS topic ``/a/b`` is DDS topic ``rt/a/b``; ROS type ``pkg/msg/T`` is DDS type
+  ``pkg::msg::dds_::T_``.
+- QoS: the ROS default profile is reliable, keep last 10, volatile; the sensor-data profile
+  is best effort, keep last 5, volatile. A reliable reader never matches a best-effort writer.
+- Jazzy endpoints carry user data ``typehash=RIHS01_<64 hex>;``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOPIC_RE = re.compile(r"^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+_TYPE_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)/msg/([A-Za-z][A-Za-z0-9_]*)$")
+
+
+def ros_topic(topic: str) -> str:
+    """Normalizes a ROS topic name to its absolute form (``joint_states`` -> ``/joint_states``).
+
+    Raises:
+        ValueError: For names that are not fully expanded ROS 2 names (empty, ``//``,
+            trailing ``/``, a token starting with a digit, ``~`` or ``{}`` substitutions).
+    """
+    if not _TOPIC_RE.match(topic):
+        raise ValueError(f"invalid ROS topic name {topic!r}")
+    return topic if topic.startswith("/") else "/" + topic
+
+
+def dds_topic(topic: str) -> str:
+    """DDS topic name of a ROS topic: ``/joint_states`` -> ``rt/joint_states``."""
+    return "rt" + ros_topic(topic)
+
+
+def dds_type_name(ros_type: str) -> str:
+    """DDS type name of a ROS type: ``std_msgs/msg/Bool`` -> ``std_msgs::msg::dds_::Bool_``."""
+    m = _TYPE_RE.match(ros_type)
+    if m is None:
+        raise ValueError(f"expected 'pkg/msg/Type', got {ros_type!r}")
+    return f"{m[1]}::msg::dds_::{m[2]}_"
+
+
+def type_hash_user_data(type_hash: str) -> bytes:
+    """Endpoint user data that ROS 2 Jazzy expects: ``typehash=RIHS01_...;``."""
+    if not re.fullmatch(r"RIHS01_[0-9a-f]{64}", type_hash):
+        raise ValueError(f"not a RIHS01 hash: {type_hash!r}")
+    return f"typehash={type_hash};".encode("ascii")
+
+
+@dataclass(frozen=True)
+class QosProfile:
+    """The QoS settings robot_rl uses (a subset of ROS 2's ``rmw_qos_profile_t``).
+
+    Attributes:
+        reliable: Reliable (resend until acknowledged) rather than best effort.
+        depth: History depth (keep last ``depth`` samples per writer/reader).
+        transient_local: Late joiners get the last ``depth`` samples (latched) if True.
+    """
+
+    reliable: bool = True
+    depth: int = 10
+    transient_local: bool = False
+
+    def __post_init__(self) -> None:
+        if self.depth < 1:
+            raise ValueError(f"QoS depth must be >= 1, got {self.depth}")
+
+    def compatible_with_writer(self, writer: QosProfile) -> bool:
+        """Whether a reader with this profile matches a writer with ``writer``'s (DDS rules)."""
+        reliability_ok = writer.reliable or not self.reliable
+        durability_ok = writer.transient_local or not self.transient_local
+        return reliability_ok and durability_ok
+
+    def rosbag2_yaml(self) -> str:
+        """This profile as rosbag2 ``offered_qos_profiles`` YAML (metadata version 8, ints).
+
+        Enum values are ``rmw_qos_*_policy_t``: history keep-last 1; reliability reliable 1,
+        best effort 2; durability transient local 1, volatile 2; liveliness automatic 1.
+        Durations 0/0 mean unspecified (the default).
+        """
+        zero = "\n    sec: 0\n    nsec: 0"
+        return (
+            f"- history: 1\n  depth: {self.depth}\n"
+            f"  reliability: {1 if self.reliable else 2}\n"
+            f"  durability: {1 if self.transient_local else 2}\n"
+            f"  deadline:{zero}\n  lifespan:{zero}\n  liveliness: 1\n"
+            f"  liveliness_lease_duration:{zero}\n  avoid_ros_namespace_conventions: false\n"
+        )
+
+
+QOS_DEFAULT = QosProfile(reliable=True, depth=10)
+"""ROS 2 default profile: reliable, keep last 10, volatile (commands, e-stop, status)."""
+
+QOS_SENSOR_DATA = QosProfile(reliable=False, depth=5)
+"""ROS 2 sensor-data profile: best effort, keep last 5, volatile (joint states, IMU)."""
+
+QOS_LATCHED = QosProfile(reliable=True, depth=1, transient_local=True)
+"""Reliable, keep last 1, transient local: late joiners get the last value (e.g. e-stop)."""
