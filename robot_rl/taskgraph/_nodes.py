@@ -78,7 +78,7 @@ class Node:
     kind: ClassVar[str] = "num"
     __slots__ = ()
 
-    def eval(self, env: Mapping[str, float]) -> float | bool:
+    def compute(self, env: Mapping[str, float]) -> float | bool:
         raise NotImplementedError
 
 
@@ -87,7 +87,7 @@ class Const(Node):
     value: float | bool
     kind: str = "num"  # type: ignore[misc]
 
-    def eval(self, env: Mapping[str, float]) -> float | bool:
+    def compute(self, env: Mapping[str, float]) -> float | bool:
         return self.value
 
 
@@ -95,7 +95,7 @@ class Const(Node):
 class Signal(Node):
     name: str
 
-    def eval(self, env: Mapping[str, float]) -> float:
+    def compute(self, env: Mapping[str, float]) -> float:
         return float(env[self.name])
 
 
@@ -103,8 +103,8 @@ class Signal(Node):
 class Neg(Node):
     operand: Node
 
-    def eval(self, env: Mapping[str, float]) -> float:
-        return -self.operand.eval(env)
+    def compute(self, env: Mapping[str, float]) -> float:
+        return -self.operand.compute(env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +114,10 @@ class Arith(Node):
     first: Node
     rest: tuple[tuple[str, Node], ...]
 
-    def eval(self, env: Mapping[str, float]) -> float:
-        acc = self.first.eval(env)
+    def compute(self, env: Mapping[str, float]) -> float:
+        acc = self.first.compute(env)
         for op, node in self.rest:
-            x = node.eval(env)
+            x = node.compute(env)
             if op == "+":
                 acc = acc + x
             elif op == "-":
@@ -134,8 +134,8 @@ class Call(Node):
     name: str
     args: tuple[Node, ...]
 
-    def eval(self, env: Mapping[str, float]) -> float:
-        return float(FUNCTIONS[self.name].fn(*(a.eval(env) for a in self.args)))
+    def compute(self, env: Mapping[str, float]) -> float:
+        return float(FUNCTIONS[self.name].fn(*(a.compute(env) for a in self.args)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +146,10 @@ class Compare(Node):
     ops: tuple[str, ...]
     kind: ClassVar[str] = "bool"
 
-    def eval(self, env: Mapping[str, float]) -> bool:
-        left = self.operands[0].eval(env)
+    def compute(self, env: Mapping[str, float]) -> bool:
+        left = self.operands[0].compute(env)
         for op, node in zip(self.ops, self.operands[1:]):
-            right = node.eval(env)
+            right = node.compute(env)
             if not _COMPARE[op](left, right):
                 return False
             left = right
@@ -161,8 +161,8 @@ class Not(Node):
     operand: Node
     kind: ClassVar[str] = "bool"
 
-    def eval(self, env: Mapping[str, float]) -> bool:
-        return not self.operand.eval(env)
+    def compute(self, env: Mapping[str, float]) -> bool:
+        return not self.operand.compute(env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +170,8 @@ class And(Node):
     items: tuple[Node, ...]
     kind: ClassVar[str] = "bool"
 
-    def eval(self, env: Mapping[str, float]) -> bool:
-        return all(item.eval(env) for item in self.items)
+    def compute(self, env: Mapping[str, float]) -> bool:
+        return all(item.compute(env) for item in self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,5 +179,5 @@ class Or(Node):
     items: tuple[Node, ...]
     kind: ClassVar[str] = "bool"
 
-    def eval(self, env: Mapping[str, float]) -> bool:
-        return any(item.eval(env) for item in self.items)
+    def compute(self, env: Mapping[str, float]) -> bool:
+        return any(item.compute(env) for item in self.items)

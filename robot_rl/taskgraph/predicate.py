@@ -318,7 +318,7 @@ class Predicate(_Compiled):
         Raises:
             KeyError: A signal the predicate reads is missing from ``signals``.
         """
-        return bool(self._root.eval(signals))
+        return bool(self._root.compute(signals))
 
 
 class Expression(_Compiled):
@@ -339,5 +339,5 @@ class Expression(_Compiled):
         Raises:
             KeyError: A signal the expression reads is missing from ``signals``.
         """
-        return float(self._root.eval(signals))
+        return float(self._root.compute(signals))
 
