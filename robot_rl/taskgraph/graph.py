@@ -187,12 +187,12 @@ def parse_task_graph(data: Any, file: str | None, known_signals: Iterable[str],
                     "in the `to:` of one edge")
             edges.append(edge)
 
+    _check_reachable(tasks, edges, start, fallback, where)
     if mode == "reset_free":
         for task in tasks:
             for event in sorted(task.events):
                 if not any(e.source == task.name and e.event == event for e in edges):
                     raise (where / "tasks" / task.name).error(_missing_edge(task, event))
-    _check_reachable(tasks, edges, start, fallback, where)
     return TaskGraphSpec(tasks, tuple(edges), start, fallback, mode, relabel, fall)
 
 
