@@ -170,7 +170,8 @@ class ActorClient:
     @property
     def learner_alive(self) -> bool:
         """False once the learner has been silent for ``options.peer_timeout_s``."""
-        return self._alive and time.monotonic() - self._last_rx <= self.options.peer_timeout_s
+        self._check_liveness(time.monotonic())
+        return self._alive
 
     @property
     def weights_version(self) -> int:

@@ -47,6 +47,11 @@ _HANDSHAKE_FAILED = (
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 )
 _MAX_DRAIN = 1000
+_EVENT_NAMES = {
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol or security mechanism mismatch (no key?)",
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "key not in the allow-list",
+}
 
 
 class TransitionBatch(NamedTuple):
@@ -123,7 +128,7 @@ class LearnerServer:
         self._committed: dict[str, int] = {}
         self._peers: dict[str, _Peer] = {}
         self._weights: tuple[int, list[bytes]] | None = None
-        self._last_reject_log = float("-inf")
+        self._last_warning: dict[str, float] = {}
         self.metrics: dict[str, int] = dict.fromkeys(
             ["rx_messages", "rx_bytes", "rejected", "handshake_failures", "accepted_batches",
              "accepted_transitions", "duplicates", "gaps", "lost_batches", "weights_sent",
@@ -238,15 +243,17 @@ class LearnerServer:
                 raise proto.ProtocolError(f"unexpected kind {msg.kind!r}")
         except WireError as err:
             self.metrics["rejected"] += 1
-            if now - self._last_reject_log > 1.0:
-                self._last_reject_log = now
-                logger.warning("rejected a message (%d so far): %s", self.metrics["rejected"], err)
+            self._warn("rejected", "rejected a message (%d so far): %s", self.metrics["rejected"],
+                       err)
 
     def _touch(self, actor: str, inc: int, routing_id: bytes, now: float) -> _Peer:
         peer = self._peers.get(actor)
         if peer is None:
             if len(self._peers) >= self.options.max_peers:
-                raise proto.ProtocolError(f"more than {self.options.max_peers} actors")
+                dead = next((a for a, p in self._peers.items() if not p.alive), None)
+                if dead is None:
+                    raise proto.ProtocolError(f"more than {self.options.max_peers} live actors")
+                del self._peers[dead]  # its stream marks stay in the state
             peer = self._peers[actor] = _Peer(routing_id, inc, now)
             logger.info("actor %s connected", actor)
         elif peer.inc != inc:
@@ -292,9 +299,15 @@ class LearnerServer:
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)
             self.metrics["handshake_failures"] += 1
-            logger.warning("refused a connection from %s: handshake failed (event %d, code %d)",
-                           event["endpoint"].decode(errors="replace"), event["event"],
-                           event["value"])
+            self._warn("handshake", "refused a connection (%d so far): %s",
+                       self.metrics["handshake_failures"], _EVENT_NAMES.get(event["event"], "?"))
+
+    def _warn(self, topic: str, text: str, *args: object) -> None:
+        # At most one warning per topic and second, so a flood cannot flood the logs too.
+        now = time.monotonic()
+        if now - self._last_warning.get(topic, float("-inf")) >= 1.0:
+            self._last_warning[topic] = now
+            logger.warning(text, *args)
 
     # -- sending -----------------------------------------------------------------------------
 

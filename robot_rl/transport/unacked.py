@@ -128,13 +128,15 @@ class UnackedStore:
 
     def _read(self, seq: int) -> list[bytes]:
         data = self._path(seq).read_bytes()
-        if data[:4] != _MAGIC:
-            raise OSError(f"spill file of batch {seq} is corrupt")
-        (count,), pos, frames = _COUNT.unpack_from(data, 4), 8, []
-        for _ in range(count):
-            (n,) = _LEN.unpack_from(data, pos)
-            frames.append(data[pos + 8 : pos + 8 + n])
-            pos += 8 + n
-        if pos != len(data):
-            raise OSError(f"spill file of batch {seq} is corrupt")
+        frames: list[bytes] = []
+        try:
+            (count,), pos = _COUNT.unpack_from(data, 4), 8
+            for _ in range(count):
+                (n,) = _LEN.unpack_from(data, pos)
+                frames.append(data[pos + 8 : pos + 8 + n])
+                pos += 8 + n
+        except struct.error:
+            pos = -1
+        if data[:4] != _MAGIC or pos != len(data):
+            raise OSError(f"spill file {self._path(seq)} of batch {seq} is corrupt")
         return frames

@@ -1,0 +1,84 @@
+"""Key generation, the key directory layout, and when CURVE is required."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from robot_rl.transport.keys import (
+    KeyFileError,
+    client_curve,
+    curve_required,
+    generate_keys,
+    is_loopback,
+    load_key_pair,
+    load_public_key,
+    server_curve,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_generate_writes_pair_allow_list_and_private_secret(tmp_path: Path) -> None:
+    learner = generate_keys(tmp_path, "learner")
+    actor = generate_keys(tmp_path, "a1-left")
+    assert learner.public == tmp_path / "learner.key"
+    assert not (tmp_path / "actors" / "learner.key").exists()
+    assert (tmp_path / "actors" / "a1-left.key").read_bytes() == actor.public.read_bytes()
+    assert stat.S_IMODE(actor.secret.stat().st_mode) == 0o600
+    server = server_curve(tmp_path)
+    client = client_curve(tmp_path, "a1-left")
+    assert client.server_public == server.public == load_public_key(learner.public)
+    assert (client.public, client.secret) == load_key_pair(actor.secret)
+    assert len(server.public) == len(server.secret) == 40
+    assert server.allowed_dir == tmp_path / "actors"
+
+
+def test_generate_refuses_to_overwrite_and_bad_names(tmp_path: Path) -> None:
+    first = generate_keys(tmp_path, "a")
+    old = first.secret.read_bytes()
+    with pytest.raises(KeyFileError, match="exists"):
+        generate_keys(tmp_path, "a")
+    assert first.secret.read_bytes() == old
+    generate_keys(tmp_path, "a", overwrite=True)
+    assert first.secret.read_bytes() != old
+    for bad in ["", "../x", "a/b", ".hidden", "a b"]:
+        with pytest.raises(KeyFileError, match="key name"):
+            generate_keys(tmp_path, bad)
+
+
+def test_missing_or_wrong_files_give_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="learner.key_secret"):
+        server_curve(tmp_path)
+    generate_keys(tmp_path, "learner")
+    with pytest.raises(KeyFileError, match="allow-list"):
+        server_curve(tmp_path)
+    with pytest.raises(KeyFileError, match="no secret"):
+        load_key_pair(tmp_path / "learner.key")
+    with pytest.raises(KeyFileError, match="a9.key_secret"):
+        client_curve(tmp_path, "a9")
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("tcp://127.0.0.1:5555", True),
+        ("tcp://127.1.2.3:5555", True),
+        ("tcp://localhost:5555", True),
+        ("tcp://[::1]:5555", True),
+        ("ipc:///tmp/learner", True),
+        ("inproc://learner", True),
+        ("tcp://*:5555", False),
+        ("tcp://0.0.0.0:5555", False),
+        ("tcp://10.0.0.2:5555", False),
+        ("tcp://learner.lan:5555", False),
+        ("tcp://eth0:5555", False),
+        ("tcp://127.0.0.1;10.0.0.2:5555", False),
+        ("udp://127.0.0.1:5555", False),
+    ],
+)
+def test_curve_is_required_off_loopback(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback
+    assert curve_required(address) is not loopback
