@@ -55,7 +55,7 @@ _IDL_PRIMITIVES: dict[str, Any] = {
     "float64": idl.float64, "string": str,
 }
 _IDL_TYPES: dict[str, type[IdlStruct]] = {}
-_DOMAINS: dict[int, tuple[str, Domain]] = {}
+_DOMAINS: dict[int, tuple[str, Domain, int]] = {}  # id -> (config, domain, users)
 _DOMAINS_LOCK = threading.Lock()
 _ANY_STATE = SampleState.Any | ViewState.Any | InstanceState.Any
 
@@ -85,16 +85,30 @@ def _environment_config() -> str | None:
     return loopback_config() if localhost else None
 
 
-def _ensure_domain(domain_id: int, config: str | None) -> None:
+def _acquire_domain(domain_id: int, config: str | None) -> bool:
+    """Creates (or shares) this process's Domain with ``config``; False if none is needed."""
     if config is None:
-        return
+        return False
     with _DOMAINS_LOCK:
         existing = _DOMAINS.get(domain_id)
         if existing is None:
-            _DOMAINS[domain_id] = (config, Domain(domain_id, config))
+            _DOMAINS[domain_id] = (config, Domain(domain_id, config), 1)
         elif existing[0] != config:
             raise ValueError(f"DDS domain {domain_id} already runs with another config "
                              "in this process")
+        else:
+            _DOMAINS[domain_id] = (existing[0], existing[1], existing[2] + 1)
+    return True
+
+
+def _release_domain(domain_id: int) -> None:
+    with _DOMAINS_LOCK:
+        config, domain, users = _DOMAINS[domain_id]
+        if users > 1:
+            _DOMAINS[domain_id] = (config, domain, users - 1)
+        else:
+            del _DOMAINS[domain_id]
+            domain.__del__()
 
 
 def _idl_field(spec: FieldSpec) -> Any:
@@ -238,8 +252,14 @@ class DdsNode:
         self.name = name
         self.domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0")) if domain_id is None \
             else domain_id
-        _ensure_domain(self.domain_id, config if config is not None else _environment_config())
-        self._participant = DomainParticipant(self.domain_id)
+        self._owns_domain = _acquire_domain(
+            self.domain_id, config if config is not None else _environment_config())
+        try:
+            self._participant = DomainParticipant(self.domain_id)
+        except Exception:
+            if self._owns_domain:
+                _release_domain(self.domain_id)
+            raise
         self._topics: dict[str, Topic] = {}
         self._publishers: list[DdsPublisher[Any]] = []
         self._subscriptions: list[DdsSubscription[Any]] = []
@@ -328,6 +348,8 @@ class DdsNode:
         self._subscriptions.clear()
         self._publishers.clear()
         self._timers.clear()
+        if self._owns_domain:
+            _release_domain(self.domain_id)
 
     def __enter__(self) -> DdsNode:
         return self
