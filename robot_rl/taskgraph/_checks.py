@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from robot_rl.errors import ConfigError
+from robot_rl.taskgraph._tokens import suggest
 from robot_rl.taskgraph.predicate import Expression, Predicate, PredicateError
 
 
@@ -33,12 +33,6 @@ def describe(value: Any) -> str:
     if len(text) > 40:
         text = text[:37] + "..."
     return f"{type(value).__name__} {text}"
-
-
-def suggest(name: str, options: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` when ``name`` is close to one of ``options``, else ``""``."""
-    close = difflib.get_close_matches(name, sorted(options), n=2)
-    return ("; did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else ""
 
 
 def mapping(value: Any, where: Where, allowed: Iterable[str],

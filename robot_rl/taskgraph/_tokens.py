@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 from typing import NamedTuple
 
 KEYWORDS = frozenset({"and", "or", "not", "true", "false"})
@@ -54,6 +56,12 @@ def _snippet(text: str, column: int) -> str:
     start = max(0, min(column - 1 - _SNIPPET // 2, len(text) - _SNIPPET))
     piece = text[start:start + _SNIPPET]
     return ("..." if start else "") + repr(piece) + ("..." if start + _SNIPPET < len(text) else "")
+
+
+def suggest(name: str, options: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` when ``name`` is close to one of ``options``, else ``""``."""
+    close = difflib.get_close_matches(name, sorted(options), n=2)
+    return ("; did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else ""
 
 
 class Token(NamedTuple):

@@ -45,7 +45,7 @@ from robot_rl.taskgraph._nodes import (
     Or,
     Signal,
 )
-from robot_rl.taskgraph._tokens import KEYWORDS, PredicateError, Token, Tokenizer
+from robot_rl.taskgraph._tokens import KEYWORDS, PredicateError, Token, Tokenizer, suggest
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "Expression", "Predicate", "PredicateError"]
 
@@ -200,7 +200,7 @@ class _Parser:
         if tok.text in FUNCTIONS:
             raise self.error(f"expected '(' after the function '{tok.text}'", self.tok.column)
         if self.known is not None and tok.text not in self.known:
-            raise self.error(f"unknown signal '{tok.text}'{_suggest(tok.text, self.known)}",
+            raise self.error(f"unknown signal '{tok.text}'{suggest(tok.text, self.known)}",
                              tok.column)
         self.signals.add(tok.text)
         return Signal(tok.text)
@@ -230,15 +230,6 @@ class _Parser:
         return Call(tok.text, tuple(args))
 
 
-def _suggest(name: str, known: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(known), n=3)
-    if close:
-        return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    return ""
-
-
 class _Compiled:
     """Shared parts of :class:`Predicate` and :class:`Expression`."""
 
@@ -251,7 +242,7 @@ class _Compiled:
         self._root = root
 
     @classmethod
-    def _parse(cls, text: str, known_signals: Iterable[str] | None) -> tuple[str, Node, set]:
+    def _parse(cls, text: str, known_signals: Iterable[str] | None) -> tuple[str, Node, set[str]]:
         if not isinstance(text, str):
             raise TypeError(f"expected the text of a {cls.__name__.lower()}, "
                             f"got {type(text).__name__}")
@@ -273,7 +264,8 @@ class _Compiled:
         object.__setattr__(self, name, value)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._root == self._root  # type: ignore[attr-defined]
+        return isinstance(other, _Compiled) and type(other) is type(self) and (
+            other._root == self._root)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self._root))

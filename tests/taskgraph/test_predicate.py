@@ -12,7 +12,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import robot_rl.taskgraph as taskgraph
-from robot_rl.taskgraph.predicate import MAX_DEPTH, MAX_LENGTH, Expression, Predicate, PredicateError
+from robot_rl.taskgraph.predicate import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    Expression,
+    Predicate,
+    PredicateError,
+)
 
 SIGNALS = {"roll": 0.2, "pitch": -0.1, "base_height": 0.1, "x": 2.0, "y": -3.0, "zero": 0.0}
 KNOWN = set(SIGNALS)
