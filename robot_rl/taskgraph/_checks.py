@@ -35,19 +35,20 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {text}"
 
 
-def mapping(value: Any, where: Where, allowed: Iterable[str],
+def mapping(value: Any, where: Where, allowed: Iterable[str] | None = None,
             required: Iterable[str] = ()) -> Mapping[str, Any]:
-    """Checks ``value`` is a mapping with string keys among ``allowed``, holding ``required``."""
+    """Checks ``value`` is a mapping with text keys, among ``allowed`` (None: any), holding
+    ``required``."""
     if not isinstance(value, Mapping):
         raise where.error(f"expected a mapping, got {describe(value)}")
-    allowed = tuple(allowed)
+    allowed = None if allowed is None else tuple(allowed)
     for key in value:
         if isinstance(key, bool):
             raise where.error(f"a key reads as {str(key).lower()} in YAML (a bare on/off/yes/no);"
                               " quote it or use the documented key name")
         if not isinstance(key, str):
             raise where.error(f"expected text keys, got {describe(key)}")
-        if key not in allowed:
+        if allowed is not None and key not in allowed:
             raise (where / key).error(
                 f"unknown key; expected one of {', '.join(allowed)}{suggest(key, allowed)}")
     for key in required:

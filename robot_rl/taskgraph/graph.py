@@ -164,7 +164,7 @@ def parse_task_graph(data: Any, file: str | None, known_signals: Iterable[str],
     known = frozenset(known_signals) | SCHEDULER_SIGNALS
     fall = _checks.predicate(root.get("fall"), where / "fall", known)
 
-    tasks_data = _checks.mapping(root["tasks"], where / "tasks", root["tasks"] or ())
+    tasks_data = _checks.mapping(root["tasks"], where / "tasks")
     if not tasks_data:
         raise (where / "tasks").error("expected at least one task")
     tasks = tuple(_parse_task(name, value, where / "tasks" / name, known, fall is not None)
@@ -202,8 +202,7 @@ def _parse_task(name: str, data: Any, where: Where, known: frozenset[str],
         raise where.error("expected a task name of lowercase letters, digits and '_'")
     task = _checks.mapping(data, where, _TASK_KEYS, required=("reward",))
     params: dict[str, float] = {}
-    for pname, value in _checks.mapping(task.get("params", {}), where / "params",
-                                        task.get("params") or ()).items():
+    for pname, value in _checks.mapping(task.get("params", {}), where / "params").items():
         if not _NAME.match(pname) or pname in KEYWORDS or pname in FUNCTIONS:
             raise (where / "params" / pname).error("expected a parameter name usable as a "
                                                    "signal: lowercase letters, digits and '_'")

@@ -22,13 +22,13 @@ Semantics of one step (see ``docs/task_graph.md``):
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from robot_rl.taskgraph.graph import TaskGraphSpec
+from robot_rl.taskgraph.graph import TaskGraphSpec, TaskSpec
 
 
 class StepResult(NamedTuple):
@@ -171,14 +171,14 @@ class TaskScheduler:
         one_hot[self.active if task is None else task] = 1.0
         return one_hot
 
-    def _views(self, signals: Mapping[str, float]) -> list[Mapping[str, float]]:
-        extra = {"task_steps": float(self._task_steps)}
+    def _views(self, signals: Mapping[str, float], steps: int) -> list[Mapping[str, float]]:
+        extra = {"task_steps": float(steps)}
         return [ChainMap(t.params, extra, signals) if t.params else ChainMap(extra, signals)
                 for t in self.spec.tasks]
 
     def rewards_all(self, signals: Mapping[str, float]) -> np.ndarray:
         """float32 ``(num_tasks,)``: each task's reward for ``signals`` with its own params."""
-        views = self._views(signals)
+        views = self._views(signals, self._task_steps)
         return np.array([sum(term(view) for term in task.reward)
                          for task, view in zip(self.spec.tasks, views)], dtype=np.float32)
 
@@ -189,12 +189,12 @@ class TaskScheduler:
             signals: Next-state signals; must hold every signal the graph reads.
 
         Raises:
-            KeyError: A signal the graph reads is missing.
+            KeyError: A signal the graph reads is missing (the scheduler's state is unchanged).
             RuntimeError: ``reset()`` was not called.
         """
         active = self.active
-        self._task_steps += 1
-        views = self._views(signals)
+        steps = self._task_steps + 1
+        views = self._views(signals, steps)
         fall = self.spec.fall
         fallen = fall is not None and fall.evaluate(views[active])
         rewards = np.empty(self.num_tasks, dtype=np.float32)
@@ -205,15 +205,18 @@ class TaskScheduler:
                 task.failure is not None and task.failure.evaluate(view))
 
         spec_task = self.spec.tasks[active]
+        fell = bool(spec_task.can_fall and fallen)
+        event, hold = self._event(spec_task, bool(terminal[active]), views[active], steps)
+        candidates = () if event is None else self._candidates(active, event, views[active])
+        # Everything that can raise (a missing signal) is done: commit.
+        self._task_steps, self._hold = steps, hold
         counters = self.counters[spec_task.name]
         counters.steps += 1
-        fell = bool(spec_task.can_fall and fallen)
-        event = self._event(active, bool(terminal[active]), views[active])
         next_task = active
         if event is not None:
             setattr(counters, _EVENT_COUNTER[event], getattr(counters, _EVENT_COUNTER[event]) + 1)
             counters.falls += fell
-            next_task = self._next_task(active, event, views[active])
+            next_task = self._choose(candidates)
             if next_task != active:
                 counters.switches += 1
                 self.switches += 1
@@ -224,35 +227,40 @@ class TaskScheduler:
             event=event, next_task=next_task, terminated_all=terminal,
             reset_required=event is not None and self.spec.mode == "episodic", fell=fell)
 
-    def _event(self, active: int, failed: bool, view: Mapping[str, float]) -> str | None:
-        task = self.spec.tasks[active]
+    def _event(self, task: TaskSpec, failed: bool, view: Mapping[str, float],
+               steps: int) -> tuple[str | None, int]:
+        """The event ending ``task`` this step (or None) and the new success-hold count."""
         if failed:
-            return "failure"
+            return "failure", 0
+        hold = 0
         if task.success is not None:
-            self._hold = self._hold + 1 if task.success.evaluate(view) else 0
-            if self._hold >= task.success_hold_steps:
-                return "success"
-        if (task.timeout_steps is not None and self._task_steps >= task.timeout_steps) or (
+            hold = self._hold + 1 if task.success.evaluate(view) else 0
+            if hold >= task.success_hold_steps:
+                return "success", hold
+        if (task.timeout_steps is not None and steps >= task.timeout_steps) or (
                 task.timeout is not None and task.timeout.evaluate(view)):
-            return "timeout"
-        return None
+            return "timeout", hold
+        return None, hold
 
-    def _next_task(self, active: int, event: str, view: Mapping[str, float]) -> int:
+    def _candidates(self, active: int, event: str, view: Mapping[str, float]) -> list[int]:
+        """Indices of the candidates whose guard holds (for ``first``: only the first one)."""
         edge = self._edges.get((active, event))
         if edge is None:  # only possible in episodic mode (validated)
-            return self._start
-        if edge.choose == "first":
-            for candidate in edge.to:
-                if candidate.guard is None or candidate.guard.evaluate(view):
-                    return self.spec.index(candidate.task)
-            holding = []
-        else:
-            holding = [c for c in edge.to if c.guard is None or c.guard.evaluate(view)]
+            return [self._start]
+        holding = []
+        for candidate in edge.to:
+            if candidate.guard is None or candidate.guard.evaluate(view):
+                holding.append(self.spec.index(candidate.task))
+                if edge.choose == "first":
+                    break
+        return holding
+
+    def _choose(self, holding: Sequence[int]) -> int:
         if not holding:
             self.fallbacks += 1
             return self._fallback
         pick = int(self.rng.integers(len(holding))) if len(holding) > 1 else 0
-        return self.spec.index(holding[pick].task)
+        return holding[pick]
 
     def _enter(self, task: int) -> None:
         self._active = task

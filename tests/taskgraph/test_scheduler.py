@@ -163,8 +163,10 @@ def test_nan_signals_trigger_no_event_and_give_nan_rewards() -> None:
 def test_missing_signal_is_a_key_error() -> None:
     s = make()
     s.reset()
+    before = s.state_dict()
     with pytest.raises(KeyError):
         s.step({"x": 0.0})
+    assert s.state_dict() == before
 
 
 def test_episodic_mode_asks_for_resets_and_counts_them() -> None:
