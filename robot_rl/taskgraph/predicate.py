@@ -12,7 +12,7 @@ can never run code. The grammar (EBNF; full reference in ``docs/task_graph.md``)
     sum        = product { ( "+" | "-" ) product } ;
     product    = unary { ( "*" | "/" ) unary } ;
     unary      = ( "-" | "+" ) unary | primary ;
-    primary    = NUMBER | "true" | "false" | SIGNAL | FUNCTION "(" sum { "," sum } ")"
+    primary    = NUMBER | "true" | "false" | SIGNAL | FUNCTION "(" or_expr { "," or_expr } ")"
                | "(" or_expr ")" ;
 
 Comparisons chain like Python (``0.2 < base_height < 0.4``). Types are checked when parsing:
