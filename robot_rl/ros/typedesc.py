@@ -29,8 +29,8 @@ _ARRAY_OFFSET = 48
 _SEQUENCE_OFFSET = 144
 SEPARATOR = "=" * 80
 
-_FIELD_RE = re.compile(r"^(?P<type>[A-Za-z0-9_/]+)(?:\[(?P<len>[0-9]*)\])?\s+(?P<name>[a-z][a-z0-9_]*)"
-                       r"(?:\s+(?P<default>.+))?$")
+_FIELD_RE = re.compile(r"^(?P<type>[A-Za-z0-9_/]+)(?:\[(?P<len>[0-9]*)\])?"
+                       r"\s+(?P<name>[a-z][a-z0-9_]*)(?:\s+(?P<default>.+))?$")
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,8 @@ JOINT_STATE_GOLDEN = bytes.fromhex(
     "0" "02000000" "00000000" "000000000000f03f" "0000000000000040" "00000000"
     "01000000" "0000000000000840")
 
-settings.register_profile("ros", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("ros")
+# Per-test settings (a global profile would change other packages' hypothesis tests).
+fuzz = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 names = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
                 max_size=12)
@@ -76,12 +75,13 @@ def test_bool_and_string_exact_bytes() -> None:
     assert cdr.encode(msgs.String("hi")) == b"\x00\x01\x00\x00\x03\x00\x00\x00hi\x00"
 
 
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(joint_states, imus, multi_arrays))
 def test_random_messages_equal_mcap_ros2_encoding(msg: Any) -> None:
     assert cdr.encode(msg) == mcap_ros2_encode(msg)
 
 
+@fuzz
 @given(any_message)
 def test_round_trip(msg: Any) -> None:
     decoded = cdr.decode(cdr.encode(msg), type(msg))
@@ -160,6 +160,7 @@ def test_bad_strings_and_counts_are_rejected() -> None:
         cdr.decode(huge, msgs.JointState)
 
 
+@fuzz
 @given(st.binary(max_size=200), st.sampled_from(msgs.TOPIC_TYPES))
 def test_garbage_raises_only_cdr_error(data: bytes, msg_type: type) -> None:
     try:
@@ -168,6 +169,7 @@ def test_garbage_raises_only_cdr_error(data: bytes, msg_type: type) -> None:
         pass
 
 
+@fuzz
 @given(any_message, st.data())
 def test_mutated_messages_raise_only_cdr_error(msg: Any, data: st.DataObject) -> None:
     raw = bytearray(cdr.encode(msg))
