@@ -25,8 +25,8 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from cyclonedds._clayer import ddspy_take, ddspy_write  # what DataWriter/DataReader call
-from cyclonedds.core import GuardCondition, InstanceState, ReadCondition, SampleState, ViewState
-from cyclonedds.core import WaitSet
+from cyclonedds.core import (GuardCondition, InstanceState, ReadCondition, SampleState,
+                             ViewState, WaitSet)
 from cyclonedds.domain import Domain, DomainParticipant
 from cyclonedds.idl import IdlStruct, make_idl_struct
 from cyclonedds.idl import annotations as idl_annotations
@@ -55,7 +55,7 @@ _IDL_PRIMITIVES: dict[str, Any] = {
     "float64": idl.float64, "string": str,
 }
 _IDL_TYPES: dict[str, type[IdlStruct]] = {}
-_DOMAINS: dict[int, tuple[str, Domain, int]] = {}  # id -> (config, domain, users)
+_DOMAINS: dict[int, list[Any]] = {}  # id -> [config, Domain, users]
 _DOMAINS_LOCK = threading.Lock()
 _ANY_STATE = SampleState.Any | ViewState.Any | InstanceState.Any
 
@@ -90,25 +90,23 @@ def _acquire_domain(domain_id: int, config: str | None) -> bool:
     if config is None:
         return False
     with _DOMAINS_LOCK:
-        existing = _DOMAINS.get(domain_id)
-        if existing is None:
-            _DOMAINS[domain_id] = (config, Domain(domain_id, config), 1)
-        elif existing[0] != config:
+        entry = _DOMAINS.setdefault(domain_id, [config, None, 0])
+        if entry[0] != config:
             raise ValueError(f"DDS domain {domain_id} already runs with another config "
                              "in this process")
-        else:
-            _DOMAINS[domain_id] = (existing[0], existing[1], existing[2] + 1)
+        if entry[1] is None:
+            entry[1] = Domain(domain_id, config)
+        entry[2] += 1
     return True
 
 
 def _release_domain(domain_id: int) -> None:
     with _DOMAINS_LOCK:
-        config, domain, users = _DOMAINS[domain_id]
-        if users > 1:
-            _DOMAINS[domain_id] = (config, domain, users - 1)
-        else:
+        entry = _DOMAINS[domain_id]
+        entry[2] -= 1
+        if entry[2] == 0:
             del _DOMAINS[domain_id]
-            domain.__del__()
+            entry[1].__del__()
 
 
 def _idl_field(spec: FieldSpec) -> Any:
@@ -174,7 +172,7 @@ class DdsPublisher(Generic[M]):
         return int(self._writer.get_publication_matched_status().current_count)
 
     def endpoint(self) -> DataWriter:
-        """The underlying cyclonedds writer (for diagnostics and tests)."""
+        """The cyclonedds writer (diagnostics, tests)."""
         return self._writer
 
 
@@ -217,7 +215,7 @@ class DdsSubscription(Generic[M]):
         return int(self._reader.get_subscription_matched_status().current_count)
 
     def endpoint(self) -> DataReader:
-        """The underlying cyclonedds reader (for diagnostics and tests)."""
+        """The cyclonedds reader (diagnostics, tests)."""
         return self._reader
 
 
@@ -250,8 +248,8 @@ class DdsNode:
     def __init__(self, name: str, domain_id: int | None = None, config: str | None = None
                  ) -> None:
         self.name = name
-        self.domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0")) if domain_id is None \
-            else domain_id
+        self.domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0") if domain_id is None
+                             else domain_id)
         self._owns_domain = _acquire_domain(
             self.domain_id, config if config is not None else _environment_config())
         try:
@@ -306,9 +304,8 @@ class DdsNode:
         """Waits for data or the next timer (at most ``timeout_s``), then runs callbacks."""
         self._timers = [t for t in self._timers if not t.cancelled]
         wait_s = 3600.0 if timeout_s is None else max(0.0, timeout_s)
-        if self._timers:
-            wait_s = min(wait_s, max(0.0, min(t.next_due for t in self._timers)
-                                     - time.monotonic()))
+        for timer in self._timers:
+            wait_s = min(wait_s, max(0.0, timer.next_due - time.monotonic()))
         self._waitset.wait(int(wait_s * 1e9))
         self._wake.set(False)
         ran = 0
