@@ -196,3 +196,39 @@ def test_messages_cross_process_boundaries_both_ways(domain_id: int) -> None:
     finally:
         peer.kill()
         peer.wait(10)
+
+
+def test_environment_selects_loopback_like_ros(monkeypatch: pytest.MonkeyPatch) -> None:
+    from robot_rl.ros.dds import _environment_config
+
+    for var in ("CYCLONEDDS_URI", "ROS_LOCALHOST_ONLY", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        monkeypatch.delenv(var, raising=False)
+    assert _environment_config() is None
+    monkeypatch.setenv("ROS_LOCALHOST_ONLY", "1")
+    assert _environment_config() == loopback_config()
+    monkeypatch.delenv("ROS_LOCALHOST_ONLY")
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    assert _environment_config() == loopback_config()
+    monkeypatch.setenv("CYCLONEDDS_URI", "file:///etc/cyclone.xml")  # the user's file wins
+    assert _environment_config() is None
+    assert "<NetworkInterface name=\"lo\"/>" in loopback_config()
+    assert "<AllowMulticast>false</AllowMulticast>" in loopback_config()
+
+
+def test_make_node_and_spin(domain_id: int) -> None:
+    from robot_rl.ros.api import make_node, rclpy_available, spin
+
+    node = make_node("n", backend="dds", domain_id=domain_id, config=loopback_config())
+    try:
+        assert isinstance(node, DdsNode) and node.domain_id == domain_id
+        ticks: list[int] = []
+        node.timer(0.01, lambda: ticks.append(1))
+        spin(node, until=lambda: len(ticks) >= 3, timeout_s=5)
+        assert len(ticks) >= 3
+    finally:
+        node.close()
+    with pytest.raises(ValueError):
+        make_node("n", backend="zmq")
+    if not rclpy_available():
+        with pytest.raises(ImportError):
+            make_node("n", backend="rclpy")

@@ -133,3 +133,17 @@ def test_rosbag2_qos_yaml() -> None:
     assert profile["reliability"] == 2 and profile["durability"] == 2
     assert profile["deadline"] == {"sec": 0, "nsec": 0}
     assert profile["avoid_ros_namespace_conventions"] is False
+
+
+def test_pure_modules_import_without_cyclonedds_or_rclpy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['cyclonedds'] = None; sys.modules['rclpy'] = None\n"
+            "import robot_rl.ros.msgs, robot_rl.ros.cdr, robot_rl.ros.wire, robot_rl.ros.api\n"
+            "import robot_rl.ros.typedesc, robot_rl.ros.recording\n"
+            "from robot_rl.ros.api import make_node\n"
+            "try:\n    make_node('x')\nexcept ImportError:\n    print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
