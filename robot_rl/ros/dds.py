@@ -40,7 +40,7 @@ from cyclonedds.util import duration
 from robot_rl.ros import cdr, msgs
 from robot_rl.ros.typedesc import FieldSpec, parse_msg
 from robot_rl.ros.wire import (QOS_DEFAULT, QOS_SENSOR_DATA, QosProfile, dds_topic,
-                               dds_type_name, type_hash_user_data)
+                               dds_type_name, ros_topic, type_hash_user_data)
 
 __all__ = ["DdsNode", "DdsPublisher", "DdsSubscription", "QOS_DEFAULT", "QOS_SENSOR_DATA",
            "idl_type", "loopback_config", "dds_qos"]
@@ -150,7 +150,7 @@ class DdsPublisher(Generic[M]):
     """Writes one message type on one topic; see :class:`robot_rl.ros.api.Publisher`."""
 
     def __init__(self, node: DdsNode, topic: str, msg_type: type[M], qos: QosProfile) -> None:
-        self.topic = topic
+        self.topic = ros_topic(topic)
         self.msg_type = msg_type
         self.qos = qos
         self._writer = DataWriter(node._participant, node._topic(topic, msg_type),
@@ -181,7 +181,7 @@ class DdsSubscription(Generic[M]):
 
     def __init__(self, node: DdsNode, topic: str, msg_type: type[M],
                  callback: Callable[[M], None] | None, qos: QosProfile) -> None:
-        self.topic = topic
+        self.topic = ros_topic(topic)
         self.msg_type = msg_type
         self.callback = callback
         self.qos = qos
