@@ -70,6 +70,8 @@ def _pad(buf: bytearray, size: int) -> None:
 
 
 def _put_string(buf: bytearray, text: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
     raw = text.encode("utf-8")
     if b"\x00" in raw:
         raise ValueError(f"string contains NUL: {text!r}")
@@ -143,6 +145,7 @@ def encode(msg: Any) -> bytes:
     Raises:
         ValueError: On a value that does not fit its field (wrong fixed-array length, integer
             out of range, NUL inside a string, non-numeric array).
+        TypeError: On a string field holding something else.
     """
     buf = bytearray(HEADER_LE)
     _put_struct(buf, msg.ROS_TYPE, msg)

@@ -197,6 +197,8 @@ def test_encode_rejects_values_that_do_not_fit() -> None:
         cdr.encode(msgs.Float64MultiArray(data=np.array(["x"])))
     with pytest.raises(ValueError):
         cdr.encode(msgs.MultiArrayLayout(data_offset=-1))
+    with pytest.raises(TypeError):
+        cdr.encode(msgs.Header(frame_id=None))  # type: ignore[arg-type]
 
 
 def test_field_names_match_dataclasses() -> None:
