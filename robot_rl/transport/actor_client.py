@@ -24,28 +24,19 @@ import os
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
 
 import numpy as np
 import zmq
 
 from robot_rl.transport import protocol as proto
 from robot_rl.transport.keys import ClientCurve, curve_required
-from robot_rl.transport.protocol import TransportError, TransportOptions
+from robot_rl.transport.protocol import TransportError, TransportOptions, WeightsUpdate
 from robot_rl.transport.unacked import UnackedStore
 from robot_rl.transport.wire import WireError, decode, encode
 
 logger = logging.getLogger(__name__)
 
 _MAX_DRAIN = 1000
-
-
-class WeightsUpdate(NamedTuple):
-    """Weights from the learner. Arrays are read-only; copy them into the model."""
-
-    version: int
-    arrays: dict[str, np.ndarray]
-    meta: dict[str, Any]
 
 
 class ActorClient:
@@ -195,6 +186,8 @@ class ActorClient:
 
     def close(self) -> None:
         """Closes the socket and deletes spilled batches (logs if some were never committed)."""
+        if self._sock.closed:
+            return
         if self.pending_batches:
             logger.warning("closing with %d uncommitted batches", self.pending_batches)
         self._sock.close(0)

@@ -59,7 +59,9 @@ class ClientCurve:
     server_public: bytes
 
 
-def generate_keys(directory: str | os.PathLike[str], name: str, overwrite: bool = False) -> KeyFiles:
+def generate_keys(
+    directory: str | os.PathLike[str], name: str, overwrite: bool = False
+) -> KeyFiles:
     """Creates a CURVE key pair ``name.key`` / ``name.key_secret`` in ``directory``.
 
     For any name other than ``learner`` the public key is also copied into

@@ -27,7 +27,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import zmq
@@ -36,30 +36,18 @@ from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
 from robot_rl.transport.keys import ServerCurve, curve_required
-from robot_rl.transport.protocol import TransportError, TransportOptions
+from robot_rl.transport.protocol import TransitionBatch, TransportError, TransportOptions
 from robot_rl.transport.wire import WireError, decode, encode
 
 logger = logging.getLogger(__name__)
 
-_HANDSHAKE_FAILED = (
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-)
 _MAX_DRAIN = 1000
 _EVENT_NAMES = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
     zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol or security mechanism mismatch (no key?)",
     zmq.EVENT_HANDSHAKE_FAILED_AUTH: "key not in the allow-list",
 }
-
-
-class TransitionBatch(NamedTuple):
-    """A newly accepted batch. Arrays are read-only views: copy them into the replay buffer."""
-
-    actor_id: str
-    seq: int
-    arrays: dict[str, np.ndarray]
+_HANDSHAKE_FAILED = sum(_EVENT_NAMES)  # distinct bits: the sum is the event mask
 
 
 @dataclass
@@ -179,7 +167,7 @@ class LearnerServer:
         return {"format": 1, "streams": dict(self._hwm)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restores marks from a checkpoint; they count as committed (the checkpoint is durable)."""
+        """Restores marks from a checkpoint; they count as committed (a checkpoint is durable)."""
         streams = state.get("streams") if state.get("format") == 1 else None
         if not isinstance(streams, Mapping) or not all(
             isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in streams.items()
@@ -191,7 +179,7 @@ class LearnerServer:
             peer.status_due = True
 
     def commit(self, state: Mapping[str, Any]) -> None:
-        """Tells actors that everything in ``state`` (from :meth:`state_dict`) is stored durably."""
+        """Tells actors that everything in ``state`` (from :meth:`state_dict`) is now durable."""
         for stream, hwm in state["streams"].items():
             if hwm > self._committed.get(stream, 0):
                 self._committed[stream] = hwm
@@ -203,8 +191,15 @@ class LearnerServer:
         """Known actors and whether each is alive."""
         return {actor: peer.alive for actor, peer in self._peers.items()}
 
+    def reload_allowed_keys(self) -> None:
+        """Re-reads the allow-list directory (after adding or removing an actor's key)."""
+        if self._auth is not None and self._curve is not None:
+            self._auth.configure_curve(domain="*", location=str(self._curve.allowed_dir))
+
     def close(self) -> None:
-        """Closes sockets, stops the authenticator and the ZeroMQ context."""
+        """Closes sockets, stops the authenticator and the ZeroMQ context. Idempotent."""
+        if self._sock.closed:
+            return
         if self._monitor is not None:
             self._sock.disable_monitor()
             self._monitor.close(0)
@@ -233,6 +228,10 @@ class LearnerServer:
                 peer = self._touch(hb.actor, hb.inc, frames[0].bytes, now)
                 self.metrics["heartbeats"] += 1
                 peer.weights_held = max(peer.weights_held, hb.wv)
+                if self._weights is not None and hb.wv > self._weights[0]:
+                    self._warn("version", "actor %s holds weights version %d, newer than ours "
+                               "(%d): keep the version in the checkpoint", hb.actor, hb.wv,
+                               self._weights[0])
                 peer.status_due = True
                 self._skip_lost(peer.stream(hb.actor), hb.committed)
             elif msg.kind == proto.TRANSITIONS:

@@ -70,6 +70,22 @@ class TransportOptions:
             raise TransportError("options: resend_timeout_s, max_inflight, max_peers must be > 0")
 
 
+class TransitionBatch(NamedTuple):
+    """A batch the learner accepted. Arrays are read-only views: copy them into the replay."""
+
+    actor_id: str
+    seq: int
+    arrays: dict[str, np.ndarray]
+
+
+class WeightsUpdate(NamedTuple):
+    """Weights from the learner. Arrays are read-only; copy them into the model."""
+
+    version: int
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+
 class Heartbeat(NamedTuple):
     actor: str
     inc: int

@@ -82,7 +82,7 @@ class UnackedStore:
         if frames is not None:
             return frames
         if seq not in self._disk:
-            raise KeyError(f"batch {seq} is not held (held: {self.first_seq}..{self.next_seq - 1})")
+            raise KeyError(f"batch {seq} is not held ({self.first_seq}..{self.next_seq - 1} are)")
         return self._read(seq)
 
     def release_upto(self, seq: int) -> int:

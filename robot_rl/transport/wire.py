@@ -238,7 +238,7 @@ def decode(frames: Sequence[Any], limits: WireLimits = DEFAULT_LIMITS) -> Messag
     if len(specs) != len(frames) - 1:
         raise WireError(f"header names {len(specs)} arrays but {len(frames) - 1} frames follow")
     arrays: dict[str, np.ndarray] = {}
-    for spec, frame in zip(specs, views[1:]):
+    for spec, frame in zip(specs, views[1:], strict=True):
         name, array = _array_from_spec(spec, frame, limits)
         if name in arrays:
             raise WireError(f"array {name!r} appears twice")

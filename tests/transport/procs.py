@@ -4,9 +4,11 @@ Learner: stores each received transition uid, publishes weights every 0.1 s, and
 writes store + transport marks + weights version atomically to ``DIR/checkpoint.json`` and
 then commits. It resumes from that file when restarted, and checkpoints once more on SIGTERM.
 
-Actor: sends ``--count`` uniquely numbered transitions in batches of 10, keeps stepping while
-the learner is away, checks that weight versions only increase, then waits until the learner
-has committed everything and prints its metrics as JSON (exit 0), or exits 1 on a timeout.
+Actor: once connected, waits for ``DIR/go``, then sends ``--count`` uniquely numbered
+transitions in batches of 10 (one per 10 ms), keeps stepping while the learner is away, checks
+that weight versions only increase, then waits until the learner has committed everything
+and prints its metrics as JSON (exit 0); exits 1 on a flush timeout, 2 on an older weights
+version, 3 if it never reached the learner.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ def learner(args: argparse.Namespace) -> int:
         "uids": [], "transport": {"format": 1, "streams": {}}, "version": 0}
     server = LearnerServer(args.bind, options=OPTIONS)
     server.load_state_dict(data["transport"])
-    (Path(args.dir) / "endpoint").write_text(server.endpoint)
+    tmp = Path(args.dir) / "endpoint.tmp"
+    tmp.write_text(server.endpoint)
+    tmp.replace(tmp.with_suffix(""))
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     next_weights = next_ckpt = time.monotonic()
@@ -67,23 +71,32 @@ def learner(args: argparse.Namespace) -> int:
 
 def actor(args: argparse.Namespace) -> int:
     client = ActorClient(args.connect, args.id, options=OPTIONS, max_memory_bytes=20_000,
-                         spill_dir=args.spill_dir)
+                         spill_dir=args.dir)
+    work = Path(args.dir)
+    deadline = time.monotonic() + 30  # start barrier: every actor connected, then "go"
+    while not (client.learner_alive and (work / "go").exists()):
+        client.poll(0.02)
+        if client.learner_alive:
+            (work / f"ready_{args.id}").touch()
+        if time.monotonic() > deadline:
+            return 3
     last_version, uid = -1, args.first_uid
-    end = args.first_uid + args.count
+    end, tick = args.first_uid + args.count, time.monotonic()
     while uid < end:
         n = min(10, end - uid)
         client.send_transitions({"uid": np.arange(uid, uid + n, dtype=np.int64),
                                  "obs": np.zeros((n, 46), np.float32)})
         uid += n
-        client.poll(0.01)
+        tick += 0.01  # a 100 Hz actor loop: poll until the next step is due
+        while (left := tick - time.monotonic()) > 0:
+            client.poll(left)
         update = client.latest_weights()
         if update is not None:
             if update.version <= last_version:
                 return 2
             last_version = update.version
     ok = client.flush(args.flush_s)
-    print(json.dumps({**client.metrics, "weights_version": last_version,
-                      "spilled_max": args.count}))
+    print(json.dumps({**client.metrics, "weights_version": last_version}))
     client.close()
     return 0 if ok else 1
 
@@ -101,7 +114,7 @@ def main() -> int:
     p.add_argument("--first-uid", type=int, required=True)
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--flush-s", type=float, default=30.0)
-    p.add_argument("--spill-dir", default=None)
+    p.add_argument("--dir", required=True)
     args = parser.parse_args()
     return learner(args) if args.role == "learner" else actor(args)
 

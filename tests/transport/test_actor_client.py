@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +179,7 @@ def test_actor_applies_only_newer_weights_whatever_arrives() -> None:
             for i, version in enumerate((5, 4, 5, 7, 6)):
                 fake.sock.send_multipart([fake.peer, *encode(proto.WEIGHTS, {
                     "session": 7, "version": version, "meta": {}}, {"w": np.zeros(2)})])
-                assert pump([], [client], lambda: client.metrics["weights_received"]
+                assert pump([], [client], lambda i=i: client.metrics["weights_received"]
                             + client.metrics["stale_weights"] == i + 1, 5.0)
                 update = client.latest_weights()
                 returned.append(update.version if update else None)
