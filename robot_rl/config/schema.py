@@ -1,0 +1,294 @@
+"""The robot config schema: nested dataclasses with defaults, one comment per field.
+
+A robot is added by writing a YAML file (see ``robot_configs/``), not code. Every section
+below maps to a top-level key of that file; values not given take these defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from robot_rl.config.loader import Fail
+
+OBS_SIGNALS = (
+    "joint_position",  # n joint angles relative to the nominal pose (rad)
+    "joint_velocity",  # n joint velocities (rad/s), scaled by 0.1
+    "imu_orientation",  # roll, pitch from the IMU quaternion (rad)
+    "imu_angular_velocity",  # body-frame angular rate (rad/s), scaled by 0.25
+    "projected_gravity",  # gravity direction in the body frame (unit vector)
+    "previous_action",  # the last normalized action in [-1, 1]
+    "foot_contacts",  # 1.0 per foot touching the ground (legged robots)
+    "ee_position",  # end-effector position (m, world frame; arms)
+    "target_delta",  # target minus end-effector position (m; reaching)
+    "base_linear_velocity",  # PRIVILEGED: true base velocity, body frame; sim only
+)
+PRIVILEGED_SIGNALS = ("base_linear_velocity",)
+
+
+def _per_joint(fail: Fail, key: str, values: list[float], n: int) -> None:
+    if len(values) != n:
+        fail(key, f"expected a list of {n} numbers (one per joint), got {len(values)}")
+
+
+@dataclass
+class RobotSpec:
+    """The robot's body: URDF, joints, hard limits and low-level control."""
+
+    urdf: str  # URDF path: absolute, relative to the config file, or inside pybullet_data
+    joints: list[str]  # actuated joint names, in command order
+    nominal: list[float]  # nominal pose (rad), one per joint; actions move around it
+    position_lower: list[float]  # hard lower position limit per joint (rad)
+    position_upper: list[float]  # hard upper position limit per joint (rad)
+    velocity_limit: list[float]  # max joint speed per joint (rad/s); rate-limits targets
+    effort_limit: list[float]  # max torque per joint (N*m)
+    action_scale: list[float]  # half-range around nominal reached at action +/-1 (rad)
+    kind: Literal["legged", "arm"] = "legged"  # legged robots fall; arms are fixed-base
+    kp: float | list[float] = 60.0  # PD stiffness (N*m/rad), scalar or per joint
+    kd: float | list[float] = 2.0  # PD damping (N*m*s/rad), scalar or per joint
+    control_hz: float = 20.0  # policy / command rate (Hz)
+    base_position: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.3])  # spawn (m)
+    fixed_base: bool = False  # weld the base to the world (arms)
+    foot_links: list[str] = field(default_factory=list)  # links whose contacts are reported
+    end_effector_link: str | None = None  # link whose position is the end effector (arms)
+
+    def validate(self, fail: Fail) -> None:
+        n = len(self.joints)
+        if n == 0:
+            fail("joints", "expected at least one joint name")
+        if len(set(self.joints)) != n:
+            fail("joints", "expected unique joint names, found a duplicate")
+        for key in ("nominal", "position_lower", "position_upper", "velocity_limit",
+                    "effort_limit", "action_scale"):
+            _per_joint(fail, key, getattr(self, key), n)
+        for key in ("kp", "kd"):
+            value = getattr(self, key)
+            values = value if isinstance(value, list) else [value]
+            if isinstance(value, list):
+                _per_joint(fail, key, value, n)
+            if any(v < 0 for v in values):
+                fail(key, "expected gains >= 0")
+        for i, (lo, hi, q0) in enumerate(zip(self.position_lower, self.position_upper,
+                                             self.nominal)):
+            if not lo < hi:
+                fail(f"position_upper[{i}]", f"expected a value above position_lower ({lo})")
+            if not lo <= q0 <= hi:
+                fail(f"nominal[{i}]", f"expected a value within [{lo}, {hi}], got {q0}")
+        for key in ("velocity_limit", "effort_limit"):
+            if any(v <= 0 for v in getattr(self, key)):
+                fail(key, "expected positive limits")
+        if any(v < 0 for v in self.action_scale):
+            fail("action_scale", "expected values >= 0")
+        if not 0 < self.control_hz <= 1000:
+            fail("control_hz", f"expected a rate in (0, 1000] Hz, got {self.control_hz}")
+        if len(self.base_position) != 3:
+            fail("base_position", "expected [x, y, z]")
+        if self.kind == "arm" and not self.end_effector_link:
+            fail("end_effector_link", "expected a link name for an arm")
+
+
+@dataclass
+class ObservationSpec:
+    """What the policy sees, in order."""
+
+    signals: list[str] = field(
+        default_factory=lambda: ["joint_position", "joint_velocity", "previous_action"]
+    )  # names from OBS_SIGNALS
+    allow_privileged: bool = False  # permit sim-only signals (e.g. base_linear_velocity)
+
+    def validate(self, fail: Fail) -> None:
+        if not self.signals:
+            fail("signals", "expected at least one observation signal")
+        for i, name in enumerate(self.signals):
+            if name not in OBS_SIGNALS:
+                fail(f"signals[{i}]", f"expected one of {', '.join(OBS_SIGNALS)}, got {name!r}")
+            if name in PRIVILEGED_SIGNALS and not self.allow_privileged:
+                fail(f"signals[{i}]", f"{name!r} is sim-only; set allow_privileged: true")
+        if len(set(self.signals)) != len(self.signals):
+            fail("signals", "expected each signal at most once")
+
+
+@dataclass
+class WalkTask:
+    """Walking as in "A Walk in the Park": track forward speed in a band, little yaw."""
+
+    velocity_low: float = 0.5  # lower edge of the rewarded forward-speed band (m/s)
+    velocity_high: float = 1.0  # upper edge of the band (m/s)
+    margin: float = 1.0  # linear tolerance margin below the band (m/s)
+    yaw_rate_weight: float = 0.1  # penalty per rad/s of yaw rate
+    scale: float = 10.0  # overall reward scale
+    max_tilt_deg: float = 30.0  # episode ends when |roll| or |pitch| exceeds this
+
+    def validate(self, fail: Fail) -> None:
+        if not self.velocity_low <= self.velocity_high:
+            fail("velocity_high", "expected velocity_high >= velocity_low")
+        if self.margin <= 0:
+            fail("margin", "expected a positive margin")
+        if not 0 < self.max_tilt_deg < 90:
+            fail("max_tilt_deg", "expected an angle in (0, 90) degrees")
+
+
+@dataclass
+class ReachTask:
+    """Reaching a target sampled in a box with the end effector."""
+
+    target_low: list[float] = field(default_factory=lambda: [0.3, -0.3, 0.2])  # box min (m)
+    target_high: list[float] = field(default_factory=lambda: [0.6, 0.3, 0.6])  # box max (m)
+    success_distance: float = 0.02  # reached when closer than this (m)
+    action_penalty: float = 0.01  # penalty on the squared normalized action
+
+    def validate(self, fail: Fail) -> None:
+        for key in ("target_low", "target_high"):
+            if len(getattr(self, key)) != 3:
+                fail(key, "expected [x, y, z]")
+        if any(lo > hi for lo, hi in zip(self.target_low, self.target_high)):
+            fail("target_high", "expected each coordinate >= target_low")
+        if self.success_distance <= 0:
+            fail("success_distance", "expected a positive distance")
+
+
+@dataclass
+class TaskConfig:
+    """The task the robot learns and its reward."""
+
+    kind: Literal["walk", "reach"] = "walk"  # which reward and termination to use
+    episode_steps: int = 400  # time limit in control steps (truncation, not termination)
+    walk: WalkTask = field(default_factory=WalkTask)  # settings for kind: walk
+    reach: ReachTask = field(default_factory=ReachTask)  # settings for kind: reach
+
+    def validate(self, fail: Fail) -> None:
+        if self.episode_steps < 1:
+            fail("episode_steps", "expected at least 1 step")
+
+
+@dataclass
+class LearnerConfig:
+    """Soft Actor-Critic settings (defaults: Haarnoja et al. 2018 / A Walk in the Park)."""
+
+    recipe: Literal["sac"] = "sac"  # critic recipe
+    hidden: list[int] = field(default_factory=lambda: [256, 256])  # hidden layer widths
+    num_critics: int = 2  # critics in the ensemble; the target takes the min
+    critic_layernorm: bool = True  # LayerNorm after each hidden critic layer
+    critic_dropout: float = 0.0  # dropout before LayerNorm in the critic (DroQ)
+    actor_lr: float = 3e-4  # Adam learning rate of the actor
+    critic_lr: float = 3e-4  # Adam learning rate of the critics
+    temperature_lr: float = 3e-4  # Adam learning rate of log(alpha)
+    gamma: float = 0.99  # discount
+    tau: float = 0.005  # Polyak rate of the target critics
+    batch_size: int = 256  # minibatch size
+    utd: int = 1  # update-to-data ratio: critic updates per environment step
+    init_temperature: float = 0.1  # initial entropy temperature alpha
+    target_entropy: float | None = None  # None: -|A|/2
+    warmup_steps: int = 1000  # uniformly random actions before learning starts
+    buffer_size: int = 1_000_000  # replay capacity (transitions)
+
+    def validate(self, fail: Fail) -> None:
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            fail("hidden", "expected a non-empty list of positive widths")
+        if self.num_critics < 2:
+            fail("num_critics", "expected at least 2 critics")
+        if not 0 <= self.critic_dropout < 1:
+            fail("critic_dropout", "expected a dropout rate in [0, 1)")
+        for key in ("actor_lr", "critic_lr", "temperature_lr", "init_temperature"):
+            if getattr(self, key) <= 0:
+                fail(key, "expected a positive number")
+        if not 0 <= self.gamma < 1:
+            fail("gamma", f"expected a discount in [0, 1), got {self.gamma}")
+        if not 0 < self.tau <= 1:
+            fail("tau", f"expected a rate in (0, 1], got {self.tau}")
+        if self.batch_size < 1 or self.utd < 1 or self.buffer_size < self.batch_size:
+            fail("batch_size" if self.batch_size < 1 else "utd" if self.utd < 1
+                 else "buffer_size", "expected batch_size >= 1, utd >= 1, buffer >= batch")
+        if self.warmup_steps < 0:
+            fail("warmup_steps", "expected a count >= 0")
+
+
+@dataclass
+class SafetyConfig:
+    """The filter between the policy and the motors (applies in every mode)."""
+
+    max_state_age_s: float = 0.25  # older states lead to holding the last safe pose (s)
+    rate_limit: bool = True  # limit target change per step by velocity_limit * dt
+
+    def validate(self, fail: Fail) -> None:
+        if self.max_state_age_s <= 0:
+            fail("max_state_age_s", "expected a positive age in seconds")
+
+
+@dataclass
+class SimConfig:
+    """The PyBullet stand-in for the hardware."""
+
+    physics_hz: float = 500.0  # physics and PD torque rate (Hz), a multiple of control_hz
+    joint_position_noise: float = 0.0  # Gaussian noise std on joint positions (rad)
+    joint_velocity_noise: float = 0.0  # Gaussian noise std on joint velocities (rad/s)
+    imu_noise: float = 0.0  # Gaussian noise std on IMU angles (rad) and rates (rad/s)
+    latency_s: float = 0.0  # age of the state the robot reports (s)
+    lateral_friction: float = 1.0  # ground friction coefficient
+    fall_tilt_deg: float = 60.0  # the robot counts as fallen beyond this tilt (legged)
+    fall_height: float = 0.12  # ... or when the base is lower than this (m, legged)
+    render_width: int = 320  # video frame width (px)
+    render_height: int = 240  # video frame height (px)
+
+    def validate(self, fail: Fail) -> None:
+        if self.physics_hz < 500:
+            fail("physics_hz", f"expected at least 500 Hz, got {self.physics_hz}")
+        for key in ("joint_position_noise", "joint_velocity_noise", "imu_noise", "latency_s"):
+            if getattr(self, key) < 0:
+                fail(key, "expected a value >= 0")
+        if self.lateral_friction <= 0:
+            fail("lateral_friction", "expected a positive friction coefficient")
+        if self.render_width < 16 or self.render_height < 16:
+            fail("render_width", "expected frames of at least 16x16 pixels")
+
+
+@dataclass
+class TrainConfig:
+    """Defaults for `robot-rl train` (command-line options override them)."""
+
+    steps: int = 5000  # environment steps
+    checkpoint_every: int = 1000  # environment steps between checkpoints
+    log_every: int = 100  # environment steps between metric lines
+    eval_episodes: int = 1  # deterministic episodes at the end of training
+
+    def validate(self, fail: Fail) -> None:
+        for key in ("steps", "checkpoint_every", "log_every", "eval_episodes"):
+            if getattr(self, key) < 1:
+                fail(key, "expected a count >= 1")
+
+
+@dataclass
+class RobotConfig:
+    """One robot: body, observation, task, learner, safety, simulator and training."""
+
+    name: str  # short robot name (used in run directory names)
+    robot: RobotSpec  # body, joints, limits and low-level control
+    observation: ObservationSpec = field(default_factory=ObservationSpec)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    source: str | None = None  # the file this was loaded from (set by the loader)
+
+    def validate(self, fail: Fail) -> None:
+        ratio = self.sim.physics_hz / self.robot.control_hz
+        if abs(ratio - round(ratio)) > 1e-6:
+            fail("sim.physics_hz", f"expected a whole multiple of robot.control_hz "
+                 f"({self.robot.control_hz}), got {self.sim.physics_hz}")
+        needs = {"foot_contacts": "legged", "ee_position": "arm", "target_delta": "arm"}
+        for i, name in enumerate(self.observation.signals):
+            if name in needs and self.robot.kind != needs[name]:
+                fail(f"observation.signals[{i}]", f"{name!r} needs robot.kind: {needs[name]}")
+        if self.task.kind == "walk" and self.robot.kind != "legged":
+            fail("task.kind", "expected 'reach' for an arm ('walk' needs a legged robot)")
+        if self.task.kind == "reach" and self.robot.kind != "arm":
+            fail("task.kind", "expected 'walk' for a legged robot ('reach' needs an arm)")
+
+    @property
+    def n_joints(self) -> int:
+        return len(self.robot.joints)
+
+    @property
+    def control_dt(self) -> float:
+        return 1.0 / self.robot.control_hz

@@ -1,0 +1,77 @@
+"""Observation building and action mapping: pure functions of state, task and config."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_rl.config import RobotConfig
+from robot_rl.robot import RobotState, gravity_in_body, quat_to_rpy
+
+
+def signal_size(name: str, cfg: RobotConfig) -> int:
+    """How many numbers observation signal ``name`` contributes."""
+    n = cfg.n_joints
+    sizes = {"joint_position": n, "joint_velocity": n, "imu_orientation": 2,
+             "imu_angular_velocity": 3, "projected_gravity": 3, "previous_action": n,
+             "foot_contacts": len(cfg.robot.foot_links), "ee_position": 3, "target_delta": 3,
+             "base_linear_velocity": 3}
+    return sizes[name]
+
+
+class ObservationBuilder:
+    """Turns a :class:`RobotState` (+ task context) into the policy's observation vector."""
+
+    def __init__(self, cfg: RobotConfig) -> None:
+        self.cfg = cfg
+        self.signals = list(cfg.observation.signals)
+        self.nominal = np.asarray(cfg.robot.nominal, dtype=np.float64)
+        self.size = sum(signal_size(s, cfg) for s in self.signals)
+
+    def build(self, state: RobotState, previous_action: np.ndarray,
+              target: np.ndarray | None = None) -> np.ndarray:
+        """The observation (float32) for ``state``; ``target`` is the reach target if any."""
+        parts: list[np.ndarray] = []
+        for name in self.signals:
+            if name == "joint_position":
+                parts.append(state.joint_position - self.nominal)
+            elif name == "joint_velocity":
+                parts.append(0.1 * state.joint_velocity)
+            elif name == "imu_orientation":
+                parts.append(quat_to_rpy(state.imu_orientation)[:2])
+            elif name == "imu_angular_velocity":
+                parts.append(0.25 * state.imu_angular_velocity)
+            elif name == "projected_gravity":
+                parts.append(gravity_in_body(state.imu_orientation))
+            elif name == "previous_action":
+                parts.append(previous_action)
+            elif name == "foot_contacts":
+                parts.append(_required(state.foot_contacts, name))
+            elif name == "ee_position":
+                parts.append(_required(state.ee_position, name))
+            elif name == "target_delta":
+                parts.append(_required(target, name) - _required(state.ee_position, name))
+            elif name == "base_linear_velocity":
+                parts.append(_required(state.base_linear_velocity, name))
+        return np.concatenate(parts).astype(np.float32)
+
+
+def _required(value: np.ndarray | None, name: str) -> np.ndarray:
+    if value is None:
+        raise ValueError(f"observation signal {name!r} is not provided by this robot")
+    return np.asarray(value, dtype=np.float64)
+
+
+class ActionMapper:
+    """Normalized actions in [-1, 1] -> absolute joint targets around the nominal pose.
+
+    ``target = nominal + limit * a * action_scale``, with ``limit`` = 1 unless an adaptive
+    limit (APRL) narrows it. The safety filter clamps the result to the hard limits.
+    """
+
+    def __init__(self, cfg: RobotConfig) -> None:
+        self.nominal = np.asarray(cfg.robot.nominal, dtype=np.float64)
+        self.scale = np.asarray(cfg.robot.action_scale, dtype=np.float64)
+
+    def __call__(self, action: np.ndarray, limit: np.ndarray | float = 1.0) -> np.ndarray:
+        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        return self.nominal + np.asarray(limit) * a * self.scale

@@ -1,0 +1,97 @@
+"""Deterministic evaluation of a policy, with an optional MP4 from the PyBullet camera."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class EvalResult:
+    """Outcome of deterministic evaluation episodes."""
+
+    returns: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    # per episode: mean forward velocity over the full time limit (steps after a fall count
+    # as standing still), only for walking tasks
+    forward_velocity: list[float] = field(default_factory=list)
+    final_distance: list[float] = field(default_factory=list)  # reaching tasks (m)
+    video: Path | None = None
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns)) if self.returns else float("nan")
+
+    def summary(self) -> dict[str, float]:
+        out = {"return": self.mean_return, "length": float(np.mean(self.lengths))}
+        if self.forward_velocity:
+            out["forward_velocity"] = float(np.mean(self.forward_velocity))
+        if self.final_distance:
+            out["final_distance"] = float(np.mean(self.final_distance))
+        return out
+
+
+def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
+             video: str | Path | None = None,
+             action_transform: Callable[[np.ndarray], np.ndarray] | None = None) -> EvalResult:
+    """Run ``episodes`` deterministic episodes of ``policy`` in ``env``.
+
+    Args:
+        policy: maps an observation to a normalized action.
+        env: the environment (a :class:`robot_rl.envs.RobotEnv` to record video).
+        episodes: how many episodes.
+        seed: seed of the first episode's reset (then seed + i).
+        video: write an MP4 of the first episode here (needs ``env.render()``).
+        action_transform: maps a normalized action to the env's action space.
+    """
+    result = EvalResult()
+    frames: list[np.ndarray] = []
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        done, ret, length, velocities, info = False, 0.0, 0, [], {}
+        while not done:
+            if video is not None and ep == 0:
+                frames.append(env.render())
+            action = policy(obs)
+            if action_transform is not None:
+                action = action_transform(action)
+            obs, reward, terminated, truncated, info = env.step(action)
+            ret += float(reward)
+            length += 1
+            if "forward_velocity" in info:
+                velocities.append(float(info["forward_velocity"]))
+            done = terminated or truncated
+        result.returns.append(ret)
+        result.lengths.append(length)
+        if velocities:
+            limit = getattr(getattr(env, "cfg", None), "task", None)
+            horizon = limit.episode_steps if limit is not None else length
+            result.forward_velocity.append(float(np.sum(velocities) / max(horizon, length)))
+        if "ee_distance" in info:
+            result.final_distance.append(float(info["ee_distance"]))
+    if video is not None and frames:
+        fps = getattr(env, "metadata", {}).get("render_fps", 20)
+        result.video = write_mp4(Path(video), frames, fps)
+    return result
+
+
+def write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """Encode RGB frames to an MP4 (mp4v) with OpenCV."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    tmp = path.with_name(f".{path.stem}.tmp.mp4")
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV could not open a video writer for {path}")
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    tmp.replace(path)
+    return path

@@ -1,0 +1,53 @@
+"""Task rewards: pure functions of the robot state (and the task's target)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robot_rl.config.schema import ReachTask, WalkTask
+from robot_rl.robot import RobotState, quat_to_rpy
+
+
+def tolerance(x: float, low: float, high: float, margin: float) -> float:
+    """1 inside [low, high], falling linearly to 0 at ``margin`` outside (dm_control style)."""
+    if low <= x <= high:
+        return 1.0
+    distance = (low - x) if x < low else (x - high)
+    return float(max(0.0, 1.0 - distance / margin))
+
+
+def forward_velocity(state: RobotState) -> float:
+    """Horizontal forward speed v_x * cos(pitch) (m/s) from the privileged base velocity."""
+    assert state.base_linear_velocity is not None, "walking reward needs the base velocity"
+    pitch = quat_to_rpy(state.imu_orientation)[1]
+    return float(state.base_linear_velocity[0] * np.cos(pitch))
+
+
+def walk_reward(state: RobotState, task: WalkTask) -> tuple[float, bool, dict[str, float]]:
+    """"A Walk in the Park" reward: speed in a band, penalised yaw rate; ends when tilted.
+
+    Returns:
+        (reward, terminated, info) where terminated means |roll| or |pitch| > max_tilt_deg.
+    """
+    roll, pitch, _ = quat_to_rpy(state.imu_orientation)
+    v = forward_velocity(state)
+    yaw_rate = float(state.imu_angular_velocity[2])
+    reward = task.scale * (tolerance(v, task.velocity_low, task.velocity_high, task.margin)
+                           - task.yaw_rate_weight * abs(yaw_rate))
+    limit = np.radians(task.max_tilt_deg)
+    terminated = bool(abs(roll) > limit or abs(pitch) > limit)
+    return reward, terminated, {"forward_velocity": v, "yaw_rate": yaw_rate}
+
+
+def reach_reward(state: RobotState, target: np.ndarray, action: np.ndarray,
+                 task: ReachTask) -> tuple[float, bool, dict[str, float]]:
+    """Dense reaching reward: minus the end-effector distance, minus a small action cost.
+
+    Returns:
+        (reward, terminated, info); reaching never terminates (the episode is timed).
+    """
+    assert state.ee_position is not None, "reaching needs the end-effector position"
+    distance = float(np.linalg.norm(state.ee_position - target))
+    reward = -distance - task.action_penalty * float(np.sum(np.square(action)))
+    return reward, False, {"ee_distance": distance,
+                           "success": float(distance < task.success_distance)}

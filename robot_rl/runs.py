@@ -1,0 +1,180 @@
+"""Run directories: resolved config, metrics (JSONL + TensorBoard), atomic checkpoints, plots.
+
+Layout::
+
+    runs/a1-20261121-101500/
+      config.yaml            the resolved config this run used
+      metrics.jsonl          one JSON object per logged step or episode
+      tb/                    TensorBoard event files
+      checkpoints/ckpt-00002000/{agent.pt, buffer.npz, trainer.json}
+      checkpoints/LATEST     name of the newest complete checkpoint (replaced atomically)
+      learning_curve.png, eval.mp4
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from robot_rl.config import RobotConfig, to_dict
+
+KEEP_CHECKPOINTS = 2
+
+
+class RunDir:
+    """A run directory on disk."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+
+    @classmethod
+    def create(cls, out: str | Path, name: str) -> RunDir:
+        """A new, uniquely named run directory under ``out``."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = Path(out) / f"{name}-{stamp}"
+        path, i = base, 1
+        while path.exists():
+            path, i = Path(f"{base}-{i}"), i + 1
+        path.mkdir(parents=True)
+        return cls(path)
+
+    def write_config(self, cfg: RobotConfig) -> None:
+        data = to_dict(cfg)
+        data.pop("source", None)
+        atomic_write_text(self.path / "config.yaml", yaml.safe_dump(data, sort_keys=False))
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    # ---------------------------------------------------------- checkpoints
+    def save_checkpoint(self, step: int, write: Any) -> Path:
+        """Write a checkpoint atomically: into a temp folder, fsync, rename, then LATEST.
+
+        Args:
+            step: the environment step (names the folder).
+            write: ``write(folder: Path)`` writes the checkpoint files into ``folder``.
+        """
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        final = self.checkpoints / f"ckpt-{step:08d}"
+        tmp = self.checkpoints / f".tmp-{final.name}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        write(tmp)
+        for f in tmp.iterdir():
+            _fsync(f)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        atomic_write_text(self.checkpoints / "LATEST", final.name + "\n")
+        self._prune(keep=final.name)
+        return final
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint folder, or None."""
+        latest = self.checkpoints / "LATEST"
+        if not latest.is_file():
+            return None
+        folder = self.checkpoints / latest.read_text().strip()
+        return folder if folder.is_dir() else None
+
+    def _prune(self, keep: str) -> None:
+        done = sorted(p for p in self.checkpoints.glob("ckpt-*") if p.is_dir())
+        for old in done[:-KEEP_CHECKPOINTS]:
+            if old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so readers see the old or the new file, never a part."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+class MetricsLogger:
+    """Appends metrics to ``metrics.jsonl`` and TensorBoard at the same time."""
+
+    def __init__(self, run: RunDir, tensorboard: bool = True) -> None:
+        self.file = open(run.path / "metrics.jsonl", "a", encoding="utf-8")
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(run.path / "tb"))
+
+    def log(self, step: int, kind: str, values: dict[str, float]) -> None:
+        """Record ``values`` of a ``kind`` ("train", "episode", "eval") at ``step``."""
+        clean = {k: float(v) for k, v in values.items()
+                 if isinstance(v, (int, float)) and math.isfinite(float(v))}
+        self.file.write(json.dumps({"step": step, "kind": kind, **clean}) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for key, value in clean.items():
+                self.writer.add_scalar(f"{kind}/{key}", value, step)
+
+    def close(self) -> None:
+        self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """Read ``metrics.jsonl`` (skipping a partly written last line)."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def plot_learning_curve(run: RunDir, title: str) -> Path:
+    """Episode return (and forward velocity or distance) against steps, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "episode"]
+    evals = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "eval"]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if rows:
+        ax.plot([r["step"] for r in rows], [r["return"] for r in rows], ".", alpha=0.4,
+                label="episode return")
+        window = max(1, len(rows) // 10)
+        smooth = [sum(r["return"] for r in rows[max(0, i - window + 1):i + 1])
+                  / len(rows[max(0, i - window + 1):i + 1]) for i in range(len(rows))]
+        ax.plot([r["step"] for r in rows], smooth, "-", label=f"mean of last {window}")
+    if evals:
+        ax.plot([r["step"] for r in evals], [r["return"] for r in evals], "s", color="k",
+                label="deterministic evaluation")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if rows or evals:
+        ax.legend(loc="best")
+    out = run.path / "learning_curve.png"
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out

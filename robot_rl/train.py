@@ -1,0 +1,193 @@
+"""The embedded training loop: one process, environment in-process, SAC with UTD k.
+
+Usage::
+
+    trainer = Trainer(env, agent, buffer, cfg.learner, seed=0, run=run)
+    trainer.train(total_steps=5000)     # progress bar, metrics, checkpoints
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from robot_rl.config import LearnerConfig
+from robot_rl.runs import MetricsLogger, RunDir
+from robot_rl.sac import SAC, ReplayBuffer
+
+
+class ActionRescale:
+    """Maps normalized actions in [-1, 1] to a Box action space."""
+
+    def __init__(self, space: gym.spaces.Box) -> None:
+        self.low = np.asarray(space.low, dtype=np.float32)
+        self.high = np.asarray(space.high, dtype=np.float32)
+
+    def __call__(self, action: np.ndarray) -> np.ndarray:
+        return self.low + (np.asarray(action, np.float32) + 1.0) * 0.5 * (self.high - self.low)
+
+
+class Trainer:
+    """Collects experience with the current policy and runs k SAC updates per step.
+
+    Args:
+        env: any Gymnasium environment with a Box action space.
+        agent: the SAC learner.
+        buffer: the replay buffer.
+        cfg: learner settings (batch size, UTD, warm-up).
+        seed: seeds warm-up actions and episode resets.
+        run: where metrics and checkpoints go (None: nowhere).
+        log_every: environment steps between "train" metric lines.
+        checkpoint_every: environment steps between checkpoints.
+        progress: show a progress bar.
+    """
+
+    def __init__(self, env: gym.Env, agent: SAC, buffer: ReplayBuffer, cfg: LearnerConfig,
+                 seed: int = 0, run: RunDir | None = None, log_every: int = 100,
+                 checkpoint_every: int = 1000, progress: bool = True) -> None:
+        self.env, self.agent, self.buffer, self.cfg = env, agent, buffer, cfg
+        self.seed = seed
+        self.run = run
+        self.logger = MetricsLogger(run) if run is not None else None
+        self.log_every, self.checkpoint_every = log_every, checkpoint_every
+        self.progress = progress
+        self.rescale = ActionRescale(env.action_space)
+        self.rng = np.random.default_rng(seed)
+        self.step = 0
+        self.episodes = 0
+        self.recent_returns: deque[float] = deque(maxlen=10)
+        self.last_update: dict[str, float] = {}
+
+    # -------------------------------------------------------------- the loop
+    def train(self, total_steps: int) -> dict[str, float]:
+        """Train until ``total_steps`` environment steps in all (counting resumed ones).
+
+        Ctrl-C saves a checkpoint and re-raises ``KeyboardInterrupt`` for the caller.
+        """
+        bar = self._progress_bar(total_steps)
+        obs, _ = self.env.reset(seed=self.seed + self.episodes)
+        ep_return, ep_len, ep_info = 0.0, 0, {}
+        t0, s0 = time.perf_counter(), self.step
+        try:
+            while self.step < total_steps:
+                if self.step < self.cfg.warmup_steps:
+                    action = self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
+                else:
+                    action = self.agent.act(obs)
+                next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
+                self.buffer.add(obs, action, float(reward), next_obs, terminated, truncated)
+                obs = next_obs
+                ep_return += float(reward)
+                ep_len += 1
+                ep_info = self._accumulate(ep_info, info)
+                self.step += 1
+                if self.step > self.cfg.warmup_steps and len(self.buffer) >= self.cfg.batch_size:
+                    self.last_update = self.agent.update(
+                        self.buffer.sample(self.cfg.batch_size, self.cfg.utd))
+                if terminated or truncated:
+                    self._end_episode(ep_return, ep_len, ep_info, terminated)
+                    obs, _ = self.env.reset(seed=self.seed + self.episodes)
+                    ep_return, ep_len, ep_info = 0.0, 0, {}
+                if self.step % self.log_every == 0:
+                    rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                    self._log_train(rate)
+                    if bar is not None:
+                        bar.set_postfix(self._postfix(rate), refresh=False)
+                if bar is not None:
+                    bar.update(1)
+                if self.run is not None and self.step % self.checkpoint_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            if self.run is not None:
+                self.save()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        if self.run is not None:
+            self.save()
+        rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+        return {"steps": self.step, "episodes": self.episodes, "steps_per_s": rate,
+                "recent_return": self.recent_return}
+
+    @property
+    def recent_return(self) -> float:
+        return float(np.mean(self.recent_returns)) if self.recent_returns else float("nan")
+
+    def _accumulate(self, acc: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
+        for key in ("forward_velocity", "ee_distance", "fallen", "safety_hold"):
+            if key in info:
+                acc.setdefault(key, []).append(float(info[key]))
+        return acc
+
+    def _end_episode(self, ep_return: float, ep_len: int, ep_info: dict[str, Any],
+                     terminated: bool) -> None:
+        self.episodes += 1
+        self.recent_returns.append(ep_return)
+        if self.logger is None:
+            return
+        values = {"return": ep_return, "length": ep_len, "terminated": float(terminated)}
+        if ep_info.get("forward_velocity"):
+            values["forward_velocity"] = float(np.mean(ep_info["forward_velocity"]))
+        if ep_info.get("ee_distance"):
+            values["final_distance"] = ep_info["ee_distance"][-1]
+        if ep_info.get("fallen"):
+            values["fell"] = float(max(ep_info["fallen"]))
+        if ep_info.get("safety_hold"):
+            values["safety_holds"] = float(sum(ep_info["safety_hold"]))
+        self.logger.log(self.step, "episode", values)
+
+    def _log_train(self, rate: float) -> None:
+        if self.logger is not None:
+            self.logger.log(self.step, "train", {**self.last_update, "steps_per_s": rate,
+                                                 "episodes": self.episodes,
+                                                 "recent_return": self.recent_return})
+
+    def _postfix(self, rate: float) -> dict[str, str]:
+        return {"steps/s": f"{rate:.1f}", "return": f"{self.recent_return:.1f}",
+                "episodes": str(self.episodes)}
+
+    def _progress_bar(self, total: int) -> Any:
+        if not self.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True,
+                    desc="training")
+
+    # -------------------------------------------------------------- save/load
+    def save(self) -> Path:
+        """Write a checkpoint (agent, replay buffer, counters, RNG) atomically."""
+        assert self.run is not None
+
+        def write(folder: Path) -> None:
+            torch.save(self.agent.state_dict(), folder / "agent.pt")
+            self.buffer.save(folder / "buffer.npz")
+            state = {"step": self.step, "episodes": self.episodes,
+                     "recent_returns": list(self.recent_returns),
+                     "trainer_rng": self.rng.bit_generator.state,
+                     "buffer_rng": self.buffer.rng_state()}
+            (folder / "trainer.json").write_text(json.dumps(state))
+
+        return self.run.save_checkpoint(self.step, write)
+
+    def load(self, folder: Path) -> None:
+        """Restore from a checkpoint folder written by :meth:`save`."""
+        self.agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True))
+        self.buffer.load(folder / "buffer.npz")
+        state = json.loads((folder / "trainer.json").read_text())
+        self.step, self.episodes = int(state["step"]), int(state["episodes"])
+        self.recent_returns.extend(state["recent_returns"])
+        self.rng.bit_generator.state = state["trainer_rng"]
+        self.buffer.set_rng_state(state["buffer_rng"])
+
+    def close(self) -> None:
+        if self.logger is not None:
+            self.logger.close()

@@ -1,0 +1,216 @@
+"""A PyBullet robot behind the :class:`robot_rl.robot.Robot` interface.
+
+Headless (DIRECT), torque-level PD at the physics rate with effort limits, the policy at the
+configured control rate; sensors with optional Gaussian noise and latency; seeded and
+deterministic. The same class backs the embedded trainer and the ROS 2 bridge node.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pybullet
+import pybullet_data
+from pybullet_utils.bullet_client import BulletClient
+
+from robot_rl.config import RobotConfig
+from robot_rl.robot import RobotState, quat_to_rpy
+
+
+class PyBulletRobot:
+    """A simulated robot built from a :class:`RobotConfig`.
+
+    Args:
+        cfg: the validated robot config (URDF resolved).
+        seed: seeds the sensor noise; physics itself is deterministic.
+    """
+
+    def __init__(self, cfg: RobotConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        spec = cfg.robot
+        self.joint_names = list(spec.joints)
+        self.control_dt = cfg.control_dt
+        self.physics_dt = 1.0 / cfg.sim.physics_hz
+        self.substeps = int(round(cfg.sim.physics_hz / spec.control_hz))
+        n = len(self.joint_names)
+        self.kp = np.broadcast_to(np.asarray(spec.kp, dtype=np.float64), (n,)).copy()
+        self.kd = np.broadcast_to(np.asarray(spec.kd, dtype=np.float64), (n,)).copy()
+        self.effort_limit = np.asarray(spec.effort_limit, dtype=np.float64)
+        self.nominal = np.asarray(spec.nominal, dtype=np.float64)
+        self.rng = np.random.default_rng(seed)
+        self.payload_kg = 0.0
+
+        self.client = BulletClient(connection_mode=pybullet.DIRECT)
+        self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
+        self.client.setTimeStep(self.physics_dt)
+        self.client.setGravity(0, 0, -9.81)
+        self.plane = self.client.loadURDF("plane.urdf")
+        self.client.changeDynamics(self.plane, -1, lateralFriction=cfg.sim.lateral_friction)
+        flags = pybullet.URDF_USE_SELF_COLLISION if spec.kind == "arm" else 0
+        self.body = self.client.loadURDF(spec.urdf, spec.base_position,
+                                         useFixedBase=spec.fixed_base, flags=flags)
+        self._index_links()
+        # Disable the default velocity motors so our torques are the only actuation.
+        self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.VELOCITY_CONTROL,
+                                              forces=[0.0] * n)
+        self._target = self.nominal.copy()
+        self._time = 0.0
+        self._last_torque = np.zeros(n)
+        delay = int(round(cfg.sim.latency_s / self.physics_dt))
+        self._history: deque[RobotState] = deque(maxlen=delay + 1)
+        self._spawn()
+
+    # ----------------------------------------------------------------- set-up
+    def _index_links(self) -> None:
+        by_joint: dict[str, int] = {}
+        by_link: dict[str, int] = {}
+        for j in range(self.client.getNumJoints(self.body)):
+            info = self.client.getJointInfo(self.body, j)
+            by_joint[info[1].decode()] = j
+            by_link[info[12].decode()] = j
+        missing = [name for name in self.joint_names if name not in by_joint]
+        if missing:
+            raise ValueError(f"{self.cfg.source}: robot.joints: {missing} not in the URDF "
+                             f"(it has {sorted(by_joint)})")
+        self.joint_ids = [by_joint[name] for name in self.joint_names]
+        self.foot_ids = [by_link[name] for name in self.cfg.robot.foot_links if name in by_link]
+        ee = self.cfg.robot.end_effector_link
+        self.ee_id = by_link.get(ee) if ee else None
+        if ee and self.ee_id is None:
+            raise ValueError(f"{self.cfg.source}: robot.end_effector_link: {ee!r} not in URDF")
+
+    def _spawn(self) -> None:
+        spec = self.cfg.robot
+        self.client.resetBasePositionAndOrientation(self.body, spec.base_position, [0, 0, 0, 1])
+        self.client.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
+        for jid, q in zip(self.joint_ids, self.nominal):
+            self.client.resetJointState(self.body, jid, float(q), 0.0)
+        self._target = self.nominal.copy()
+        self._history.clear()
+        self._history.append(self._measure())
+
+    # ------------------------------------------------------------ interface
+    def reset(self) -> RobotState:
+        """Teleport to the spawn pose (a 'manual reset' on a real robot)."""
+        self._spawn()
+        return self.read_state()
+
+    def now(self) -> float:
+        return self._time
+
+    def send_command(self, targets: np.ndarray) -> None:
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != self._target.shape:
+            raise ValueError(f"expected {self._target.shape[0]} joint targets, "
+                             f"got shape {targets.shape}")
+        self._target = targets.copy()
+
+    def tick(self) -> None:
+        for _ in range(self.substeps):
+            self._physics_step()
+
+    def read_state(self) -> RobotState:
+        state = self._history[0]
+        return self._noisy(state)
+
+    # ------------------------------------------------------------- physics
+    def _physics_step(self) -> None:
+        states = self.client.getJointStates(self.body, self.joint_ids)
+        q = np.fromiter((s[0] for s in states), np.float64, len(states))
+        dq = np.fromiter((s[1] for s in states), np.float64, len(states))
+        torque = self.kp * (self._target - q) - self.kd * dq
+        torque = np.clip(torque, -self.effort_limit, self.effort_limit)
+        self._last_torque = torque
+        self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.TORQUE_CONTROL,
+                                              forces=torque.tolist())
+        self.client.stepSimulation()
+        self._time += self.physics_dt
+        self._history.append(self._measure())
+
+    def _measure(self) -> RobotState:
+        c, body = self.client, self.body
+        states = c.getJointStates(body, self.joint_ids)
+        pos, orn = c.getBasePositionAndOrientation(body)
+        lin, ang = c.getBaseVelocity(body)
+        rot = np.asarray(c.getMatrixFromQuaternion(orn)).reshape(3, 3)  # body -> world
+        contacts = None
+        if self.foot_ids:
+            touching = {pt[3] for pt in c.getContactPoints(bodyA=body, bodyB=self.plane)}
+            contacts = np.array([1.0 if f in touching else 0.0 for f in self.foot_ids])
+        ee = None
+        if self.ee_id is not None:
+            ee = np.asarray(c.getLinkState(body, self.ee_id)[4], dtype=np.float64)
+        return RobotState(
+            stamp=self._time,
+            joint_position=np.array([s[0] for s in states]),
+            joint_velocity=np.array([s[1] for s in states]),
+            joint_effort=self._last_torque.copy(),
+            imu_orientation=np.asarray(orn, dtype=np.float64),
+            imu_angular_velocity=rot.T @ np.asarray(ang),
+            imu_linear_acceleration=rot.T @ np.array([0.0, 0.0, 9.81]),
+            foot_contacts=contacts,
+            ee_position=ee,
+            base_linear_velocity=rot.T @ np.asarray(lin),
+            base_position=np.asarray(pos, dtype=np.float64),
+            yaw=float(quat_to_rpy(np.asarray(orn))[2]),
+        )
+
+    def _noisy(self, state: RobotState) -> RobotState:
+        sim = self.cfg.sim
+        if not (sim.joint_position_noise or sim.joint_velocity_noise or sim.imu_noise):
+            return state
+        n = len(self.joint_ids)
+        out = RobotState(**vars(state))
+        out.joint_position = state.joint_position + self.rng.normal(0, sim.joint_position_noise, n)
+        out.joint_velocity = state.joint_velocity + self.rng.normal(0, sim.joint_velocity_noise, n)
+        out.imu_angular_velocity = state.imu_angular_velocity + self.rng.normal(0, sim.imu_noise, 3)
+        rpy = quat_to_rpy(state.imu_orientation) + self.rng.normal(0, sim.imu_noise, 3)
+        out.imu_orientation = np.asarray(pybullet.getQuaternionFromEuler(rpy.tolist()))
+        return out
+
+    # ------------------------------------------------------- sim-only extras
+    def fallen(self) -> bool:
+        """Legged robots: tilted beyond ``sim.fall_tilt_deg`` or base below ``fall_height``."""
+        if self.cfg.robot.kind != "legged":
+            return False
+        pos, orn = self.client.getBasePositionAndOrientation(self.body)
+        roll, pitch, _ = quat_to_rpy(np.asarray(orn))
+        tilt = np.degrees(max(abs(roll), abs(pitch)))
+        return bool(tilt > self.cfg.sim.fall_tilt_deg or pos[2] < self.cfg.sim.fall_height)
+
+    def set_payload(self, kg: float) -> None:
+        """Add a payload mass to the base (for dynamics-change experiments)."""
+        mass = self.client.getDynamicsInfo(self.body, -1)[0]
+        self.client.changeDynamics(self.body, -1, mass=mass - self.payload_kg + kg)
+        self.payload_kg = kg
+
+    def set_friction(self, mu: float) -> None:
+        """Change the ground friction coefficient."""
+        self.client.changeDynamics(self.plane, -1, lateralFriction=mu)
+
+    def scale_gain(self, joint: int, factor: float) -> None:
+        """Scale one joint's PD gains (a weak motor)."""
+        self.kp[joint] *= factor
+        self.kd[joint] *= factor
+
+    def render(self) -> np.ndarray:
+        """An RGB frame (H, W, 3, uint8) from a camera that follows the base."""
+        w, h = self.cfg.sim.render_width, self.cfg.sim.render_height
+        pos, _ = self.client.getBasePositionAndOrientation(self.body)
+        target = pos if self.cfg.robot.kind == "legged" else [0.3, 0.0, 0.4]
+        dist = 1.0 if self.cfg.robot.kind == "legged" else 1.6
+        view = self.client.computeViewMatrixFromYawPitchRoll(target, dist, 45, -25, 0, 2)
+        proj = self.client.computeProjectionMatrixFOV(60, w / h, 0.05, 20.0)
+        img = self.client.getCameraImage(w, h, view, proj, renderer=pybullet.ER_TINY_RENDERER)
+        return np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)[:, :, :3]
+
+    def close(self) -> None:
+        """Disconnect from the physics server."""
+        try:
+            self.client.disconnect()
+        except pybullet.error:  # already disconnected
+            pass
+
+    def __del__(self) -> None:  # pragma: no cover - best effort
+        self.close()
