@@ -80,6 +80,7 @@ class ActorClient:
         self._sock.reconnect_ivl = 100
         self._sock.reconnect_ivl_max = 1000
         self._sock.maxmsgsize = opts.limits.max_message_bytes
+        self._sock.rcvhwm = 128  # a paused actor holds at most this many weights/statuses
         self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
         self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
         if curve is not None:

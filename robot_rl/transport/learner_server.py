@@ -42,6 +42,7 @@ from robot_rl.transport.wire import WireError, decode, encode
 logger = logging.getLogger(__name__)
 
 _MAX_DRAIN = 1000
+_QUEUE = 128
 _EVENT_NAMES = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
     zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol or security mechanism mismatch (no key?)",
@@ -95,6 +96,7 @@ class LearnerServer:
         self._sock = self._ctx.socket(zmq.ROUTER)
         self._sock.linger = 0
         self._sock.maxmsgsize = opts.limits.max_message_bytes
+        self._sock.sndhwm = self._sock.rcvhwm = _QUEUE  # per actor; more is dropped or waits
         self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
         self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
         if curve is not None:

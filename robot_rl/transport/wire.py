@@ -52,7 +52,7 @@ class WireLimits:
     """
 
     max_frames: int = 65
-    max_message_bytes: int = 256 * 1024 * 1024
+    max_message_bytes: int = 64 * 1024 * 1024
     max_header_bytes: int = 64 * 1024
     max_ndim: int = 8
     max_meta_depth: int = 8

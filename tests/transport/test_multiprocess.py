@@ -62,7 +62,7 @@ def test_learner_sigkill_and_restart_keeps_every_transition_exactly_once(tmp_pat
             for i in range(2)
         ]
         procs += actors
-        _wait(lambda: len(list(tmp_path.glob("ready_*"))) == 2, 30, "both actors to connect", procs)
+        _wait(lambda: len(list(tmp_path.glob("ready_*"))) == 2, 30, "actors to connect", procs)
         (tmp_path / "go").touch()
         def both_started() -> bool:
             uids = _stored(tmp_path)
