@@ -68,9 +68,11 @@ class GateInfo(NamedTuple):
             out[f"aprl/shrink_{self.event.reason}"] = 1.0
         s = self.surprise
         if s is not None:
-            values = {"aprl/error": s.error, "aprl/surprise": s.surprise_z,
-                      "aprl/disagreement": s.disagreement, "aprl/disagreement_z": s.disagreement_z,
-                      "aprl/triggered": float(s.triggered), "aprl/cooldown": float(s.cooldown)}
+            values = {
+                "aprl/model_mse": s.mse, "aprl/error": s.error, "aprl/surprise": s.surprise_z,
+                "aprl/disagreement": s.disagreement, "aprl/disagreement_z": s.disagreement_z,
+                "aprl/triggered": float(s.triggered), "aprl/cooldown": float(s.cooldown),
+            }
             out.update({k: float(v) for k, v in values.items() if math.isfinite(v)})
         if self.model_version is not None:
             out["aprl/model_version"] = float(self.model_version)
