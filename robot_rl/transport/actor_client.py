@@ -272,6 +272,8 @@ class ActorClient:
 
     def _on_status(self, st: proto.Status, now: float) -> None:
         self._on_contact(st.session, now)
+        newest = self._store.next_seq - 1  # a learner cannot hold more than we numbered
+        st = st._replace(hwm=min(st.hwm, newest), committed=min(st.committed, newest))
         if st.committed > self._committed:
             released = self._store.release_upto(st.committed)
             self.metrics["committed_batches"] += released

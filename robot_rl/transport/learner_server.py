@@ -339,8 +339,9 @@ class LearnerServer:
 
     def _send_status(self, actor: str, peer: _Peer, now: float) -> None:
         stream = peer.stream(actor)
-        meta = {"session": self.session, "hwm": self._hwm.get(stream, 0),
-                "committed": self._committed.get(stream, 0), "gap": peer.gap}
+        hwm = self._hwm.get(stream, 0)
+        meta = {"session": self.session, "hwm": hwm,
+                "committed": min(hwm, self._committed.get(stream, 0)), "gap": peer.gap}
         self._send(peer, encode(proto.STATUS, meta), now)
         peer.status_due = peer.gap = False
 
