@@ -26,6 +26,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--no-video", action="store_true", help="skip the evaluation video")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_threads(p)
     p.set_defaults(func=_cmd_train)
 
 
@@ -36,7 +37,21 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode")
     p.add_argument("--video", help="MP4 path (default RUN_DIR/eval.mp4)")
     p.add_argument("--no-video", action="store_true", help="do not record a video")
+    _add_threads(p)
     p.set_defaults(func=_cmd_eval)
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: small networks gain little from more, "
+                   "and oversubscribed cores make them far slower); 0 = torch's default")
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    if getattr(args, "threads", 0) > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -68,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``robot-rl`` console script."""
     args = build_parser().parse_args(argv)
+    _set_threads(args)
     try:
         return int(args.func(args) or 0)
     except ConfigError as err:

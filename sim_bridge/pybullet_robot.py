@@ -45,6 +45,7 @@ class PyBulletRobot:
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(self.physics_dt)
         self.client.setGravity(0, 0, -9.81)
+        self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
         self.plane = self.client.loadURDF("plane.urdf")
         self.client.changeDynamics(self.plane, -1, lateralFriction=cfg.sim.lateral_friction)
         flags = pybullet.URDF_USE_SELF_COLLISION if spec.kind == "arm" else 0
@@ -59,6 +60,7 @@ class PyBulletRobot:
         self._last_torque = np.zeros(n)
         delay = int(round(cfg.sim.latency_s / self.physics_dt))
         self._history: deque[RobotState] = deque(maxlen=delay + 1)
+        self._spawn_snapshot: int | None = None
         self._spawn()
 
     # ----------------------------------------------------------------- set-up
@@ -81,11 +83,18 @@ class PyBulletRobot:
             raise ValueError(f"{self.cfg.source}: robot.end_effector_link: {ee!r} not in URDF")
 
     def _spawn(self) -> None:
-        spec = self.cfg.robot
-        self.client.resetBasePositionAndOrientation(self.body, spec.base_position, [0, 0, 0, 1])
-        self.client.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
-        for jid, q in zip(self.joint_ids, self.nominal):
-            self.client.resetJointState(self.body, jid, float(q), 0.0)
+        if self._spawn_snapshot is None:
+            spec = self.cfg.robot
+            self.client.resetBasePositionAndOrientation(self.body, spec.base_position,
+                                                        [0, 0, 0, 1])
+            self.client.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
+            for jid, q in zip(self.joint_ids, self.nominal):
+                self.client.resetJointState(self.body, jid, float(q), 0.0)
+            # A snapshot also restores contact and solver caches, so every episode that
+            # starts from a reset is reproducible (a plain teleport keeps stale caches).
+            self._spawn_snapshot = self.client.saveState()
+        else:
+            self.client.restoreState(stateId=self._spawn_snapshot)
         self._target = self.nominal.copy()
         self._history.clear()
         self._history.append(self._measure())

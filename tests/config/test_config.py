@@ -1,0 +1,93 @@
+"""Robot configs: shipped files load; each kind of mistake gives one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from robot_rl.cli import main
+from robot_rl.config import load_config
+from robot_rl.errors import ConfigError
+from tests.conftest import write_config
+
+
+def test_shipped_configs_load(a1_path: Path, panda_path: Path) -> None:
+    a1 = load_config(a1_path)
+    assert a1.n_joints == 12 and a1.robot.control_hz == 20.0 and a1.sim.physics_hz >= 500
+    assert Path(a1.robot.urdf).is_file()
+    panda = load_config(panda_path)
+    assert panda.n_joints == 7 and panda.robot.kind == "arm"
+    assert panda.learner.hidden == [256, 256]  # given
+    assert panda.safety.max_state_age_s == 0.25  # default
+
+
+MISTAKES = [
+    # (changes, key named in the message, words expected in the message)
+    ({"robot": {"colour": "red"}}, "robot.colour", "unknown key"),
+    ({"learner": {"utd": "twenty"}}, "learner.utd", "expected an integer"),
+    ({"learner": {"gamma": 1.5}}, "learner.gamma", "discount in [0, 1)"),
+    ({"robot": {"nominal": [0.0] * 11}}, "robot.nominal", "list of 12 numbers"),
+    ({"robot": {"joints": ["a"] * 12}}, "robot.joints", "unique"),
+    ({"robot": {"urdf": "no/such/robot.urdf"}}, "robot.urdf", "existing URDF"),
+    ({"robot": {"control_hz": -5.0}}, "robot.control_hz", "(0, 1000]"),
+    ({"sim": {"physics_hz": 100.0}}, "sim.physics_hz", "at least 500"),
+    ({"sim": {"physics_hz": 510.0}}, "sim.physics_hz", "whole multiple"),
+    ({"observation": {"signals": ["joint_position", "laser"]}}, "observation.signals[1]",
+     "expected one of"),
+    ({"observation": {"signals": ["base_linear_velocity"]}}, "observation.signals[0]",
+     "allow_privileged"),
+    ({"task": {"kind": "fly"}}, "task.kind", "one of 'walk', 'reach'"),
+    ({"robot": {"kp": [60.0, 60.0]}}, "robot.kp", "list of 12 numbers"),
+    ({"robot": {"nominal": [5.0] + [0.7] * 11}}, "robot.nominal[0]", "within"),
+    ({"learner": {"hidden": 256}}, "learner.hidden", "a list of"),
+    ({"robot": {"effort_limit": [0.0] * 12}}, "robot.effort_limit", "positive"),
+    ({"robot": {"fixed_base": "yes"}}, "robot.fixed_base", "true or false"),
+    ({"name": None}, "name", "missing required key"),
+]
+
+
+@pytest.mark.parametrize("changes,key,words", MISTAKES, ids=[m[1] for m in MISTAKES])
+def test_mistake_names_file_key_and_expectation(tmp_path: Path, a1_path: Path, changes: dict,
+                                                key: str, words: str) -> None:
+    path = write_config(tmp_path, a1_path, changes)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: {key}: "), message
+    assert words in message
+
+
+def test_broken_yaml_syntax_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: a1\nrobot: {urdf: [unclosed\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: <yaml>: expected valid YAML")
+    assert "line" in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="expected an existing robot config file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="expected a mapping of settings, got a list"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("changes", [m[0] for m in MISTAKES[:10]])
+def test_cli_prints_one_line_and_no_traceback(tmp_path: Path, a1_path: Path, changes: dict,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, a1_path, changes)
+    assert main(["train", str(path), "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"robot-rl: config error: {path}: ")
+    assert "Traceback" not in err
+    assert not (tmp_path / "runs").exists()  # nothing was started
