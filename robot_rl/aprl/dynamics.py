@@ -17,6 +17,7 @@ shaped ``[E, in, out]``.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -137,10 +138,11 @@ class DynamicsEnsemble(nn.Module):
         else:
             w = mask.to(sq.dtype).expand_as(sq)
             member = (sq * w).sum(-1) / w.sum(-1).clamp_min(1.0)
+        m = member.detach()
         info = {
-            "dynamics/loss": float(member.mean()),
-            "dynamics/loss_member_min": float(member.min()),
-            "dynamics/loss_member_max": float(member.max()),
+            "dynamics/loss": float(m.mean()),
+            "dynamics/loss_member_min": float(m.min()),
+            "dynamics/loss_member_max": float(m.max()),
         }
         return member.sum(), info
 
@@ -212,9 +214,11 @@ class DynamicsTrainer:
         return info
 
     def state_dict(self) -> dict[str, Any]:
-        """Model, optimizer and RNG state for checkpoints."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "generator": self.generator.get_state(), "n_updates": self.n_updates}
+        """Model, optimizer and RNG state for checkpoints (a snapshot: shares no tensors)."""
+        return copy.deepcopy({
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(), "n_updates": self.n_updates,
+        })
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict`."""
