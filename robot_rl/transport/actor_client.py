@@ -99,6 +99,7 @@ class ActorClient:
         self._rewound = (0, float("-inf"))
         self._last_rx = float("-inf")
         self._last_hb = float("-inf")
+        self._last_reject_log = float("-inf")
         self._alive = False
         self._weights: WeightsUpdate | None = None
         self._weights_version = -1
@@ -255,7 +256,10 @@ class ActorClient:
                 raise proto.ProtocolError(f"unexpected kind {msg.kind!r}")
         except WireError as err:
             self.metrics["rejected"] += 1
-            logger.warning("rejected a message from the learner: %s", err)
+            if now - self._last_reject_log >= 1.0:  # at most one line per second
+                self._last_reject_log = now
+                logger.warning("rejected a message from the learner (%d so far): %s",
+                               self.metrics["rejected"], err)
 
     def _on_contact(self, session: int, now: float) -> None:
         self._last_rx = now

@@ -195,3 +195,23 @@ def test_non_loopback_needs_keys_unless_insecure() -> None:
     with pytest.raises(TransportError, match="actor id"):
         ActorClient("tcp://127.0.0.1:5555", "")
     ActorClient("tcp://10.255.255.1:5555", "a", insecure=True).close()
+
+
+def test_malformed_messages_from_the_learner_are_rejected_and_counted() -> None:
+    fake = FakeLearner()
+    rng = np.random.default_rng(7)
+    try:
+        with ActorClient(fake.endpoint, "a", options=FAST) as client:
+            client.send_transitions(_batch(0))
+            assert fake.next_batch(client) == 1
+            garbage = [[rng.bytes(int(rng.integers(0, 64)))] for _ in range(50)]
+            garbage += [encode(proto.STATUS, {"session": 7, "hwm": 1, "committed": 2,
+                                              "gap": False})]  # committed > hwm
+            garbage += [encode(proto.HEARTBEAT, {"actor": "x", "inc": 1, "wv": 0,
+                                                 "committed": 0})]  # wrong direction
+            for frames in garbage:
+                fake.sock.send_multipart([fake.peer, *frames])
+            assert pump([], [client], lambda: client.metrics["rejected"] == 52, 5.0)
+            assert client.pending_batches == 1 and client.weights_version == -1
+    finally:
+        fake.close()
