@@ -331,10 +331,8 @@ class LearnerServer:
         self.metrics["peers_alive"] = alive
 
     def _send(self, peer: _Peer, frames: list[bytes], now: float) -> None:
-        try:  # ROUTER never blocks: unroutable or full peers drop the message
-            self._sock.send_multipart([peer.routing_id, *frames], zmq.NOBLOCK, copy=False)
-        except zmq.Again:
-            return
+        # Never blocks: without ROUTER_MANDATORY a message to a gone or full peer is dropped.
+        self._sock.send_multipart([peer.routing_id, *frames], zmq.NOBLOCK, copy=False)
         peer.last_sent = now
 
     def _send_status(self, actor: str, peer: _Peer, now: float) -> None:
