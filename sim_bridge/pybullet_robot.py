@@ -48,9 +48,10 @@ class PyBulletRobot:
         self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
         self.plane = self.client.loadURDF("plane.urdf")
         self.client.changeDynamics(self.plane, -1, lateralFriction=cfg.sim.lateral_friction)
-        flags = pybullet.URDF_USE_SELF_COLLISION if spec.kind == "arm" else 0
+        # No URDF_USE_SELF_COLLISION: its contact caches survive restoreState and make
+        # episodes irreproducible; joint limits keep the arm's links apart in practice.
         self.body = self.client.loadURDF(spec.urdf, spec.base_position,
-                                         useFixedBase=spec.fixed_base, flags=flags)
+                                         useFixedBase=spec.fixed_base)
         self._index_links()
         # Disable the default velocity motors so our torques are the only actuation.
         self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.VELOCITY_CONTROL,

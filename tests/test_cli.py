@@ -1,0 +1,85 @@
+"""`robot-rl train` / `eval` end to end: run directory, resume, Ctrl-C, video."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from robot_rl.cli import main
+from robot_rl.runs import RunDir, read_metrics
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _only_run(out: Path) -> Path:
+    runs = list(out.iterdir())
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.mark.timeout(300)
+def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "runs"
+    assert main(["train", str(tiny_a1), "--steps", "80", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    run = _only_run(out)
+    for name in ("config.yaml", "metrics.jsonl", "learning_curve.png", "eval.mp4"):
+        assert (run / name).is_file() and (run / name).stat().st_size > 0, name
+        assert str(run / name) in printed or name in ("config.yaml", "metrics.jsonl")
+    assert list((run / "tb").iterdir()), "no TensorBoard events"
+    latest = RunDir(run).latest_checkpoint()
+    assert latest is not None and latest.name == "ckpt-00000080"
+    assert json.loads((latest / "trainer.json").read_text())["step"] == 80
+    assert (run / "eval.mp4").read_bytes()[4:8] == b"ftyp"  # an MP4 container
+
+    assert main(["train", "--resume", str(run), "--steps", "120", "--no-progress",
+                 "--no-video"]) == 0
+    latest = RunDir(run).latest_checkpoint()
+    assert latest is not None and latest.name == "ckpt-00000120"
+    steps = [r["step"] for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert steps == sorted(steps) and steps[-1] == 120 and 100 in steps
+
+    assert main(["eval", str(run), "--episodes", "2", "--no-video"]) == 0
+    assert "mean return over 2 episodes" in capsys.readouterr().out
+
+
+def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "expected a run directory" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path, tiny_a1: Path) -> None:
+    out = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "robot_rl.cli", "train", str(tiny_a1), "--steps", "100000",
+         "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 120
+    metrics = None
+    while time.monotonic() < deadline:  # wait until it is learning (past warm-up)
+        runs = list(out.iterdir()) if out.exists() else []
+        if runs and (runs[0] / "metrics.jsonl").exists():
+            metrics = runs[0] / "metrics.jsonl"
+            if any(r["kind"] == "train" and r["step"] >= 60 for r in read_metrics(metrics)):
+                break
+        time.sleep(0.2)
+    assert metrics is not None, "training never started"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "checkpoint saved" in stderr and "--resume" in stderr
+    latest = RunDir(metrics.parent).latest_checkpoint()
+    assert latest is not None
+    saved = json.loads((latest / "trainer.json").read_text())["step"]
+    assert saved >= 60
