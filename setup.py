@@ -30,9 +30,13 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.7",
         "tensorboard>=2.14",
+        # ROS 2 without ROS: wire-compatible DDS and MCAP session recordings
+        "cyclonedds>=11.0,<12",
+        "mcap>=1.1",
+        "mcap-ros2-support>=0.5",
     ],
     extras_require={
-        "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80"],
+        "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80", "catkin_pkg>=1.0"],
         "bench": ["stable-baselines3>=2.2"],
     },
     entry_points={"console_scripts": ["robot-rl=robot_rl.cli:main"]},
