@@ -7,7 +7,7 @@ below maps to a top-level key of that file; values not given take these defaults
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from robot_rl.config.loader import Fail
 
@@ -163,44 +163,130 @@ class TaskConfig:
 
 @dataclass
 class LearnerConfig:
-    """Soft Actor-Critic settings (defaults: Haarnoja et al. 2018 / A Walk in the Park)."""
+    """Soft Actor-Critic settings; ``recipe`` picks the critic recipe (docs/learner.md).
 
-    recipe: Literal["sac"] = "sac"  # critic recipe
-    hidden: list[int] = field(default_factory=lambda: [256, 256])  # hidden layer widths
-    num_critics: int = 2  # critics in the ensemble; the target takes the min
-    critic_layernorm: bool = True  # LayerNorm after each hidden critic layer
-    critic_dropout: float = 0.0  # dropout before LayerNorm in the critic (DroQ)
-    actor_lr: float = 3e-4  # Adam learning rate of the actor
-    critic_lr: float = 3e-4  # Adam learning rate of the critics
-    temperature_lr: float = 3e-4  # Adam learning rate of log(alpha)
+    A recipe only sets defaults: every field left at ``None`` takes the recipe's value
+    (``RECIPES`` below) when the config is built, and a key given explicitly in the YAML (or
+    as a keyword) always wins. Resolution happens in one place, :meth:`__post_init__`, so
+    code reading ``cfg.utd`` always sees a number. ``dataclasses.replace`` keeps resolved
+    values; to switch recipe build a new ``LearnerConfig(recipe=..., ...)``.
+    """
+
+    recipe: Literal["sac", "droq", "redq", "crossq"] = "sac"  # critic recipe (docs/learner.md)
+    hidden: list[int] = field(default_factory=lambda: [256, 256])  # actor hidden widths
+    critic_hidden: list[int] | None = None  # critic hidden widths; None: same as hidden
+    num_critics: int | None = None  # critics in the ensemble (sac/droq/crossq 2, redq 10)
+    target_subset: int | None = None  # target = min over a random subset of this many
+    # critics, drawn per update (None: all critics; redq: 2)
+    critic_layernorm: bool | None = None  # LayerNorm after each hidden critic layer
+    critic_dropout: float | None = None  # dropout before LayerNorm in the critic (droq 0.01)
+    critic_batchrenorm: bool | None = None  # batch renormalization in the critic (crossq)
+    target_network: bool | None = None  # Polyak-averaged target critics; false: the target
+    # comes from the same forward pass over concat([s, s'], [a, a']) (crossq)
+    actor_q: Literal["mean", "min"] | None = None  # how the actor loss reduces the critics
+    actor_lr: float | None = None  # Adam learning rate of the actor (3e-4; crossq 1e-3)
+    critic_lr: float | None = None  # Adam learning rate of the critics (3e-4; crossq 1e-3)
+    temperature_lr: float | None = None  # Adam learning rate of log(alpha) (3e-4; crossq 1e-3)
+    adam_beta1: float | None = None  # Adam beta1 of actor and critics (0.9; crossq 0.5)
     gamma: float = 0.99  # discount
     tau: float = 0.005  # Polyak rate of the target critics
     batch_size: int = 256  # minibatch size
-    utd: int = 1  # update-to-data ratio: critic updates per environment step
+    utd: int | None = None  # update-to-data ratio: critic updates per environment step
+    # (sac 1, droq 20, redq 20, crossq 1)
+    policy_delay: int | None = None  # critic updates per actor + temperature update
+    # (None: utd, i.e. one actor update per environment step; crossq 3)
+    bn_momentum: float = 0.99  # running-statistics momentum of batch renormalization
+    renorm_warmup: int = 100_000  # critic updates of plain batch norm before renorm r/d
+    renorm_rmax: float = 3.0  # batch renorm clip of r (Ioffe 2017)
+    renorm_dmax: float = 5.0  # batch renorm clip of d
     init_temperature: float = 0.1  # initial entropy temperature alpha
     target_entropy: float | None = None  # None: -|A|/2
     warmup_steps: int = 1000  # uniformly random actions before learning starts
     buffer_size: int = 1_000_000  # replay capacity (transitions)
+    prior_data: str | None = None  # offline transitions (.npz, docs/learner.md) mixed into
+    # every batch as in RLPD; a path relative to the config file, or absolute
+    prior_fraction: float = 0.5  # share of each minibatch drawn from prior_data
+    fused: bool = True  # fused (else foreach) Adam kernels; false: the plain per-tensor loop
+    compile: bool = False  # torch.compile the critic and actor forward passes
+    bf16: bool = False  # bfloat16 autocast for matmuls where the CPU supports it (else fp32)
+
+    # Recipe defaults for the fields above left at None. Not listed here: critic_hidden
+    # (None: hidden), target_subset (None: all critics), policy_delay (None: utd).
+    RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
+        "sac": dict(num_critics=2, target_subset=None, critic_layernorm=True,
+                    critic_dropout=0.0, critic_batchrenorm=False, target_network=True,
+                    actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
+                    adam_beta1=0.9, utd=1),
+        "droq": dict(num_critics=2, target_subset=None, critic_layernorm=True,
+                     critic_dropout=0.01, critic_batchrenorm=False, target_network=True,
+                     actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
+                     adam_beta1=0.9, utd=20),
+        "redq": dict(num_critics=10, target_subset=2, critic_layernorm=True,
+                     critic_dropout=0.0, critic_batchrenorm=False, target_network=True,
+                     actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
+                     adam_beta1=0.9, utd=20),
+        "crossq": dict(num_critics=2, target_subset=None, critic_layernorm=False,
+                       critic_dropout=0.0, critic_batchrenorm=True, target_network=False,
+                       actor_q="min", actor_lr=1e-3, critic_lr=1e-3, temperature_lr=1e-3,
+                       adam_beta1=0.5, utd=1, policy_delay=3),
+    }
+
+    def __post_init__(self) -> None:
+        """Fill every field left at None from the recipe (the one place this happens)."""
+        defaults = self.RECIPES.get(self.recipe, {})
+        for key, value in defaults.items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        if self.critic_hidden is None:
+            self.critic_hidden = list(self.hidden)
+        if self.target_subset is None and self.num_critics is not None:
+            self.target_subset = self.num_critics
+        if self.policy_delay is None:
+            self.policy_delay = self.utd
 
     def validate(self, fail: Fail) -> None:
-        if not self.hidden or any(h < 1 for h in self.hidden):
-            fail("hidden", "expected a non-empty list of positive widths")
+        for key in ("hidden", "critic_hidden"):
+            widths = getattr(self, key)
+            if not widths or any(h < 1 for h in widths):
+                fail(key, "expected a non-empty list of positive widths")
+        assert self.num_critics is not None and self.target_subset is not None
         if self.num_critics < 2:
             fail("num_critics", "expected at least 2 critics")
-        if not 0 <= self.critic_dropout < 1:
+        if not 1 <= self.target_subset <= self.num_critics:
+            fail("target_subset", f"expected a count in [1, num_critics={self.num_critics}]")
+        if not 0 <= (self.critic_dropout or 0.0) < 1:
             fail("critic_dropout", "expected a dropout rate in [0, 1)")
+        if self.critic_batchrenorm and self.target_network:
+            fail("target_network", "expected false with critic_batchrenorm (CrossQ: the "
+                 "target comes from the joint forward pass, there is no target network)")
         for key in ("actor_lr", "critic_lr", "temperature_lr", "init_temperature"):
             if getattr(self, key) <= 0:
                 fail(key, "expected a positive number")
+        if not 0 <= (self.adam_beta1 or 0.0) < 1:
+            fail("adam_beta1", "expected a value in [0, 1)")
         if not 0 <= self.gamma < 1:
             fail("gamma", f"expected a discount in [0, 1), got {self.gamma}")
         if not 0 < self.tau <= 1:
             fail("tau", f"expected a rate in (0, 1], got {self.tau}")
+        assert self.utd is not None and self.policy_delay is not None
         if self.batch_size < 1 or self.utd < 1 or self.buffer_size < self.batch_size:
             fail("batch_size" if self.batch_size < 1 else "utd" if self.utd < 1
                  else "buffer_size", "expected batch_size >= 1, utd >= 1, buffer >= batch")
+        if self.policy_delay < 1:
+            fail("policy_delay", "expected a count >= 1")
+        if not 0 < self.bn_momentum < 1:
+            fail("bn_momentum", "expected a momentum in (0, 1)")
+        if self.renorm_warmup < 0:
+            fail("renorm_warmup", "expected a count >= 0")
+        if self.renorm_rmax < 1 or self.renorm_dmax < 0:
+            fail("renorm_rmax" if self.renorm_rmax < 1 else "renorm_dmax",
+                 "expected renorm_rmax >= 1 and renorm_dmax >= 0")
         if self.warmup_steps < 0:
             fail("warmup_steps", "expected a count >= 0")
+        if not 0 <= self.prior_fraction <= 1:
+            fail("prior_fraction", f"expected a fraction in [0, 1], got {self.prior_fraction}")
+        if self.prior_data is not None and not self.prior_data:
+            fail("prior_data", "expected the path of an .npz file (or null)")
 
 
 @dataclass

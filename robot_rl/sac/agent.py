@@ -1,31 +1,59 @@
-"""Soft Actor-Critic with an update-to-data ratio k (Haarnoja et al. 2018; Smith et al. 2022).
+"""Soft Actor-Critic with an update-to-data ratio k and selectable critic recipes.
 
-One call to :meth:`SAC.update` takes ``k`` stacked minibatches and, in this order:
-k critic updates (each followed by a Polyak step of the target critics), then one actor
-update and one temperature update on the last minibatch. Each loss has its own method
-returning ``(loss, info)``.
+One call to :meth:`SAC.update` takes ``k`` stacked minibatches and runs, in this order, for
+each of them: a critic update (then a Polyak step of the target critics, if the recipe has
+them); after every ``policy_delay``-th critic update overall, one actor update and one
+temperature update on that minibatch. With the default ``policy_delay == utd`` this is
+"k critic updates, then one actor and one temperature update" (Smith et al. 2022).
+Each loss has its own method returning ``(loss, info)``. Recipes: docs/learner.md.
+
+Speed (docs/learner.md#speed): all critics run as one batched product; the next actions
+for the critic targets of all minibatches up to the next actor update are sampled in one
+actor pass; Adam uses fused (or foreach) kernels; dropout masks come from a fast sampler;
+``compile`` and ``bf16`` are opt-in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from robot_rl.config import LearnerConfig
 from robot_rl.sac.buffer import Batch
 from robot_rl.sac.networks import CriticEnsemble, TanhGaussianActor
 
 
+def bf16_supported() -> bool:
+    """Whether this CPU has native bfloat16 matmuls (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
+        return False
+
+
+def make_adam(params: Any, lr: float, beta1: float, fused: bool) -> torch.optim.Adam:
+    """Adam with fused kernels (foreach where fused is unavailable) or the plain loop."""
+    betas = (beta1, 0.999)
+    params = list(params)
+    if not fused:
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=False, fused=False)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, ValueError):  # pragma: no cover - fused Adam missing on this build
+        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
 class SAC:
-    """The learner: actor, critic ensemble with targets, learned temperature.
+    """The learner: actor, critic ensemble (with targets unless CrossQ), temperature.
 
     Args:
         obs_dim: observation size.
         act_dim: action size (actions are normalized to [-1, 1]).
-        cfg: learner settings.
+        cfg: learner settings; ``cfg.recipe`` picks the critic recipe.
         seed: seeds network initialization and the learner's random numbers.
     """
 
@@ -34,23 +62,49 @@ class SAC:
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.actor = TanhGaussianActor(obs_dim, act_dim, cfg.hidden)
-        self.critic = CriticEnsemble(obs_dim, act_dim, cfg.hidden, cfg.num_critics,
-                                     cfg.critic_layernorm, cfg.critic_dropout)
-        self.critic_target = CriticEnsemble(obs_dim, act_dim, cfg.hidden, cfg.num_critics,
-                                            cfg.critic_layernorm, cfg.critic_dropout)
-        self.critic_target.load_state_dict(self.critic.state_dict())
-        self.critic_target.requires_grad_(False)
+        self.critic = self._make_critic()
+        self.critic_target: CriticEnsemble | None = None
+        if cfg.target_network:
+            self.critic_target = self._make_critic()
+            self.critic_target.load_state_dict(self.critic.state_dict())
+            self.critic_target.requires_grad_(False)
         self.log_alpha = torch.tensor(float(np.log(cfg.init_temperature)), requires_grad=True)
         self.target_entropy = (cfg.target_entropy if cfg.target_entropy is not None
                                else -act_dim / 2.0)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
-        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.temperature_lr)
-        self.updates = 0
+        beta1 = cfg.adam_beta1 if cfg.adam_beta1 is not None else 0.9
+        self.actor_opt = make_adam(self.actor.parameters(), cfg.actor_lr, beta1, cfg.fused)
+        self.critic_opt = make_adam(self.critic.parameters(), cfg.critic_lr, beta1, cfg.fused)
+        self.alpha_opt = make_adam([self.log_alpha], cfg.temperature_lr, 0.9, cfg.fused)
+        self.updates = 0  # critic updates so far
+        self.actor_updates = 0
+        self.last_target_members: torch.Tensor | None = None  # REDQ's subset, last update
+        self._actor_info: dict[str, float] = {}
+        self.bf16 = bool(cfg.bf16) and bf16_supported()
+        if cfg.bf16 and not self.bf16:
+            warnings.warn("learner.bf16: this CPU has no native bfloat16 matmuls; "
+                          "running in float32", stacklevel=2)
+        # what the losses call; torch.compile wraps the same modules (shared parameters)
+        self._critic = torch.compile(self.critic, dynamic=False) if cfg.compile else self.critic
+        self._target = (torch.compile(self.critic_target, dynamic=False)
+                        if cfg.compile and self.critic_target is not None
+                        else self.critic_target)
+        self._actor = torch.compile(self.actor, dynamic=False) if cfg.compile else self.actor
+
+    def _make_critic(self) -> CriticEnsemble:
+        c = self.cfg
+        return CriticEnsemble(self.obs_dim, self.act_dim, list(c.critic_hidden or c.hidden),
+                              int(c.num_critics or 2), bool(c.critic_layernorm),
+                              float(c.critic_dropout or 0.0), bool(c.critic_batchrenorm),
+                              c.bn_momentum, c.renorm_warmup, c.renorm_rmax, c.renorm_dmax)
 
     @property
     def alpha(self) -> torch.Tensor:
         return self.log_alpha.exp().detach()
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
@@ -64,21 +118,58 @@ class SAC:
         return a[0] if single else a
 
     # ---------------------------------------------------------------- learning
-    def critic_loss(self, b: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Soft Bellman error; only ``terminated`` stops bootstrapping (not ``truncated``)."""
+    def next_actions(self, next_obs: torch.Tensor, noise: torch.Tensor | None = None,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """a' ~ pi(.|s') and log pi(a'|s') without gradient, for any leading dims."""
+        with torch.no_grad(), self._autocast():
+            mean, log_std = self._actor(next_obs)
+        return self.actor.sample_from(mean.float(), log_std.float(), noise)
+
+    def target_members(self) -> torch.Tensor | None:
+        """REDQ: a fresh random subset of ``target_subset`` critics (None: all of them)."""
+        m, e = int(self.cfg.target_subset or 0), self.critic.ensemble
+        if m == 0 or m >= e:
+            return None
+        return torch.randperm(e)[:m]
+
+    def critic_loss(self, b: Batch, next_action: torch.Tensor | None = None,
+                    next_log_prob: torch.Tensor | None = None,
+                    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Soft Bellman error; only ``terminated`` stops bootstrapping (not ``truncated``).
+
+        With target networks the target is min over (a random subset of) the target
+        critics. Without (CrossQ) the critic runs once over concat([s, s'], [a, a']) so
+        both halves share batch statistics; the (s', a') half, detached, gives the target.
+        """
+        if next_action is None or next_log_prob is None:
+            next_action, next_log_prob = self.next_actions(b.next_obs)
+        members = self.last_target_members = self.target_members()
+        batch = b.reward.shape[0]
+        with self._autocast():
+            if self._target is not None:
+                with torch.no_grad():
+                    next_q = self._target(b.next_obs, next_action, members).float()
+                q = self._critic(b.obs, b.action).float()  # [E, B]
+            else:
+                q_all = self._critic(torch.cat([b.obs, b.next_obs]),
+                                     torch.cat([b.action, next_action])).float()
+                q, next_q = q_all[:, :batch], q_all[:, batch:].detach()
+                next_q = next_q if members is None else next_q[members]
         with torch.no_grad():
-            next_action, next_log_prob = self.actor.sample(b.next_obs)
-            next_q = self.critic_target(b.next_obs, next_action).min(dim=0).values
-            next_v = next_q - self.alpha * next_log_prob
+            next_v = next_q.min(dim=0).values - self.alpha * next_log_prob
             target = b.reward + self.cfg.gamma * (1.0 - b.terminated) * next_v
-        q = self.critic(b.obs, b.action)  # [E, B]
         loss = 0.5 * ((q - target.unsqueeze(0)) ** 2).mean(dim=1).sum()
         return loss, {"critic_loss": loss.item(), "q_mean": q.mean().item()}
 
     def actor_loss(self, b: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """E[alpha * log pi(a|s) - mean_e Q_e(s, a)] with a ~ pi (reparameterized)."""
-        action, log_prob = self.actor.sample(b.obs)
-        q = self.critic(b.obs, action).mean(dim=0)
+        """E[alpha * log pi(a|s) - Q(s, a)], a ~ pi (reparameterized); Q reduces the critics
+        by mean (DroQ, REDQ) or min (CrossQ); batch renorm uses its running statistics."""
+        with self._autocast():
+            mean, log_std = self._actor(b.obs)
+        action, log_prob = self.actor.sample_from(mean.float(), log_std.float())
+        with self._autocast():
+            qs = self._critic(b.obs, action, batch_stats=False).float()
+        q = qs.min(dim=0).values if self.cfg.actor_q == "min" else qs.mean(dim=0)
         loss = (self.alpha * log_prob - q).mean()
         return loss, {"actor_loss": loss.item(), "entropy": -log_prob.mean().item(),
                       "_log_prob": log_prob.detach()}  # type: ignore[dict-item]
@@ -89,36 +180,64 @@ class SAC:
         return loss, {"temperature_loss": loss.item(), "alpha": self.alpha.item()}
 
     def update(self, batch: Batch) -> dict[str, float]:
-        """k critic updates, then one actor and one temperature update.
+        """k critic updates, with an actor and a temperature update every ``policy_delay``.
 
         Args:
             batch: k stacked minibatches, tensors shaped ``[k, B, ...]``.
+
+        Returns:
+            The last critic update's metrics and the latest actor/temperature metrics.
         """
         k = batch.reward.shape[0]
-        info: dict[str, Any] = {}
-        for i in range(k):
-            loss, info = self.critic_loss(batch.slice(i))
-            self.critic_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.critic_opt.step()
-            self._polyak()
-        last = batch.slice(k - 1)
-        self.critic.requires_grad_(False)  # the actor loss must not move the critics
-        loss, actor_info = self.actor_loss(last)
-        self.actor_opt.zero_grad(set_to_none=True)
+        delay = int(self.cfg.policy_delay or k)
+        info: dict[str, float] = {}
+        i = 0
+        while i < k:
+            # the actor is fixed until the next actor update: sample a' for all of those
+            # critic updates in one pass
+            n = min(k - i, delay - self.updates % delay)
+            segment = Batch(*(t[i:i + n] for t in batch))
+            next_action, next_log_prob = self.next_actions(segment.next_obs)
+            for j in range(n):
+                info = self.critic_step(segment.slice(j), next_action[j], next_log_prob[j])
+            if self.updates % delay == 0:
+                self._actor_info = self.actor_step(segment.slice(n - 1))
+            i += n
+        return {**info, **self._actor_info}
+
+    def critic_step(self, b: Batch, next_action: torch.Tensor | None = None,
+                    next_log_prob: torch.Tensor | None = None) -> dict[str, float]:
+        """One gradient step of the critics (and the Polyak step of their targets)."""
+        loss, info = self.critic_loss(b, next_action, next_log_prob)
+        self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
-        self.actor_opt.step()
-        self.critic.requires_grad_(True)
-        log_prob = actor_info.pop("_log_prob")
-        loss, temp_info = self.temperature_loss(log_prob)
+        self.critic_opt.step()
+        if self.critic_target is not None:
+            self._polyak()
+        self.updates += 1
+        return info
+
+    def actor_step(self, b: Batch) -> dict[str, float]:
+        """One gradient step of the actor, then one of the temperature."""
+        self.critic.requires_grad_(False)  # the actor loss must not move the critics
+        try:
+            loss, info = self.actor_loss(b)
+            self.actor_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.actor_opt.step()
+        finally:
+            self.critic.requires_grad_(True)
+        log_prob = info.pop("_log_prob")
+        loss, temp_info = self.temperature_loss(log_prob)  # type: ignore[arg-type]
         self.alpha_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.alpha_opt.step()
-        self.updates += k
-        return {**info, **actor_info, **temp_info}
+        self.actor_updates += 1
+        return {**info, **temp_info}
 
     @torch.no_grad()
     def _polyak(self) -> None:
+        assert self.critic_target is not None
         params = list(self.critic.parameters())
         targets = list(self.critic_target.parameters())
         torch._foreach_lerp_(targets, params, self.cfg.tau)
@@ -126,25 +245,31 @@ class SAC:
     # ------------------------------------------------------------- save/load
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly (networks, optimizers, RNG, counters)."""
-        return {
+        state = {
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
             "log_alpha": self.log_alpha.detach().clone(),
             "actor_opt": self.actor_opt.state_dict(), "critic_opt": self.critic_opt.state_dict(),
             "alpha_opt": self.alpha_opt.state_dict(), "updates": self.updates,
+            "actor_updates": self.actor_updates, "actor_info": dict(self._actor_info),
             "torch_rng": torch.get_rng_state(),
         }
+        if self.critic_target is not None:
+            state["critic_target"] = self.critic_target.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.actor.load_state_dict(state["actor"])
         self.critic.load_state_dict(state["critic"])
-        self.critic_target.load_state_dict(state["critic_target"])
+        if self.critic_target is not None:
+            self.critic_target.load_state_dict(state["critic_target"])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
         self.alpha_opt.load_state_dict(state["alpha_opt"])
         self.updates = int(state["updates"])
+        self.actor_updates = int(state.get("actor_updates", 0))
+        self._actor_info = dict(state.get("actor_info", {}))
         torch.set_rng_state(state["torch_rng"])
 
     def policy_arrays(self) -> dict[str, np.ndarray]:
