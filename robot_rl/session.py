@@ -11,7 +11,7 @@ from robot_rl.envs import RobotEnv
 from robot_rl.errors import ConfigError
 from robot_rl.evaluate import evaluate
 from robot_rl.runs import RunDir, plot_learning_curve
-from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.train import Trainer
 
 
@@ -21,7 +21,9 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     obs_dim = env.observation_space.shape[0]
     act_dim = env.action_space.shape[0]
     agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
-    buffer = ReplayBuffer(obs_dim, act_dim, cfg.learner.buffer_size, seed=seed)
+    # plain replay, or replay mixed with learner.prior_data (RLPD), resolved next to the config
+    config_dir = Path(cfg.source).parent if cfg.source else None
+    buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
     return env, agent, buffer
 
 
