@@ -71,12 +71,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return eval_session(args.run_dir, episodes=args.episodes, seed=args.seed, video=video)
 
 
+# Subcommands that live in their own modules: "module:function" taking the subparsers object.
+# Each module keeps its heavy imports inside its command functions so `--help` stays fast.
+EXTRA_COMMANDS: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``robot-rl`` (subcommands register themselves here)."""
+    import importlib
+
     parser = argparse.ArgumentParser(prog="robot-rl", description="Real-robot learning runtime.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_eval):
         add(sub)
+    for spec in EXTRA_COMMANDS:
+        module, func = spec.split(":")
+        getattr(importlib.import_module(module), func)(sub)
     return parser
 
 
