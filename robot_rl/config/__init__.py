@@ -8,6 +8,7 @@ from robot_rl.config.schema import (
     ObservationSpec,
     RobotConfig,
     RobotSpec,
+    RosConfig,
     SafetyConfig,
     SimConfig,
     TaskConfig,
@@ -16,6 +17,6 @@ from robot_rl.config.schema import (
 
 __all__ = [
     "OBS_SIGNALS", "LearnerConfig", "ObservationSpec", "RobotConfig", "RobotSpec",
-    "SafetyConfig", "SimConfig", "TaskConfig", "TrainConfig", "from_dict", "load_config",
-    "resolve_urdf", "to_dict",
+    "RosConfig", "SafetyConfig", "SimConfig", "TaskConfig", "TrainConfig", "from_dict",
+    "load_config", "resolve_urdf", "to_dict",
 ]

@@ -6,6 +6,7 @@ below maps to a top-level key of that file; values not given take these defaults
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -343,6 +344,40 @@ class TrainConfig:
                 fail(key, "expected a count >= 1")
 
 
+_ROS_NAME = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+@dataclass
+class RosConfig:
+    """ROS 2 topics of the actor and the sim bridge (docs/ros2.md); QoS is fixed per topic."""
+
+    joint_states_topic: str = "/joint_states"  # sensor_msgs/JointState in (sensor-data QoS)
+    imu_topic: str = "/imu"  # sensor_msgs/Imu in (sensor-data QoS); "" for none (arms)
+    extras_topic: str = "/robot_rl/extras"  # std_msgs/Float64MultiArray of labelled signals
+    # beyond joints and IMU (base velocity, foot contacts, end effector); "" for none
+    command_topic: str = "/forward_position_controller/commands"  # Float64MultiArray out
+    command_joints: list[str] = field(default_factory=list)  # the controller's `joints`
+    # order; [] = robot.joints
+    estop_topic: str = "/estop"  # std_msgs/Bool in: true engages the e-stop, false releases
+    status_topic: str = "/robot_rl/status"  # std_msgs/String out: the actor's status as JSON
+    operator_topic: str = "/robot_rl/operator"  # std_msgs/String in: pause, resume, task NAME
+    reset_topic: str = "/robot_rl/reset"  # std_msgs/String out at each episode end (the sim
+    # bridge respawns; on hardware a get-up controller may listen); "" for none
+    status_hz: float = 2.0  # status messages per second (and one at every change)
+
+    def validate(self, fail: Fail) -> None:
+        for key in ("joint_states_topic", "imu_topic", "extras_topic", "command_topic",
+                    "estop_topic", "status_topic", "operator_topic", "reset_topic"):
+            value = getattr(self, key)
+            optional = key in ("imu_topic", "extras_topic", "reset_topic")
+            if not (optional and value == "") and not _ROS_NAME.match(value):
+                also = ' (or "" for none)' if optional else ""
+                fail(key, f"expected an absolute ROS topic name like /a/b_c{also}, "
+                     f"got {value!r}")
+        if not 0 < self.status_hz <= 100:
+            fail("status_hz", f"expected a rate in (0, 100] Hz, got {self.status_hz}")
+
+
 @dataclass
 class RobotConfig:
     """One robot: body, observation, task, learner, safety, simulator and training."""
@@ -355,6 +390,7 @@ class RobotConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    ros: RosConfig = field(default_factory=RosConfig)  # ROS 2 topics (actor, sim bridge)
     source: str | None = None  # the file this was loaded from (set by the loader)
 
     def validate(self, fail: Fail) -> None:
@@ -370,6 +406,10 @@ class RobotConfig:
             fail("task.kind", "expected 'reach' for an arm ('walk' needs a legged robot)")
         if self.task.kind == "reach" and self.robot.kind != "arm":
             fail("task.kind", "expected 'walk' for a legged robot ('reach' needs an arm)")
+        order = self.ros.command_joints
+        if order and sorted(order) != sorted(self.robot.joints):
+            fail("ros.command_joints", "expected the names of robot.joints, each once, in "
+                 "the controller's order (or [] for robot.joints' order)")
 
     @property
     def n_joints(self) -> int:
