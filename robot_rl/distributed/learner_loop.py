@@ -1,0 +1,330 @@
+"""The distributed learner: one replay buffer and SAC fed by any number of actors.
+
+Usage loop (one thread; each :meth:`Learner.step` returns within about one update)::
+
+    server = LearnerServer("tcp://*:5555", curve=server_curve("keys/"))
+    learner = Learner(cfg, agent, buffer, server, run, incarnation=next_incarnation(run))
+    learner.load(run.latest_checkpoint())            # when resuming
+    while not stop and not learner.done:
+        learner.step()      # poll, store, one SAC update if owed, publish, checkpoint, log
+    learner.shutdown()      # final checkpoint + commit, then answer actors a little longer
+
+Each received transition after the warm-up (``learner.warmup_steps`` transitions in all) owes
+one ``agent.update`` of ``utd`` critic updates, as in the embedded trainer; the server is
+polled between any two updates, so actors see a live learner. Checkpoints hold the agent, the
+buffer, the source tags (:mod:`robot_rl.distributed.sources`), the transport's marks and the
+weights version, written atomically before :meth:`LearnerServer.commit`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from robot_rl.config import RobotConfig
+from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.distributed.sources import SourceTags
+from robot_rl.distributed.weights import pack_weights, policy_spec
+from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
+from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.transport import LearnerServer, TransitionBatch
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
+TRANSITION_ARRAYS = (*FIELDS, "step")  # "step": the transition's number at its actor
+INCARNATION_FILE = "learner_incarnation"
+
+
+@dataclass
+class LearnerSettings:
+    """How often the learner publishes, checkpoints and logs, and when it stops."""
+
+    publish_every: int = 50  # update steps (one per transition, utd critic updates each)
+    checkpoint_every: int = 1000  # received transitions between checkpoints
+    log_every: int = 100  # received transitions between "train" metric lines
+    max_update_lag: int = 1000  # owed update steps kept; more are dropped and counted
+    steps: int | None = None  # stop after this many received transitions (None: never)
+    linger_s: float = 1.0  # after the final commit, keep answering actors this long (s)
+    progress: bool = False  # show a progress bar on stderr
+
+
+def next_incarnation(run: RunDir) -> int:
+    """Counts learner starts in ``run`` durably, so weight versions grow across restarts.
+
+    A learner killed after its last checkpoint may have published versions newer than the one
+    in that checkpoint; actors ignore anything not newer than what they hold. Versions are
+    ``incarnation << 32 | n``, and the incarnation is written before the first publish.
+    """
+    path = run.path / INCARNATION_FILE
+    n = int(path.read_text()) + 1 if path.is_file() else 1
+    atomic_write_text(path, f"{n}\n")
+    return n
+
+
+def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = None,
+                 settings: LearnerSettings | None = None, seed: int = 0,
+                 incarnation: int = 0) -> Learner:
+    """A :class:`Learner` for ``cfg`` (sizes from the config: no simulator needed)."""
+    obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
+    agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+    config_dir = None if cfg.source is None else Path(cfg.source).parent
+    buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
+    return Learner(cfg, agent, buffer, server, run, settings, incarnation)
+
+
+
+class Learner:
+    """Stores what actors send, runs SAC updates at the config's UTD, publishes the policy.
+
+    Args:
+        cfg: the robot config (learner settings, observation and action sizes).
+        agent: the SAC learner.
+        buffer: the replay buffer (plain or with prior data).
+        server: the transport's learner end (owned and closed by the caller).
+        run: run directory for checkpoints and metrics (None: neither).
+        settings: publish, checkpoint and log cadence.
+        incarnation: this learner's start count in the run (see :func:`next_incarnation`).
+    """
+
+    def __init__(self, cfg: RobotConfig, agent: SAC, buffer: ReplayBuffer,
+                 server: LearnerServer, run: RunDir | None = None,
+                 settings: LearnerSettings | None = None, incarnation: int = 0) -> None:
+        self.cfg, self.agent, self.buffer, self.server, self.run = cfg, agent, buffer, server, run
+        self.settings = settings or LearnerSettings()
+        self.incarnation = incarnation
+        self.spec = policy_spec(agent.obs_dim, agent.act_dim, cfg.learner.hidden)
+        self.sources = SourceTags(buffer.capacity)
+        self.logger = MetricsLogger(run) if run is not None else None
+        self.received = 0  # transitions stored, over all restarts
+        self.update_steps = 0  # agent.update calls, over all restarts
+        self.lag = 0  # update steps owed
+        self.dropped_updates = 0
+        self.bad_transitions = 0
+        self.episodes = 0
+        self.weights_version = -1
+        self.last_info: dict[str, float] = {}
+        self.recent_returns: deque[float] = deque(maxlen=20)
+        self._episode: dict[str, list[float]] = {}  # actor -> [return, length] so far
+        self._saved_at = 0
+        self._logged_at = 0
+        self._published_at: int | None = None  # update_steps at the last publish
+        self._start = (time.monotonic(), 0, 0)
+        self._last_warning = float("-inf")
+        self._bar: Any = None
+        self._bar_at = 0.0
+
+    @property
+    def done(self) -> bool:
+        """True once ``settings.steps`` transitions were received."""
+        return self.settings.steps is not None and self.received >= self.settings.steps
+
+    # ----------------------------------------------------------------------- the loop
+    def run_until(self, should_stop: Any) -> None:
+        """Steps until ``should_stop()`` or :attr:`done`; then :meth:`shutdown`."""
+        try:
+            while not should_stop() and not self.done:
+                self.step()
+        finally:
+            self.shutdown()
+
+    def step(self, timeout_s: float = 0.05) -> None:
+        """Polls (waiting up to ``timeout_s`` only when no update is owed), then one update
+        if owed, then publishes, checkpoints and logs when due."""
+        self._poll(0.0 if self._update_due() else timeout_s)
+        if self._update_due():
+            batch = self.buffer.sample(self.cfg.learner.batch_size, self.cfg.learner.utd)
+            self.last_info = self.agent.update(batch)
+            self.update_steps += 1
+            self.lag -= 1
+            self._poll(0.0)
+        s = self.settings
+        if self.update_steps > 0 and (self._published_at is None
+                                      or self.update_steps - self._published_at >= s.publish_every):
+            self.publish()
+        if self.received - self._saved_at >= s.checkpoint_every:
+            self.save()
+        if self.received - self._logged_at >= s.log_every:
+            self._log_train()
+        self._show_progress()
+
+    def _update_due(self) -> bool:
+        return self.lag > 0 and len(self.buffer) >= self.cfg.learner.batch_size
+
+    def _poll(self, timeout_s: float) -> None:
+        for batch in self.server.poll(timeout_s):
+            self._store(batch)
+
+    def _store(self, batch: TransitionBatch) -> None:
+        arrays = batch.arrays
+        n = len(arrays["step"]) if "step" in arrays else 0
+        problem = self._check(arrays)
+        if problem is not None:
+            self.bad_transitions += max(n, 1)
+            self._warn(f"dropped a batch from actor {batch.actor_id}: {problem}")
+            return
+        self.sources.add(self.buffer, batch.actor_id, arrays["step"])
+        self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
+        warmup = self.cfg.learner.warmup_steps
+        owed = self.received + n - max(self.received, warmup)  # transitions past the warm-up
+        self.received += n
+        self.lag += max(owed, 0)
+        if self.lag > self.settings.max_update_lag:
+            self.dropped_updates += self.lag - self.settings.max_update_lag
+            self.lag = self.settings.max_update_lag
+            self._warn(f"learner behind its actors: dropped {self.dropped_updates} update steps "
+                       f"so far (pace the actors or lower learner.utd)")
+        self._count_episodes(batch.actor_id, arrays)
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def _check(self, a: dict[str, np.ndarray]) -> str | None:
+        missing = [k for k in TRANSITION_ARRAYS if k not in a]
+        if missing:
+            return f"missing arrays {missing}"
+        n, o, m = len(a["step"]), self.agent.obs_dim, self.agent.act_dim
+        shapes = {"obs": (n, o), "next_obs": (n, o), "action": (n, m), "reward": (n,),
+                  "terminated": (n,), "truncated": (n,), "step": (n,)}
+        for key, shape in shapes.items():
+            if a[key].shape != shape or a[key].dtype.kind not in "biuf":
+                return f"{key}: expected numbers shaped {list(shape)}, got {a[key].dtype} " \
+                       f"{list(a[key].shape)}"
+        for key in ("obs", "next_obs", "action", "reward"):
+            if not np.all(np.isfinite(a[key])):
+                return f"{key}: not finite"
+        if np.abs(a["action"]).max(initial=0.0) > 1.0 + 1e-6:
+            return "action: outside [-1, 1]"
+        return None
+
+    def _count_episodes(self, actor: str, a: dict[str, np.ndarray]) -> None:
+        acc = self._episode.setdefault(actor, [0.0, 0.0])
+        ends = np.logical_or(a["terminated"], a["truncated"])
+        for reward, end, terminated in zip(a["reward"], ends, a["terminated"]):
+            acc[0] += float(reward)
+            acc[1] += 1
+            if end:
+                self.episodes += 1
+                self.recent_returns.append(acc[0])
+                if self.logger is not None:
+                    self.logger.log(self.received, "episode", {
+                        "return": acc[0], "length": acc[1], "terminated": float(terminated)})
+                acc[0], acc[1] = 0.0, 0.0
+
+    # ------------------------------------------------------------------- publishing
+    def publish(self) -> None:
+        """Sends the current policy to every actor under a new, larger version."""
+        arrays, meta = pack_weights({"policy": self.agent.policy_arrays()}, self.spec,
+                                    state={})  # later: dynamics model, APRL limit state
+        self.weights_version = max(self.weights_version + 1, self.incarnation << 32)
+        self.server.publish_weights(self.weights_version, arrays, meta)
+        self._published_at = self.update_steps
+
+    # ------------------------------------------------------------------- checkpoints
+    def save(self) -> Path | None:
+        """Checkpoints agent, buffer, tags, transport marks and counters; then commits."""
+        if self.run is None:
+            return None
+        transport = self.server.state_dict()  # marks of exactly what the buffer now holds
+        state = {"received": self.received, "update_steps": self.update_steps,
+                 "lag": self.lag, "dropped_updates": self.dropped_updates,
+                 "bad_transitions": self.bad_transitions, "episodes": self.episodes,
+                 "weights_version": self.weights_version, "incarnation": self.incarnation,
+                 "recent_returns": list(self.recent_returns), "transport": transport,
+                 "buffer_rng": self.buffer.rng_state(),
+                 "transport_metrics": dict(self.server.metrics)}
+
+        def write(folder: Path) -> None:
+            self.buffer.save(folder / "buffer.npz")
+            self.sources.save(folder / "sources.npz", self.buffer)
+            (folder / "learner.json").write_text(json.dumps(state))
+            torch.save(self.agent.state_dict(), folder / "agent.pt")
+
+        path = self.run.save_checkpoint(self.received, write)
+        self._saved_at = self.received
+        self.server.commit(transport)  # only now may actors forget these transitions
+        return path
+
+    def load(self, folder: Path) -> None:
+        """Restores a checkpoint written by :meth:`save` (and the transport's marks)."""
+        self.agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True))
+        self.buffer.load(folder / "buffer.npz")
+        self.sources.load(folder / "sources.npz")
+        state = json.loads((folder / "learner.json").read_text())
+        self.server.load_state_dict(state["transport"])
+        self.buffer.set_rng_state(state["buffer_rng"])
+        for key in ("received", "update_steps", "lag", "dropped_updates", "bad_transitions",
+                    "episodes", "weights_version"):
+            setattr(self, key, int(state[key]))
+        self.recent_returns.extend(state["recent_returns"])
+        self._saved_at = self._logged_at = self.received
+        self._start = (time.monotonic(), self.received, self.update_steps)
+        logger.info("resumed from %s: %d transitions, %d update steps, weights version %d",
+                    folder, self.received, self.update_steps, self.weights_version)
+
+    def shutdown(self) -> None:
+        """Final checkpoint and commit; then keeps answering actors for ``linger_s``."""
+        self.save()
+        self._log_train()
+        deadline = time.monotonic() + self.settings.linger_s
+        while time.monotonic() < deadline:  # let the commit reach the actors
+            self.server.poll(0.05)  # batches accepted now are not committed: actors keep them
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if self.logger is not None:
+            self.logger.close()
+            self.logger = None
+
+    # ------------------------------------------------------------------- reporting
+    def summary(self) -> dict[str, float]:
+        """Counters and the latest losses, for logs and the progress bar."""
+        t0, r0, u0 = self._start
+        dt = max(time.monotonic() - t0, 1e-9)
+        m = self.server.metrics
+        return {**self.last_info, "received": self.received, "update_steps": self.update_steps,
+                "updates": self.agent.updates, "buffer": len(self.buffer),
+                "transitions_per_s": (self.received - r0) / dt,
+                "update_steps_per_s": (self.update_steps - u0) / dt, "update_lag": self.lag,
+                "dropped_updates": self.dropped_updates,
+                "bad_transitions": self.bad_transitions, "episodes": self.episodes,
+                "recent_return": (float(np.mean(self.recent_returns)) if self.recent_returns
+                                  else math.nan),
+                "actors_alive": m["peers_alive"], "duplicates": m["duplicates"],
+                "gaps": m["gaps"], "handshake_failures": m["handshake_failures"]}
+
+    def _log_train(self) -> None:
+        self._logged_at = self.received
+        if self.logger is not None:
+            self.logger.log(self.received, "train", self.summary())
+
+    def _show_progress(self) -> None:
+        if not self.settings.progress:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.settings.steps, initial=self.received, unit="tr",
+                             desc="learner", dynamic_ncols=True)
+        now = time.monotonic()
+        if now - self._bar_at >= 0.5:
+            self._bar_at = now
+            s = self.summary()
+            self._bar.set_postfix({"actors": s["actors_alive"], "updates": s["update_steps"],
+                                   "lag": s["update_lag"], "return": f"{s['recent_return']:.1f}",
+                                   "critic": f"{s.get('critic_loss', math.nan):.3g}"},
+                                  refresh=True)
+
+    def _warn(self, text: str) -> None:
+        now = time.monotonic()  # at most one line per second: a bad actor cannot flood logs
+        if now - self._last_warning >= 1.0:
+            self._last_warning = now
+            logger.warning(text)
