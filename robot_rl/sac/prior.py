@@ -70,7 +70,10 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
             raw = {key: archive[key] for key in REQUIRED + OPTIONAL if key in keys}
         except ValueError as err:  # an object array would need pickle
             raise ConfigError(name, "<file>", f"expected numeric arrays ({err})") from None
-    n = len(raw["reward"]) if raw["reward"].ndim == 1 else -1
+    if raw["reward"].ndim != 1 or len(raw["reward"]) < 1:
+        raise ConfigError(name, "reward", f"expected shape [N] with N >= 1 transitions, "
+                          f"got {list(raw['reward'].shape)}")
+    n = len(raw["reward"])
     shapes = {"obs": (n, obs_dim), "action": (n, act_dim), "next_obs": (n, obs_dim),
               "reward": (n,), "terminated": (n,), "truncated": (n,)}
     out: dict[str, np.ndarray] = {}
@@ -78,10 +81,10 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
         if value.dtype.kind not in "biuf":
             raise ConfigError(name, key, f"expected a numeric array, got dtype {value.dtype}")
         want = shapes[key]
-        if value.shape != want or n < 1:
-            shown = "[" + ", ".join("N" if w == n else str(w) for w in want) + "]"
-            raise ConfigError(name, key, f"expected shape {shown} with N >= 1 transitions "
-                              f"(N from reward), got {list(value.shape)}")
+        if value.shape != want:
+            shown = "[" + ", ".join(["N", *map(str, want[1:])]) + "]"
+            raise ConfigError(name, key, f"expected shape {shown} with N = {n} (the length "
+                              f"of reward), got {list(value.shape)}")
         value = value.astype(np.float32)
         if not np.all(np.isfinite(value)):
             raise ConfigError(name, key, "expected finite values, found NaN or inf")
