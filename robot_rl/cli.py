@@ -73,7 +73,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 # Subcommands that live in their own modules: "module:function" taking the subparsers object.
 # Each module keeps its heavy imports inside its command functions so `--help` stays fast.
-EXTRA_COMMANDS: tuple[str, ...] = ("robot_rl.distributed.commands:add_commands",)
+EXTRA_COMMANDS: tuple[str, ...] = ("robot_rl.distributed.commands:add_commands",
+                                   "robot_rl.nodes.cli:add_node",
+                                   "robot_rl.nodes.cli:add_launch",
+                                   "robot_rl.nodes.cli:add_operator")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,8 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        # launch/ and robot_configs/ are symlinks to the repository's top-level folders
+        (f"share/{PACKAGE}/robot_configs", glob("robot_configs/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -25,10 +27,10 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            # Added together with the node modules (ros2 run robot_rl_ros <name>):
-            #   "actor_node = robot_rl_ros.actor_node:main",
-            #   "sim_bridge_node = robot_rl_ros.sim_bridge_node:main",
-            #   "learner_node = robot_rl_ros.learner_node:main",
+            # ros2 run robot_rl_ros <name>; the node logic is in robot_rl.nodes
+            "actor_node = robot_rl_ros.actor_node:main",
+            "sim_bridge_node = robot_rl_ros.sim_bridge_node:main",
+            "learner_node = robot_rl_ros.learner_node:main",
         ],
     },
 )

@@ -1,0 +1,109 @@
+"""Node parameters: what each node reads from YAML under ``<node>: ros__parameters:``.
+
+The same dataclasses serve both ways of running a node: ``ros2 run``/``ros2 launch`` (the
+rclpy entry points declare one ROS parameter per field, defaults from here) and
+``robot-rl node KIND CONFIG --params FILE`` without ROS (the file is read and validated
+here; command-line options override it). Topic names are not parameters: they come from the
+robot config's ``ros:`` section (and ROS remapping, ``-r /joint_states:=/a1/joint_states``).
+
+Example ``params.yaml``::
+
+    actor_node:
+      ros__parameters:
+        robot_config: /path/to/a1.yaml
+        learner_address: tcp://10.0.0.2:5555
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from robot_rl.config.loader import Fail, from_dict
+from robot_rl.errors import ConfigError
+
+P = TypeVar("P")
+
+
+@dataclass
+class ActorParams:
+    """Parameters of ``actor_node``."""
+
+    robot_config: str = ""  # robot config YAML (topics, joints, limits, task, learner sizes)
+    learner_address: str = "tcp://127.0.0.1:5555"  # ZeroMQ address of the learner; "": none
+    actor_id: str = ""  # name at the learner (and CURVE key name); "": <robot>-<host name>
+    keys: str = ""  # CurveZMQ key directory (robot-rl keys generate); "": none (loopback)
+    insecure: bool = False  # allow plaintext to a non-loopback learner
+    run_dir: str = ""  # recording and log folder; "": runs/<robot>-actor-<time>
+    record_mcap: bool = True  # record states, commands, events, transitions (session.mcap)
+    batch_size: int = 32  # transitions per message to the learner (and at episode ends)
+    seed: int = 0  # random actions, exploration noise, reach targets
+
+    def validate(self, fail: Fail) -> None:
+        if self.batch_size < 1:
+            fail("batch_size", "expected a count >= 1")
+
+
+@dataclass
+class BridgeParams:
+    """Parameters of ``sim_bridge_node``."""
+
+    robot_config: str = ""  # the same robot config YAML as the actor's
+    respawn_on_fall: bool = True  # respawn a fallen legged robot by itself
+    status_topic: str = "/robot_rl/sim_bridge/status"  # std_msgs/String JSON: ticks, resets
+    seed: int = 0  # sensor noise
+
+
+@dataclass
+class LearnerParams:
+    """Parameters of ``learner_node`` (the ``robot-rl learner`` loop)."""
+
+    robot_config: str = ""  # the robot config YAML (learner settings, sizes)
+    bind_address: str = "tcp://127.0.0.1:5555"  # where actors connect; tcp://*:5555 for
+    # actors on other machines (then with keys, or insecure)
+    keys: str = ""  # CurveZMQ key directory with the learner key pair and actors/ allow-list
+    insecure: bool = False  # allow plaintext on a non-loopback address
+    run_dir: str = ""  # checkpoints and metrics; "": runs/<robot>-<time>
+    steps: int = 0  # stop after this many transitions (0: run until shut down)
+    seed: int = 0  # network initialization, replay sampling
+
+    def validate(self, fail: Fail) -> None:
+        if self.steps < 0:
+            fail("steps", "expected a count >= 0")
+
+
+PARAMS: dict[str, type[Any]] = {"actor_node": ActorParams, "sim_bridge_node": BridgeParams,
+                                "learner_node": LearnerParams}
+"""Node name -> its parameter dataclass."""
+
+
+def load_params(cls: type[P], path: str | Path | None, node: str,
+                overrides: dict[str, Any] | None = None) -> P:
+    """Parameters of ``node`` from a ROS 2 params YAML (if given), then ``overrides``.
+
+    Raises:
+        ConfigError: Naming the file and key for unknown keys or wrong types.
+    """
+    values: dict[str, Any] = {}
+    name = str(path) if path else "<command line>"
+    if path:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ConfigError(name, "<file>", f"expected a readable params YAML ({err})") from None
+        section = data.get(node, {}) if isinstance(data, dict) else None
+        if not isinstance(section, dict) or not isinstance(
+                section.get("ros__parameters", {}), dict):
+            raise ConfigError(name, node, "expected a mapping with ros__parameters")
+        values.update(section.get("ros__parameters") or {})
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return from_dict(cls, values, name, f"{node}.ros__parameters" if path else "")
+
+
+def declare_defaults(cls: type[Any]) -> dict[str, Any]:
+    """Field name -> default, for declaring ROS parameters."""
+    return {f.name: f.default for f in dataclasses.fields(cls)}

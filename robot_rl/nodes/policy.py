@@ -1,0 +1,59 @@
+"""The actor node's policy: uniform random until the learner's first weights, then those.
+
+As in :class:`robot_rl.distributed.ActorLoop` (the learner publishes only after its warm-up,
+so the random phase is the warm-up). Weights arrive as a transport weights message packed by
+:mod:`robot_rl.distributed.weights` (``policy/<parameter>`` arrays and the network's sizes in
+the meta, no pickle) and are loaded into that module's ``ActorPolicy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from robot_rl.distributed.weights import POLICY, ActorPolicy, WeightsError, unpack_weights
+
+
+class Policy:
+    """Acts for one observation at a time (float32 in, normalized action in [-1, 1] out).
+
+    Args:
+        obs_dim: The observation size this robot config produces.
+        act_dim: The number of joints.
+        seed: Seeds the random actions and the exploration noise.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, seed: int = 0) -> None:
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.seed = seed
+        self.net: ActorPolicy | None = None
+        self.rng = np.random.default_rng(seed)
+        self.version = -1  # weights version; -1: none yet (random actions)
+        self.state: dict[str, Any] = {}  # the weights message's state slot (e.g. APRL limit)
+
+    def load(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
+             version: int) -> None:
+        """Loads a weights message; raises :class:`WeightsError` if it does not fit."""
+        weights = unpack_weights(arrays, meta)
+        spec = weights.spec
+        if (spec.obs_dim, spec.act_dim) != (self.obs_dim, self.act_dim):
+            raise WeightsError(f"weights v{version}: a policy for {spec.obs_dim} observations "
+                               f"and {spec.act_dim} actions; this robot has {self.obs_dim} "
+                               f"and {self.act_dim} (same robot config?)")
+        net = self.net if self.net is not None and self.net.spec == spec else \
+            ActorPolicy(spec, self.seed)
+        net.load(weights.groups[POLICY])
+        self.net, self.version, self.state = net, version, weights.state
+
+    @property
+    def warming_up(self) -> bool:
+        """True until the first weights arrived (actions are uniform random)."""
+        return self.net is None
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """A normalized action (float32) for ``obs``."""
+        if self.net is None:
+            return self.rng.uniform(-1.0, 1.0, self.act_dim).astype(np.float32)
+        return np.asarray(self.net.act(obs, deterministic), dtype=np.float32)

@@ -1,0 +1,146 @@
+"""The actor's session recording (MCAP, ros2 profile) and its conversion into prior data.
+
+What the actor records (topics as configured in ``ros:``):
+
+==========================  ===============================  ==============================
+topic                       type                             what
+==========================  ===============================  ==============================
+joint states, IMU, extras   as received                      the robot's state
+command topic               std_msgs/Float64MultiArray       every command sent (held too)
+e-stop, operator topics     std_msgs/Bool, std_msgs/String   what the operator did
+``/robot_rl/events``        std_msgs/String (JSON)           episode ends, e-stop, pause,
+                                                             task switches, weights, holds
+status topic                std_msgs/String (JSON)           the status as published
+``/robot_rl/transitions``   std_msgs/Float64MultiArray,      one per stored transition:
+                            labelled (nodes.signals)         obs, action, reward, next_obs,
+                                                             terminated, truncated, step
+==========================  ===============================  ==============================
+
+Writing happens on a background thread (encoding and compression never delay a command).
+:func:`recording_to_prior` turns the transitions of one or more recordings into the prior-data
+``.npz`` that ``learner.prior_data`` reads (RLPD; the fields :meth:`ReplayBuffer.save` writes).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robot_rl.nodes.actor_core import Transition
+from robot_rl.nodes.signals import labelled, unlabel
+from robot_rl.ros import msgs
+from robot_rl.ros.recording import McapRecorder, read_recording
+from robot_rl.ros.wire import QOS_DEFAULT, QosProfile
+
+log = logging.getLogger(__name__)
+
+EVENTS_TOPIC = "/robot_rl/events"
+TRANSITIONS_TOPIC = "/robot_rl/transitions"
+PRIOR_FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
+
+
+def transition_msg(t: Transition) -> msgs.Float64MultiArray:
+    """A transition as a labelled Float64MultiArray (the task name goes in the events)."""
+    return labelled({"obs": t.obs, "action": t.action, "reward": [t.reward],
+                     "next_obs": t.next_obs, "terminated": [float(t.terminated)],
+                     "truncated": [float(t.truncated)], "step": [t.step]})
+
+
+class SessionRecorder:
+    """Records messages to ``path`` from any thread; a writer thread does the work.
+
+    Args:
+        path: The ``.mcap`` file (parent folders are created).
+        metadata: Stored as MCAP metadata ``robot_rl`` (robot, config, actor id).
+        max_queue: Messages waiting to be written; beyond that new ones are dropped and
+            counted (the control loop never blocks on the disk).
+    """
+
+    def __init__(self, path: str | Path, metadata: Mapping[str, str] | None = None,
+                 max_queue: int = 10_000) -> None:
+        self.path = Path(path)
+        self._rec = McapRecorder(self.path)
+        if metadata:
+            self._rec.add_metadata("robot_rl", metadata)
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(max_queue)
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="mcap-writer", daemon=True)
+        self._thread.start()
+
+    def add_topic(self, topic: str, msg_type: type[Any],
+                  qos: QosProfile = QOS_DEFAULT) -> None:
+        """Declares a topic with its QoS (as rosbag2 stores it)."""
+        self._put(("topic", topic, msg_type, qos))
+
+    def write(self, topic: str, msg: Any, log_time_ns: int) -> None:
+        """Queues one message."""
+        self._put(("msg", topic, msg, log_time_ns))
+
+    def event(self, payload: Mapping[str, Any], log_time_ns: int) -> None:
+        """Queues a learning event (JSON on ``/robot_rl/events``)."""
+        self._put(("json", EVENTS_TOPIC, dict(payload), log_time_ns))
+
+    def transition(self, t: Transition, log_time_ns: int) -> None:
+        """Queues a stored transition."""
+        self._put(("msg", TRANSITIONS_TOPIC, transition_msg(t), log_time_ns))
+
+    def _put(self, item: tuple[Any, ...]) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                kind, topic, value, extra = item
+                if kind == "topic":
+                    self._rec.add_topic(topic, value, extra)
+                elif kind == "json":
+                    self._rec.write_json(topic, value, extra)
+                else:
+                    self._rec.write(topic, value, extra)
+            except Exception as err:  # noqa: BLE001 - a bad message must not stop recording
+                log.warning("%s: not recorded: %r", self.path, err)
+
+    def close(self) -> None:
+        """Writes what is queued, then the MCAP summary; safe to call twice."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(30)
+        self._rec.close()
+
+
+def recording_to_prior(recordings: Iterable[str | Path], out: str | Path) -> int:
+    """Writes the transitions of MCAP recordings as a prior-data ``.npz`` (RLPD).
+
+    The arrays are those :meth:`robot_rl.sac.ReplayBuffer.save` writes (``obs``, ``action``,
+    ``reward``, ``next_obs``, ``terminated``, ``truncated``; float32), so
+    ``learner.prior_data: <out>`` loads them. Returns the number of transitions.
+
+    Raises:
+        ValueError: If the recordings hold no transitions, or transitions of different sizes.
+    """
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in PRIOR_FIELDS}
+    for path in recordings:
+        for item in read_recording(path, topics=[TRANSITIONS_TOPIC]):
+            seg = unlabel(item.message)
+            for key in PRIOR_FIELDS:
+                rows[key].append(seg[key])
+    if not rows["reward"]:
+        raise ValueError(f"no {TRANSITIONS_TOPIC} messages in the recordings")
+    try:
+        arrays = {k: np.stack(v).astype(np.float32) for k, v in rows.items()}
+    except ValueError as err:
+        raise ValueError(f"transitions of different sizes (different robots?): {err}") from None
+    for key in ("reward", "terminated", "truncated"):
+        arrays[key] = arrays[key].reshape(-1)
+    with open(out, "wb") as f:
+        np.savez(f, **arrays)
+    return len(arrays["reward"])

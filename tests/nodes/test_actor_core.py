@@ -1,0 +1,206 @@
+"""ActorCore: reordering, holds (no state, stale, NaN, e-stop, pause), episodes, tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robot_rl.config import load_config
+from robot_rl.distributed.weights import pack_weights, policy_spec
+from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.nodes.actor_core import ActorCore, OperatorError
+from robot_rl.nodes.policy import Policy
+from robot_rl.nodes.signals import joint_state_msg
+from robot_rl.sac import SAC
+from tests.conftest import write_config
+from tests.nodes.nodes_util import feed, robot_state
+
+
+def make_core(path: Path, seed: int = 0) -> ActorCore:
+    cfg = load_config(path)
+    return ActorCore(cfg, Policy(ObservationBuilder(cfg).size, cfg.n_joints, seed), seed)
+
+
+@pytest.fixture
+def core(tiny_a1: Path) -> ActorCore:
+    return make_core(tiny_a1)
+
+
+def run(core: ActorCore, steps: int, t0: float = 0.0, **kw: object) -> list:
+    outs = []
+    for k in range(steps):
+        t = t0 + k * core.dt
+        feed(core, t, **kw)
+        outs.append(core.step(t))
+    return outs
+
+
+def test_holds_until_every_needed_input_arrived(core: ActorCore) -> None:
+    out = core.step(0.0)
+    assert out.hold and out.reason == "no_state"
+    assert core.status(0.0)["waiting_for"].startswith("joint_states")
+    state = robot_state(core.cfg)
+    core.inputs.joint_state(joint_state_msg(state, core.cfg.robot.joints, 0), 0.0)
+    assert core.inputs.missing() == "imu"
+    assert core.step(0.05).reason == "no_state"
+    feed(core, 0.1)
+    out = core.step(0.1)
+    assert not out.hold and out.reason == ""
+
+
+def test_joint_states_are_reordered_by_name_and_may_be_partial(core: ActorCore) -> None:
+    cfg = core.cfg
+    q = np.array(cfg.robot.nominal) + 0.01 * np.arange(cfg.n_joints)
+    shuffled = list(reversed(cfg.robot.joints))
+    feed(core, 0.0, robot_state(cfg, q), names=shuffled)
+    state = core.inputs.state()
+    assert state is not None
+    np.testing.assert_array_equal(state.joint_position, q)
+    # a message with two joints and an unknown one updates just those two
+    msg = joint_state_msg(robot_state(cfg, q + 1.0), cfg.robot.joints, 0)
+    msg.name = [cfg.robot.joints[3], "gripper", cfg.robot.joints[0]]
+    msg.position, msg.velocity, msg.effort = (np.array([9.0, 7.0, 8.0]), np.zeros(3),
+                                              np.zeros(3))
+    assert core.inputs.joint_state(msg, 0.01)
+    state = core.inputs.state()
+    assert state is not None and state.joint_position[3] == 9.0
+    assert state.joint_position[0] == 8.0 and state.joint_position[1] == q[1]
+    assert state.stamp == 0.0  # the oldest arrival among the needed parts
+
+
+def test_mismatched_joint_state_is_rejected(core: ActorCore) -> None:
+    msg = joint_state_msg(robot_state(core.cfg), core.cfg.robot.joints, 0)
+    msg.position = msg.position[:3]
+    assert not core.inputs.joint_state(msg, 0.0)
+    assert core.inputs.rejected == 1
+
+
+def test_stale_state_holds_the_last_command(core: ActorCore) -> None:
+    outs = run(core, 5)
+    last = outs[-1].command
+    t = 4 * core.dt + core.safety.max_state_age_s + 0.01  # no new state since t = 4 dt
+    out = core.step(t)
+    assert out.hold and out.reason == "stale_state"
+    np.testing.assert_array_equal(out.command, last)
+    assert out.transition is None and core.dropped == 1
+
+
+def test_nan_state_holds(core: ActorCore) -> None:
+    run(core, 3)
+    q = np.array(core.cfg.robot.nominal)
+    q[2] = np.nan
+    feed(core, 3 * core.dt, robot_state(core.cfg, q))
+    out = core.step(3 * core.dt)
+    assert out.hold and out.reason == "nonfinite_state"
+
+
+def test_estop_holds_at_once_and_drops_the_interrupted_transition(core: ActorCore) -> None:
+    outs = run(core, 4)
+    held = core.set_estop(True)
+    assert held is not None and held.hold and held.reason == "estop"
+    np.testing.assert_array_equal(held.command, outs[-1].command)
+    more = run(core, 3, t0=4 * core.dt)
+    assert all(o.hold and o.reason == "estop" and o.transition is None for o in more)
+    assert all(np.array_equal(o.command, held.command) for o in more)
+    assert core.set_estop(False) is None
+    resumed = run(core, 3, t0=7 * core.dt)
+    assert not resumed[-1].hold and resumed[-1].transition is not None
+    assert [e["engaged"] for e in core.events if e["event"] == "estop"] == [True, False]
+
+
+def test_pause_and_resume(core: ActorCore) -> None:
+    run(core, 3)
+    out = core.operator("pause")
+    assert out is not None and out.reason == "paused"
+    paused = run(core, 3, t0=3 * core.dt)
+    assert all(o.reason == "paused" and o.transition is None for o in paused)
+    assert core.operator("resume") is None
+    again = run(core, 3, t0=6 * core.dt)
+    assert not again[-1].hold and again[-1].transition is not None
+
+
+def test_task_switch_truncates_the_episode(core: ActorCore) -> None:
+    run(core, 3)
+    with pytest.raises(OperatorError):
+        core.operator("task fly")
+    with pytest.raises(OperatorError):
+        core.operator("jump")
+    core.operator("task stand")
+    out = run(core, 1, t0=3 * core.dt)[0]
+    assert out.episode_end == "task_switch"
+    assert out.transition is not None and out.transition.truncated
+    assert not out.transition.terminated and out.transition.task == "walk"
+    assert core.task == "stand" and core.episode_steps == 0
+    nxt = run(core, 2, t0=4 * core.dt)[-1]
+    assert nxt.transition is not None and nxt.transition.task == "stand"
+
+
+def test_transitions_are_numbered_and_shaped(core: ActorCore) -> None:
+    outs = run(core, 6)
+    ts = [o.transition for o in outs if o.transition is not None]
+    assert [t.step for t in ts] == list(range(5))
+    size = ObservationBuilder(core.cfg).size
+    for t in ts:
+        assert t.obs.shape == t.next_obs.shape == (size,) and t.obs.dtype == np.float32
+        assert t.action.shape == (core.cfg.n_joints,) and np.all(np.abs(t.action) <= 1)
+        assert not t.terminated and not t.truncated
+    np.testing.assert_array_equal(ts[0].next_obs, ts[1].obs)  # one chain
+
+
+def test_tilt_terminates_and_time_limit_truncates(core: ActorCore) -> None:
+    run(core, 2)
+    feed(core, 2 * core.dt, robot_state(core.cfg, roll=1.0))  # > 30 degrees
+    out = core.step(2 * core.dt)
+    assert out.episode_end == "terminated" and out.transition is not None
+    assert out.transition.terminated and not out.transition.truncated
+    limit = core.cfg.task.episode_steps
+    outs = run(core, limit + 1, t0=3 * core.dt)
+    ends = [o for o in outs if o.episode_end]
+    assert ends[0].episode_end == "time_limit" and ends[0].transition.truncated
+
+
+def test_respawn_drops_the_transition_across_the_teleport(core: ActorCore) -> None:
+    run(core, 3, reset_count=[0])
+    feed(core, 3 * core.dt, reset_count=[1])
+    out = core.step(3 * core.dt)
+    assert out.transition is None and core.dropped == 1
+    assert not out.hold
+
+
+def test_commands_go_out_in_the_controllers_joint_order(tmp_path: Path, tiny_a1: Path) -> None:
+    base = load_config(tiny_a1)
+    order = list(reversed(base.robot.joints))
+    core = make_core(write_config(tmp_path, tiny_a1, {"ros": {"command_joints": order}}))
+    out = run(core, 2)[-1]
+    config_order = core.safety.last_command
+    np.testing.assert_array_equal(out.command, config_order[::-1])
+
+
+def test_weights_and_action_limit_from_the_learner(core: ActorCore) -> None:
+    cfg = core.cfg
+    size = ObservationBuilder(cfg).size
+    agent = SAC(size, cfg.n_joints, cfg.learner, seed=1)
+    arrays, meta = pack_weights({"policy": agent.policy_arrays()},
+                                policy_spec(size, cfg.n_joints, cfg.learner.hidden),
+                                state={"limit": 0.5})
+    assert core.policy.warming_up
+    core.set_weights(arrays, meta, version=7)
+    assert core.policy.version == 7 and not core.policy.warming_up and core.limit == 0.5
+    obs = np.zeros(size, np.float32)
+    np.testing.assert_allclose(core.policy.act(obs, deterministic=True),
+                               agent.act(obs, deterministic=True), atol=1e-6)
+    status = core.status(0.0)
+    assert status["policy_version"] == 7 and status["limit"] == 0.5
+
+
+def test_steps_lock_to_the_control_period(core: ActorCore) -> None:
+    dt = core.dt
+    feed(core, 0.0)
+    core.step(0.0)
+    assert not core.due(0.5 * dt) and core.due(0.8 * dt)  # a quarter period early is fine
+    assert not core.overdue(1.2 * dt) and core.overdue(1.6 * dt)
+    core.step(1.0 * dt)
+    core.step(5.0 * dt)  # far behind: the phase restarts here
+    assert core.due(6.0 * dt) and not core.due(5.5 * dt)

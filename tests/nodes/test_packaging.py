@@ -1,0 +1,119 @@
+"""robot_rl_ros packaging without ROS: entry points, launch files, params, robot configs.
+
+Launch files are read with ``ast`` (``launch``/``launch_ros`` are not importable here).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from glob import glob
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robot_rl.config import load_config
+from robot_rl.nodes.params import PARAMS, load_params
+
+ROOT = Path(__file__).parents[2]
+PKG = ROOT / "ros2_ws" / "src" / "robot_rl_ros"
+LAUNCH_FILES = ("sim.launch.py", "robot.launch.py", "learner.launch.py")
+
+
+def console_scripts() -> dict[str, str]:
+    tree = ast.parse((PKG / "setup.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value == "console_scripts":
+                    specs = ast.literal_eval(value)
+                    return dict(tuple(p.strip() for p in s.split("=")) for s in specs)
+    raise AssertionError("no console_scripts in setup.py")
+
+
+def launch_nodes(path: Path) -> list[dict[str, object]]:
+    """Keyword arguments of each ``Node(...)`` call (constants, and parameter dict keys)."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "Node":
+            kw = {k.arg: k.value for k in call.keywords}
+            params = [key.value for d in ast.walk(kw["parameters"]) if isinstance(d, ast.Dict)
+                      for key in d.keys if isinstance(key, ast.Constant)]
+            found.append({"executable": ast.literal_eval(kw["executable"]),
+                          "name": ast.literal_eval(kw["name"]), "param_keys": params})
+    return found
+
+
+def test_package_xml_declares_what_the_launch_files_import() -> None:
+    catkin_pkg = pytest.importorskip("catkin_pkg.package")
+    package = catkin_pkg.parse_package(str(PKG / "package.xml"))
+    package.validate()
+    assert package.get_build_type() == "ament_python"
+    run = {d.name for d in package.exec_depends}
+    assert {"rclpy", "launch", "launch_ros", "ament_index_python", "sensor_msgs",
+            "std_msgs"} <= run
+
+
+def test_console_scripts_resolve_without_ros(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(PKG))
+    scripts = console_scripts()
+    assert set(scripts) == {"actor_node", "sim_bridge_node", "learner_node"}
+    for name, target in scripts.items():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), name
+    # and importing them does not import rclpy (that happens when a node starts)
+    code = "import sys, robot_rl_ros.actor_node, robot_rl_ros.learner_node, " \
+           "robot_rl_ros.sim_bridge_node; print('rclpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=PKG, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("launch", LAUNCH_FILES)
+def test_launch_files_are_installed_and_name_existing_executables(launch: str) -> None:
+    path = ROOT / "launch" / launch
+    tree = ast.parse(path.read_text())
+    assert any(isinstance(f, ast.FunctionDef) and f.name == "generate_launch_description"
+               for f in tree.body)
+    installed = {Path(p).name for p in glob(str(PKG / "launch" / "*.launch.py"))}
+    assert launch in installed  # what setup.py's glob("launch/*.launch.py") picks up
+    scripts = console_scripts()
+    nodes = launch_nodes(path)
+    assert nodes
+    for node in nodes:
+        assert node["executable"] in scripts and node["name"] == node["executable"]
+        fields = set(PARAMS[str(node["name"])].__dataclass_fields__)
+        assert set(node["param_keys"]) <= fields, node  # parameters the node declares
+    text = path.read_text()
+    assert '"config", "params.yaml"' in text and (PKG / "config" / "params.yaml").is_file()
+    robot = ast.literal_eval(next(
+        k.value for c in ast.walk(tree) if isinstance(c, ast.Call)
+        and getattr(c.func, "id", "") == "DeclareLaunchArgument"
+        and ast.literal_eval(c.args[0]) == "robot" for k in c.keywords
+        if k.arg == "default_value"))
+    assert (PKG / "robot_configs" / f"{robot}.yaml").is_file()  # installed robot configs
+
+
+def test_sim_launch_starts_the_three_nodes() -> None:
+    assert {n["executable"] for n in launch_nodes(ROOT / "launch" / "sim.launch.py")} == {
+        "learner_node", "sim_bridge_node", "actor_node"}
+
+
+def test_params_yaml_validates_and_covers_every_parameter() -> None:
+    path = PKG / "config" / "params.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert set(data) == set(PARAMS)
+    for node, cls in PARAMS.items():
+        params = load_params(cls, path, node)  # unknown keys or wrong types would raise
+        assert set(data[node]["ros__parameters"]) == set(cls.__dataclass_fields__)
+        assert params.robot_config == ""
+
+
+def test_installed_robot_configs_load() -> None:
+    for path in sorted((PKG / "robot_configs").glob("*.yaml")):
+        load_config(path)
+    assert (PKG / "setup.py").read_text().count("robot_configs/*.yaml") == 1
