@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,8 @@ def _add_learner(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-update-lag", type=int, default=1000, metavar="N",
                    help="owed update steps kept when actors outrun the learner (default 1000)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-tensorboard", action="store_true",
+                   help="metrics.jsonl only (starts faster)")
     _add_threads(p)
     p.set_defaults(func=_cmd_learner)
 
@@ -117,10 +120,15 @@ def _setup_logging() -> None:
 
 @contextmanager
 def _stop_on_signals() -> Iterator[Callable[[], int | None]]:
-    """Turns SIGINT and SIGTERM into a flag (read by calling the yielded function)."""
+    """Turns SIGINT and SIGTERM into a flag (read by calling the yielded function).
+
+    Outside the main thread (a command called from a test thread) signals stay as they are.
+    """
     got: list[int] = []
-    handlers = {s: signal.signal(s, lambda num, _: got.append(num))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: signal.signal(s, lambda num, _: got.append(num))
+                    for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield lambda: got[0] if got else None
     finally:
@@ -174,7 +182,7 @@ def _cmd_learner(args: argparse.Namespace) -> int:
             publish_every=args.publish_every, max_update_lag=args.max_update_lag,
             checkpoint_every=args.checkpoint_every or cfg.train.checkpoint_every,
             log_every=args.log_every or cfg.train.log_every, steps=args.steps,
-            progress=not args.no_progress)
+            progress=not args.no_progress, tensorboard=not args.no_tensorboard)
         learner = make_learner(cfg, server, run, settings, args.seed, next_incarnation(run))
         if checkpoint is not None:
             learner.load(checkpoint)

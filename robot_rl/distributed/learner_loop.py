@@ -51,11 +51,14 @@ class LearnerSettings:
 
     publish_every: int = 50  # update steps (one per transition, utd critic updates each)
     checkpoint_every: int = 1000  # received transitions between checkpoints
+    checkpoint_idle_s: float = 2.0  # also checkpoint when nothing arrived for this long (s)
+    # and some transitions are not in a checkpoint yet: actors forget only committed ones
     log_every: int = 100  # received transitions between "train" metric lines
     max_update_lag: int = 1000  # owed update steps kept; more are dropped and counted
     steps: int | None = None  # stop after this many received transitions (None: never)
     linger_s: float = 1.0  # after the final commit, keep answering actors this long (s)
     progress: bool = False  # show a progress bar on stderr
+    tensorboard: bool = True  # also write TensorBoard events (metrics.jsonl always)
 
 
 def next_incarnation(run: RunDir) -> int:
@@ -104,7 +107,8 @@ class Learner:
         self.incarnation = incarnation
         self.spec = policy_spec(agent.obs_dim, agent.act_dim, cfg.learner.hidden)
         self.sources = SourceTags(buffer.capacity)
-        self.logger = MetricsLogger(run) if run is not None else None
+        self.logger = (MetricsLogger(run, tensorboard=self.settings.tensorboard)
+                       if run is not None else None)
         self.received = 0  # transitions stored, over all restarts
         self.update_steps = 0  # agent.update calls, over all restarts
         self.lag = 0  # update steps owed
@@ -116,6 +120,7 @@ class Learner:
         self.recent_returns: deque[float] = deque(maxlen=20)
         self._episode: dict[str, list[float]] = {}  # actor -> [return, length] so far
         self._saved_at = 0
+        self._received_at = time.monotonic()
         self._logged_at = 0
         self._published_at: int | None = None  # update_steps at the last publish
         self._start = (time.monotonic(), 0, 0)
@@ -151,7 +156,9 @@ class Learner:
         if self.update_steps > 0 and (self._published_at is None
                                       or self.update_steps - self._published_at >= s.publish_every):
             self.publish()
-        if self.received - self._saved_at >= s.checkpoint_every:
+        unsaved = self.received - self._saved_at
+        if unsaved >= s.checkpoint_every or (
+                unsaved > 0 and time.monotonic() - self._received_at >= s.checkpoint_idle_s):
             self.save()
         if self.received - self._logged_at >= s.log_every:
             self._log_train()
@@ -166,10 +173,10 @@ class Learner:
 
     def _store(self, batch: TransitionBatch) -> None:
         arrays = batch.arrays
-        n = len(arrays["step"]) if "step" in arrays else 0
+        n = len(next(iter(arrays.values())))  # the transport checked: one common length
         problem = self._check(arrays)
         if problem is not None:
-            self.bad_transitions += max(n, 1)
+            self.bad_transitions += n
             self._warn(f"dropped a batch from actor {batch.actor_id}: {problem}")
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
@@ -177,6 +184,7 @@ class Learner:
         warmup = self.cfg.learner.warmup_steps
         owed = self.received + n - max(self.received, warmup)  # transitions past the warm-up
         self.received += n
+        self._received_at = time.monotonic()
         self.lag += max(owed, 0)
         if self.lag > self.settings.max_update_lag:
             self.dropped_updates += self.lag - self.settings.max_update_lag

@@ -137,7 +137,7 @@ class ActorPolicy:
         """Copies the ``policy`` group's arrays into the network (all names, exact shapes)."""
         names = set(arrays)
         if names != set(self._expected):
-            missing, extra = sorted(set(self._expected) - names), sorted(names - self._expected)
+            missing, extra = sorted(set(self._expected) - names), sorted(names - set(self._expected))
             raise WeightsError(f"policy weights: missing {missing}, unexpected {extra}")
         state = {}
         for name, (shape, dtype) in self._expected.items():

@@ -1,0 +1,112 @@
+"""The learner against a scripted actor: exactly UTD updates per transition after the warm-up,
+source tags aligned with the replay ring, bad batches dropped, checkpoints that round-trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robot_rl.config import load_config
+from robot_rl.distributed.learner_loop import Learner, LearnerSettings, make_learner
+from robot_rl.distributed.sources import read_sources
+from robot_rl.distributed.weights import ActorPolicy, unpack_weights
+from robot_rl.runs import RunDir, read_metrics
+from robot_rl.transport import ActorClient, LearnerServer
+
+from tests.conftest import write_config
+
+from .conftest import FAST, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+WARMUP, UTD, CAPACITY = 8, 3, 50
+
+
+def _batch(first: int, n: int, obs_dim: int, act_dim: int) -> dict[str, np.ndarray]:
+    """n transitions numbered first.. whose obs[:, 0] repeats the number (to check order)."""
+    rng = np.random.default_rng(first)
+    obs = rng.normal(size=(n, obs_dim)).astype(np.float32)
+    obs[:, 0] = np.arange(first, first + n)
+    return {"obs": obs, "action": rng.uniform(-1, 1, (n, act_dim)).astype(np.float32),
+            "reward": np.ones(n, np.float32), "next_obs": obs + 1,
+            "terminated": np.zeros(n, bool), "truncated": np.arange(n) == n - 1,
+            "step": np.arange(first, first + n, dtype=np.int64)}
+
+
+def _drive(learner: Learner, client: ActorClient, until, what: str) -> None:
+    def cond() -> bool:
+        client.poll(0.0)
+        learner.step(0.005)
+        return until()
+    wait_for(cond, 30, what, every_s=0)
+
+
+def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
+                                                             a1_path: Path) -> None:
+    cfg = load_config(str(write_config(tmp_path, a1_path, {"learner": {
+        "hidden": [8, 8], "warmup_steps": WARMUP, "batch_size": 4, "utd": UTD,
+        "buffer_size": CAPACITY}})))
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    settings = LearnerSettings(publish_every=4, checkpoint_every=30, log_every=10,
+                               linger_s=0.0, tensorboard=False)
+    server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
+    learner = make_learner(cfg, server, run, settings, incarnation=3)
+    client = ActorClient(server.endpoint, "scripted", options=FAST)
+    o, a = learner.agent.obs_dim, learner.agent.act_dim
+    try:
+        for i in range(7):  # 70 transitions into a ring of 50
+            client.send_transitions(_batch(10 * i, 10, o, a))
+        bad = _batch(1000, 5, o, a)
+        client.send_transitions({**bad, "action": bad["action"] * 3})  # outside [-1, 1]
+        client.send_transitions({k: v for k, v in bad.items() if k != "step"})
+        _drive(learner, client, lambda: learner.bad_transitions == 10 and learner.lag == 0,
+               "every batch and every owed update")
+        assert learner.received == 70 and len(learner.buffer) == CAPACITY
+        assert learner.update_steps == 70 - WARMUP  # one update step per transition
+        assert learner.agent.updates == UTD * (70 - WARMUP)  # of utd critic updates each
+        assert learner.episodes == 7  # one truncated row per batch
+
+        learner.publish()  # the policy as it is now (the last cadence publish may be older)
+        update = None
+        while update is None or update.version != learner.weights_version:
+            _drive(learner, client, lambda: client.weights_version == learner.weights_version,
+                   "the newest weights")
+            update = client.latest_weights() or update
+        assert update.version >> 32 == 3  # the incarnation keeps versions growing on restart
+        weights = unpack_weights(update.arrays, update.meta)
+        policy = ActorPolicy(weights.spec)
+        policy.load(weights.groups["policy"])
+        obs = np.linspace(-1, 1, o, dtype=np.float32)
+        np.testing.assert_allclose(policy.act(obs, True), learner.agent.act(obs, True),
+                                   atol=1e-6)
+
+        folder = learner.save()
+        assert folder is not None and folder.name == "ckpt-00000070"
+        with np.load(folder / "buffer.npz") as data:
+            stored = data["obs"][:, 0]
+        steps = read_sources(folder / "sources.npz")["scripted"]
+        np.testing.assert_array_equal(steps, np.arange(20, 70))  # the newest 50, in order
+        np.testing.assert_array_equal(stored, steps)  # each tag sits next to its row
+        state = json.loads((folder / "learner.json").read_text())
+        assert state["transport"] == server.state_dict()
+        assert state["update_steps"] + state["lag"] + state["dropped_updates"] == 70 - WARMUP
+        rows = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "train"]
+        assert rows and all(np.isfinite(r["critic_loss"]) for r in rows if "critic_loss" in r)
+    finally:
+        client.close()
+        server.close()
+
+    with LearnerServer("tcp://127.0.0.1:0", options=FAST) as server2:
+        resumed = make_learner(cfg, server2, run, settings, incarnation=4)
+        resumed.load(folder)
+        assert (resumed.received, resumed.update_steps) == (70, 70 - WARMUP)
+        assert server2.state_dict() == state["transport"]
+        order = np.argsort(learner.buffer.data["obs"][:, 0])  # the ring starts elsewhere now
+        np.testing.assert_array_equal(resumed.buffer.data["obs"], learner.buffer.data["obs"][order])
+        np.testing.assert_array_equal(resumed.sources.step, steps)
+        resumed.publish()
+        assert resumed.weights_version == 4 << 32
