@@ -9,6 +9,7 @@ as one smaller batched product instead of computing all ``E`` and throwing most 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -50,25 +51,53 @@ class EnsembleLayerNorm(nn.Module):
         return torch.addcmul(b, F.layer_norm(x, x.shape[-1:]), w)
 
 
-def dropout_keep(shape: torch.Size | tuple[int, ...], p: float) -> tuple[torch.Tensor, float]:
-    """A boolean keep-mask (each element kept with probability ~1 - p) and that probability.
+def dropout_positions(n: int, p: float) -> torch.Tensor:
+    """Flat indices of the elements to drop out of ``n``, each independently with
+    probability ``p``, drawn from the global torch RNG.
 
-    Each element gets 16 random bits from the global torch RNG, four per ``int64`` word of
-    ``random_``: about four times faster on CPU than ``bernoulli_``, which dominated the
-    DroQ update in profiles. The drop probability is ``p`` rounded to a multiple of 2^-16.
+    The dropped positions of a Bernoulli(p) sequence are generated directly as cumulative
+    sums of Geometric(p) gaps (exact, not an approximation): about ``n * p`` random numbers
+    instead of ``n``. At DroQ's p = 0.01 this makes dropout nearly free, where a dense
+    ``bernoulli_`` mask took a fifth of the update time in profiles.
     """
-    n = math.prod(shape)
-    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), 2**63 - 1)
-    bits = words.view(torch.int16)[:n].view(shape)
-    drop = round(p * 65536)
-    return bits >= drop - 32768, 1.0 - drop / 65536
+    if p <= 0:
+        return torch.empty(0, dtype=torch.long)
+    log_q = math.log1p(-p)
+    chunks, start = [], 0
+    while start < n:  # almost always one round: the draw covers n with a 6-sigma margin
+        left = n - start
+        m = int(left * p + 6 * math.sqrt(left * p) + 16)
+        gaps = torch.floor(torch.log1p(-torch.rand(m, dtype=torch.float64)) / log_q) + 1
+        chunks.append(torch.cumsum(gaps, 0).add_(start - 1).long())
+        start = int(chunks[-1][-1]) + 1
+    positions = torch.cat(chunks) if len(chunks) > 1 else chunks[0]
+    return positions[:int(torch.searchsorted(positions, n))]  # sorted: cut at n
+
+
+class _ZeroAt(torch.autograd.Function):
+    """x with the flat ``positions`` zeroed in place; the gradient is zeroed there too."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(positions)
+        ctx.mark_dirty(x)
+        x.view(-1).index_fill_(0, positions, 0.0)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (positions,) = ctx.saved_tensors
+        grad = grad.contiguous()
+        return grad.view(-1).index_fill(0, positions, 0.0).view_as(grad), None
 
 
 class EnsembleDropout(nn.Module):
     """Dropout with an independent mask per member and sample (active in train mode).
 
-    ``rescale=False`` skips the 1 / P(keep) factor: right before a LayerNorm it only changes
-    LayerNorm's epsilon term (by a factor P(keep)^2), and it saves a pass over the tensor.
+    It zeroes the dropped elements in place, so it must follow a layer that does not keep
+    its output for the backward pass (a linear layer; autograd raises an error otherwise).
+    ``rescale=False`` skips the 1 / (1 - p) factor: right before a LayerNorm it only changes
+    LayerNorm's epsilon term (by a factor (1 - p)^2), and it saves a pass over the tensor.
     """
 
     def __init__(self, p: float, rescale: bool = True) -> None:
@@ -78,8 +107,8 @@ class EnsembleDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep, prob = dropout_keep(x.shape, self.p)
-        return torch.where(keep, x * (1.0 / prob) if self.rescale else x, 0.0)
+        x = _ZeroAt.apply(x.contiguous(), dropout_positions(x.numel(), self.p))
+        return x * (1.0 / (1.0 - self.p)) if self.rescale else x
 
     def extra_repr(self) -> str:
         return f"p={self.p}, rescale={self.rescale}"

@@ -25,7 +25,7 @@ from robot_rl.sac.networks import (
     EnsembleDropout,
     EnsembleLayerNorm,
     EnsembleLinear,
-    dropout_keep,
+    dropout_positions,
 )
 
 
@@ -99,8 +99,7 @@ class PlainCritic(nn.Module):
         for kind, layer in zip(self.kinds, self.layers):
             if kind.startswith("dropout"):
                 _, p, rescale = kind.split(":")
-                keep = 1.0 - round(float(p) * 65536) / 65536
-                x = x * masks.pop(0) / (keep if rescale == "True" else 1.0)
+                x = x * masks.pop(0) / (1.0 - float(p) if rescale == "True" else 1.0)
             elif kind == "brn":
                 x = layer(x, batch_stats)
             else:
@@ -131,10 +130,16 @@ class PlainEnsemble:
             x = self.input_norm(x, batch_stats)
         chosen = range(len(self.members)) if members is None else members
         # the fast ensemble draws one [E', B, H] mask per dropout layer, in layer order
-        masks = [dropout_keep((len(chosen), x.shape[0], w), float(p))[0].float()
+        masks = [self._mask((len(chosen), x.shape[0], w), float(p))
                  for w, p in zip(self.widths, self._dropout_ps())]
         return torch.stack([self.members[e](x, [m[i] for m in masks], batch_stats)
                             for i, e in enumerate(chosen)])
+
+    @staticmethod
+    def _mask(shape: tuple[int, int, int], p: float) -> torch.Tensor:
+        mask = torch.ones(shape)
+        mask.view(-1)[dropout_positions(mask.numel(), p)] = 0.0
+        return mask
 
     def _dropout_ps(self) -> list[str]:
         ps = [k.split(":")[1] for k in self.members[0].kinds if k.startswith("dropout")]

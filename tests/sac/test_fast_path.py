@@ -14,7 +14,12 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.sac import SAC, ReplayBuffer
 from robot_rl.sac.agent import bf16_supported
-from robot_rl.sac.networks import CriticEnsemble, TanhGaussianActor, dropout_keep
+from robot_rl.sac.networks import (
+    CriticEnsemble,
+    EnsembleDropout,
+    TanhGaussianActor,
+    dropout_positions,
+)
 from tests.sac.reference import PlainEnsemble, ReferenceSAC, max_param_diff
 
 OBS, ACT = 5, 2
@@ -74,13 +79,39 @@ def test_member_subset_equals_indexing_all_members() -> None:
     torch.testing.assert_close(ens(obs, act, members), ens(obs, act)[members])
 
 
-def test_dropout_mask_rate_and_independence() -> None:
+@pytest.mark.parametrize("p", [0.01, 0.3])
+def test_dropout_positions_are_an_iid_bernoulli_sequence(p: float) -> None:
     torch.manual_seed(0)
-    keep, prob = dropout_keep((2, 512, 256), 0.01)
-    assert prob == pytest.approx(1 - 655 / 65536)
-    assert keep.dtype == torch.bool
-    assert abs(1 - keep.float().mean().item() - 0.01) < 0.001
-    assert not torch.equal(keep[0], keep[1])  # members get their own masks
+    n, trials = 20_000, 200
+    drops = torch.zeros(n)
+    pairs = 0
+    for _ in range(trials):
+        pos = dropout_positions(n, p)
+        assert pos.dtype == torch.long and bool((pos[1:] > pos[:-1]).all())
+        assert len(pos) == 0 or 0 <= int(pos[0]) and int(pos[-1]) < n
+        drops[pos] += 1
+        pairs += int(((pos[1:] - pos[:-1]) == 1).sum())  # neighbours both dropped
+    rate = drops.sum().item() / (n * trials)
+    assert abs(rate - p) < 4 * (p * (1 - p) / (n * trials)) ** 0.5 + 1e-6
+    # independence of neighbours: P(both dropped) = p^2
+    expected = p * p * (n - 1) * trials
+    assert abs(pairs - expected) < 5 * expected**0.5 + 5
+    # uniform over positions: first and second half equally often
+    half = drops[: n // 2].sum() / drops.sum()
+    assert abs(half.item() - 0.5) < 0.01
+
+
+def test_dropout_zeroes_in_place_and_keeps_gradients_right() -> None:
+    torch.manual_seed(0)
+    drop = EnsembleDropout(0.2, rescale=True)
+    w = torch.randn(3, 8, requires_grad=True)
+    x = torch.randn(2, 16, 3)
+    y = drop(x @ w)
+    zero = y == 0
+    assert 0 < zero.float().mean().item() < 0.5
+    y.sum().backward()
+    expected = (x.unsqueeze(-1) * (~zero).unsqueeze(-2) / 0.8).sum((0, 1))
+    torch.testing.assert_close(w.grad, expected)
 
 
 def test_one_actor_pass_for_k_minibatches_equals_one_per_minibatch() -> None:

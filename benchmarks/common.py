@@ -1,0 +1,65 @@
+"""Helpers shared by the learner benchmarks: machine description, matmul rate, timing."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def machine_info(threads: int) -> dict[str, object]:
+    """CPU model, core count, torch version, threads used and the load when measured."""
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__,
+            "threads": threads, "load_avg_1m": round(load[0], 2)}
+
+
+def matmul_gflops(n: int = 1024, seconds: float = 1.0) -> tuple[float, float]:
+    """The fp32 rate of ``[n, n] @ [n, n]`` in GFLOP/s: best over wall time and best over
+    this process's CPU time (the second is robust to other processes sharing the cores)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best_wall = best_cpu = 0.0
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(4):
+            a @ b
+        flop = 4 * 2 * n**3 / 1e9
+        best_wall = max(best_wall, flop / (time.perf_counter() - t0))
+        best_cpu = max(best_cpu, flop / max(time.process_time() - c0, 1e-6))
+    return best_wall, best_cpu
+
+
+def rate(step: Callable[[], int], seconds: float, min_calls: int = 2) -> tuple[float, float]:
+    """Units per second of ``step`` (which returns how many units it did), over at least
+    ``seconds`` and ``min_calls`` calls: per wall-clock second and per CPU second of this
+    process (on one thread the latter discounts time lost to other processes)."""
+    done, calls = 0, 0
+    t0, c0 = time.perf_counter(), time.process_time()
+    while calls < min_calls or time.perf_counter() - t0 < seconds:
+        done += step()
+        calls += 1
+    return (done / (time.perf_counter() - t0),
+            done / max(time.process_time() - c0, 1e-9))
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """Floating-point operations of the matmuls (forward and backward) ``fn`` runs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
