@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -293,8 +294,9 @@ def spawn_actor(args: argparse.Namespace, tmp: Path, learner: str) -> subprocess
     config.write_text(yaml.safe_dump(data))
     cmd = [sys.executable, "-m", "robot_rl.cli", "node", "actor", str(config), "--domain",
            str(args.domain), "--loopback", "--learner", learner, "--no-record"]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: set_rt_priority(args.rt_priority))
+    if args.rt_priority > 0 and shutil.which("chrt"):  # SCHED_FIFO, as the driver runs
+        cmd = ["chrt", "-f", str(args.rt_priority), *cmd]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_driver(args: argparse.Namespace) -> dict[str, object]:
@@ -313,7 +315,9 @@ def run_driver(args: argparse.Namespace) -> dict[str, object]:
         learner.start()
         responder = spawn_actor(args, Path(tmp.name), learner.server.endpoint)
         actor_status: dict[str, Any] = {}
-        ready = lambda: actor_status.get("policy_version", -1) >= 1  # noqa: E731
+
+        def ready() -> bool:  # the actor acts on the learner's weights
+            return actor_status.get("policy_version", -1) >= 1
     if args.responder == "spawn":
         cmd = [sys.executable, str(Path(__file__).resolve()), "--role", "responder",
                "--domain", str(args.domain), "--seconds", str(args.seconds),

@@ -39,8 +39,11 @@ class LearnerNode:
 
     def __init__(self, node: Node, cfg: RobotConfig, params: LearnerParams,
                  run_dir: Path) -> None:
-        from robot_rl.distributed.learner_loop import (LearnerSettings, make_learner,
-                                                       next_incarnation)
+        from robot_rl.distributed.learner_loop import (
+            LearnerSettings,
+            make_learner,
+            next_incarnation,
+        )
         from robot_rl.runs import RunDir
         from robot_rl.transport import LearnerServer, server_curve
 

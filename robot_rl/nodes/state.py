@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.config import RobotConfig
+from robot_rl.nodes.signals import EXTRA_SIGNALS, imu_arrays, unlabel
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
-from robot_rl.nodes.signals import EXTRA_SIGNALS, imu_arrays, unlabel
 
 _IMU_SIGNALS = {"imu_orientation", "imu_angular_velocity", "projected_gravity"}
 _EXTRA_FOR_OBS = {"foot_contacts": "foot_contacts", "ee_position": "ee_position",

@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from robot_rl.nodes.actor_core import Transition
-from robot_rl.nodes.session_record import (EVENTS_TOPIC, TRANSITIONS_TOPIC, SessionRecorder,
-                                           recording_to_prior)
+from robot_rl.nodes.session_record import (
+    EVENTS_TOPIC,
+    TRANSITIONS_TOPIC,
+    SessionRecorder,
+    recording_to_prior,
+)
 from robot_rl.nodes.signals import labelled, unlabel
 from robot_rl.ros import msgs
 from robot_rl.ros.recording import read_recording

@@ -173,7 +173,7 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
                              (["task", "stand"], lambda s: s["task"] == "stand")):
             status = send(obs.node, parse(words, cfg.ros), cfg.ros, timeout_s=10)
             assert status is not None, words
-            obs.until(lambda: check(obs.last()), 5, " ".join(words))
+            obs.until(lambda check=check: check(obs.last()), 5, " ".join(words))
 
         # 4. the bridge dies: the actor holds on stale state
         procs["sim_bridge"].kill()
