@@ -8,7 +8,9 @@ launch files come with the robot; see docs/ros2.md for the controller YAML), and
 on the workstation (``learner.launch.py`` or ``robot-rl learner``). The topics and the
 controller's joint order are in the robot config's ``ros:`` section; remap with
 ``-r`` if the driver uses other names. The actor holds the last safe pose until it has a
-complete, fresh state, and whenever the e-stop (``/estop``) is engaged.
+complete, fresh state, whenever the e-stop (``/estop``) is engaged, and here by default
+also until the operator resumes (``robot-rl operator resume``) and while the learner is
+unreachable.
 """
 
 import os
@@ -29,6 +31,11 @@ def robot_config(robot: str) -> str:
     return os.path.join(get_package_share_directory(PACKAGE), "robot_configs", f"{robot}.yaml")
 
 
+def flag(text: str) -> bool:
+    """A launch argument as a bool parameter (declared as bool by the node)."""
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
 def nodes(context):
     params = os.path.join(get_package_share_directory(PACKAGE), "config", "params.yaml")
     return [
@@ -37,7 +44,10 @@ def nodes(context):
                  "robot_config": robot_config(LaunchConfiguration("robot").perform(context)),
                  "learner_address": LaunchConfiguration("learner_address").perform(context),
                  "keys": LaunchConfiguration("keys").perform(context),
-                 "run_dir": LaunchConfiguration("run_dir").perform(context)}]),
+                 "run_dir": LaunchConfiguration("run_dir").perform(context),
+                 "start_paused": flag(LaunchConfiguration("start_paused").perform(context)),
+                 "hold_without_learner": flag(
+                     LaunchConfiguration("hold_without_learner").perform(context))}]),
     ]
 
 
@@ -51,5 +61,9 @@ def generate_launch_description():
                               description="CurveZMQ key directory (needed off loopback)"),
         DeclareLaunchArgument("run_dir", default_value="",
                               description="recording folder ('' = runs/<robot>-actor-...)"),
+        DeclareLaunchArgument("start_paused", default_value="true",
+                              description="hold until `robot-rl operator resume`"),
+        DeclareLaunchArgument("hold_without_learner", default_value="true",
+                              description="hold while the learner is unreachable"),
         OpaqueFunction(function=nodes),
     ])

@@ -11,8 +11,8 @@ Usage (what :mod:`robot_rl.nodes.actor_node` does; ``now`` is ``time.monotonic()
     publish(out.command); send(out.transition); request a reset if out.episode_end
 
 Every command leaves through the :class:`~robot_rl.safety.SafetyFilter`: no complete state
-yet, a state older than ``safety.max_state_age_s`` (by arrival time), NaN, the e-stop or a
-paused session hold the last safe pose. Steps are phase-locked to the control period and
+yet, a state older than ``safety.max_state_age_s`` (by arrival time), NaN, the e-stop, a
+paused session or (if the edge asks for it) a lost learner hold the last safe pose. Steps are phase-locked to the control period and
 triggered by the arriving state, so a command follows its state with no timer delay.
 
 Transitions: the observation and action of step k and the state of step k+1 make one
@@ -90,6 +90,7 @@ class ActorCore:
         self.rng = np.random.default_rng(seed)
         self.estop = False
         self.paused = False
+        self.learner_lost = False  # set by the edge when it should hold without a learner
         self.limit: float | np.ndarray = 1.0  # action limit L from the learner (APRL), else 1
         self.events: list[dict[str, Any]] = []  # drained by the edge (recorded, logged)
         self.steps = 0
@@ -158,6 +159,9 @@ class ActorCore:
             return self.safety.hold("no_state")
         if self.paused:
             return self.safety.hold("paused")
+        if self.learner_lost:
+            self._drop("learner_lost")
+            return self.safety.hold("learner_lost")
         if not fresh:  # the filter names it: stale_state or nonfinite_state
             return self.safety.filter(self.safety.last_command, state, now)
         if not self._started:  # first complete state: hold where the robot is, then move

@@ -82,6 +82,8 @@ class ActorNode:
         node.subscription(ros.operator_topic, msgs.String, self._on_operator, QOS_DEFAULT)
         node.timer(self.core.dt, self._on_timer)
         node.timer(1.0 / ros.status_hz, self.publish_status)
+        if params.start_paused:
+            self.core.operator("pause")
 
     def _connect(self) -> Any:
         from robot_rl.transport import ActorClient, client_curve
@@ -190,6 +192,8 @@ class ActorNode:
         if self.client is None:
             return
         self.client.poll(0.0)
+        self.core.learner_lost = self.params.hold_without_learner and \
+            not self.client.learner_alive
         update = self.client.latest_weights()
         if update is not None:
             try:

@@ -41,6 +41,9 @@ class ActorParams:
     run_dir: str = ""  # recording and log folder; "": runs/<robot>-actor-<time>
     record_mcap: bool = True  # record states, commands, events, transitions (session.mcap)
     batch_size: int = 32  # transitions per message to the learner (and at episode ends)
+    start_paused: bool = False  # hold until the operator resumes (robot-rl operator resume)
+    hold_without_learner: bool = False  # hold while the learner is unreachable (else act on
+    # the last weights; transitions stay buffered either way)
     seed: int = 0  # random actions, exploration noise, reach targets
 
     def validate(self, fail: Fail) -> None:

@@ -204,3 +204,12 @@ def test_steps_lock_to_the_control_period(core: ActorCore) -> None:
     core.step(1.0 * dt)
     core.step(5.0 * dt)  # far behind: the phase restarts here
     assert core.due(6.0 * dt) and not core.due(5.5 * dt)
+
+
+def test_lost_learner_holds_when_asked(core: ActorCore) -> None:
+    run(core, 3)
+    core.learner_lost = True
+    out = run(core, 2, t0=3 * core.dt)[-1]
+    assert out.hold and out.reason == "learner_lost" and out.transition is None
+    core.learner_lost = False
+    assert not run(core, 2, t0=5 * core.dt)[-1].hold
