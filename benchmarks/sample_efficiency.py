@@ -1,0 +1,239 @@
+"""Environment steps to a threshold per critic recipe and for Stable-Baselines3 SAC.
+
+Tasks (RobotEnv from robot_configs/, a Gymnasium environment both learners train on):
+
+* ``a1``: walking; reached when one deterministic evaluation episode has a mean forward
+  velocity >= 0.5 m/s (over the whole time limit; time after a fall counts as standing);
+* ``panda``: reaching; reached when the mean final end-effector distance over
+  ``--panda-episodes`` deterministic evaluation episodes is <= 2 cm.
+
+Each (task, learner, seed) run trains up to ``--budget`` environment steps, evaluating
+every ``--eval-every`` steps on a separate environment instance (evaluation steps are not
+counted). Our recipes use their documented defaults (docs/learner.md) with the robot
+config's batch size and warm-up; Stable-Baselines3 SAC uses its default settings.
+
+    python benchmarks/sample_efficiency.py --json                        # the full run
+    python benchmarks/sample_efficiency.py --budget 1500 --seeds 2 --jobs 2 --json
+
+Prints one JSON object: per task and learner the steps to threshold per seed (null where
+the budget ran out), their median, and the evaluation history; writes a PNG of evaluation
+return against environment steps (``--plot``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_info  # noqa: E402
+
+RECIPES = ["sac", "droq", "redq", "crossq"]
+TASKS = {
+    "a1": {"config": "a1.yaml", "metric": "forward_velocity", "op": ">=", "threshold": 0.5},
+    "panda": {"config": "panda.yaml", "metric": "final_distance", "op": "<=",
+              "threshold": 0.02},
+}
+
+
+def reached(task: str, value: float) -> bool:
+    spec = TASKS[task]
+    return value >= spec["threshold"] if spec["op"] == ">=" else value <= spec["threshold"]
+
+
+def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
+    """Train one learner on one task with one seed; evaluate every ``eval_every`` steps."""
+    torch.set_num_threads(args["threads"])
+    from robot_rl.config import LearnerConfig, load_config
+    from robot_rl.envs import RobotEnv
+    from robot_rl.evaluate import evaluate
+
+    cfg = load_config(ROOT / "robot_configs" / TASKS[task]["config"])
+    episodes = args["panda_episodes"] if task == "panda" else 1
+    eval_env = RobotEnv(cfg, seed=seed + 1000)
+    history: list[dict[str, float]] = []
+    steps_to: int | None = None
+    t0 = time.perf_counter()
+
+    def record(step: int, policy: Any) -> bool:
+        nonlocal steps_to
+        result = evaluate(policy, eval_env, episodes, seed=10_000 + 100 * seed)
+        value = result.summary()[TASKS[task]["metric"]]
+        history.append({"step": step, "return": round(result.mean_return, 3),
+                        "metric": round(value, 4)})
+        if steps_to is None and reached(task, value):
+            steps_to = step
+        return steps_to is not None and args["stop_at_threshold"]
+
+    if learner == "sb3":
+        from stable_baselines3 import SAC as SB3SAC
+
+        env = RobotEnv(cfg, seed=seed)
+        # default settings; --hidden (a reduced run) shrinks SB3's networks alike
+        kwargs = {"policy_kwargs": {"net_arch": args["hidden"]}} if args["hidden"] else {}
+        model = SB3SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
+        done = 0
+        while done < args["budget"]:
+            chunk = min(args["eval_every"], args["budget"] - done)
+            model.learn(total_timesteps=chunk, reset_num_timesteps=False)
+            done = model.num_timesteps
+            if record(done, lambda o: model.predict(o, deterministic=True)[0]):
+                break
+    else:
+        from robot_rl.sac import SAC, make_replay
+        from robot_rl.train import Trainer
+
+        base = cfg.learner
+        cfg.learner = LearnerConfig(
+            recipe=learner, hidden=args["hidden"] or base.hidden,  # type: ignore[arg-type]
+            batch_size=base.batch_size, init_temperature=base.init_temperature,
+            warmup_steps=(args["warmup"] if args["warmup"] is not None
+                          else base.warmup_steps),
+            buffer_size=max(args["budget"], base.batch_size))
+        env = RobotEnv(cfg, seed=seed)
+        obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
+        agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+        buffer = make_replay(cfg.learner, obs_dim, act_dim, seed)
+        trainer = Trainer(env, agent, buffer, cfg.learner, seed=seed, progress=False)
+        while trainer.step < args["budget"]:
+            trainer.train(min(args["budget"], trainer.step + args["eval_every"]))
+            if record(trainer.step, lambda o: agent.act(o, deterministic=True)):
+                break
+    env.close()
+    eval_env.close()
+    return {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": steps_to,
+            "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
+              budget: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for task in tasks:
+        per: dict[str, Any] = {}
+        for learner in learners:
+            mine = sorted((r for r in runs if r["task"] == task and r["learner"] == learner),
+                          key=lambda r: r["seed"])
+            steps = [r["steps_to_threshold"] for r in mine]
+            # a run that did not reach the threshold counts as "more than the budget"
+            ranked = [s if s is not None else float("inf") for s in steps]
+            median = statistics.median(ranked) if ranked else float("inf")
+            per[learner] = {
+                "steps_to_threshold": steps,
+                "median_steps": None if median == float("inf") else median,
+                "reached": f"{sum(s is not None for s in steps)}/{len(steps)}",
+                "final_metric": [r["history"][-1]["metric"] if r["history"] else None
+                                 for r in mine],
+                "wall_s": [r["wall_s"] for r in mine],
+                "history": [r["history"] for r in mine],
+            }
+        ours = {k: v for k, v in per.items() if k != "sb3" and v["median_steps"] is not None}
+        best = min(ours, key=lambda k: ours[k]["median_steps"]) if ours else None
+        sb3 = per.get("sb3", {}).get("median_steps")
+        summary = {
+            "best_recipe": best,
+            "best_median_steps": ours[best]["median_steps"] if best else None,
+            "sb3_median_steps": sb3,
+            # lower bound when SB3 did not reach the threshold within the budget
+            "fewer_steps_than_sb3": (round(sb3 / ours[best]["median_steps"], 2)
+                                     if best and sb3 else
+                                     (f">= {budget / ours[best]['median_steps']:.2f}"
+                                      if best and "sb3" in per else None)),
+        }
+        out[task] = {"threshold": TASKS[task], "summary": summary, "learners": per}
+    return out
+
+
+def plot(results: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(results)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for learner, res in results[task]["learners"].items():
+            runs = [h for h in res["history"] if h]
+            if not runs:
+                continue
+            n = min(len(h) for h in runs)
+            steps = [h["step"] for h in runs[0][:n]]
+            returns = np.array([[p["return"] for p in h[:n]] for h in runs])
+            label = "SB3 SAC (defaults)" if learner == "sb3" else learner
+            ax.plot(steps, returns.mean(0), marker="o", label=label)
+            ax.fill_between(steps, returns.min(0), returns.max(0), alpha=0.15)
+        spec = results[task]["threshold"]
+        ax.set_title(f"{task}: threshold {spec['metric']} {spec['op']} {spec['threshold']}")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("deterministic evaluation return")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="a1,panda")
+    parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3 SAC")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=50_000,
+                        help="environment steps per run (SB3 needs 5x the best recipe's)")
+    parser.add_argument("--eval-every", type=int, default=400)
+    parser.add_argument("--panda-episodes", type=int, default=5)
+    parser.add_argument("--warmup", type=int, help="override learner.warmup_steps (ours)")
+    parser.add_argument("--hidden", help="override hidden widths (ours and SB3's), e.g. 64,64")
+    parser.add_argument("--no-stop", action="store_true",
+                        help="train the whole budget even after reaching the threshold")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--plot", default=str(ROOT / "docs" / "sample_efficiency.png"))
+    parser.add_argument("--json", action="store_true", help="print only the JSON object")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    tasks = [t for t in args.tasks.split(",") if t]
+    learners = [r for r in args.recipes.split(",") if r] + ([] if args.no_sb3 else ["sb3"])
+    options = {"budget": args.budget, "eval_every": args.eval_every, "threads": args.threads,
+               "panda_episodes": args.panda_episodes, "warmup": args.warmup,
+               "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
+               "stop_at_threshold": not args.no_stop}
+    jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
+    runs: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, t, learner, s, options) for t, learner, s in jobs]
+        for future in futures:
+            run = future.result()
+            runs.append(run)
+            if not args.json:
+                print(f"{run['task']} {run['learner']} seed {run['seed']}: steps to threshold "
+                      f"{run['steps_to_threshold']} ({run['wall_s']} s)", file=sys.stderr)
+    results = summarize(runs, tasks, learners, args.budget)
+    title = (f"{args.seeds} seeds, budget {args.budget} steps, "
+             f"{machine_info(args.threads)['cpu']}")
+    if args.plot:
+        plot(results, Path(args.plot), title)
+    print(json.dumps({"benchmark": "sample_efficiency", "machine": machine_info(args.threads),
+                      "options": {**options, "seeds": args.seeds, "jobs": args.jobs},
+                      "wall_s": round(time.perf_counter() - t0, 1), "plot": args.plot,
+                      "results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
