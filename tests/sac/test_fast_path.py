@@ -187,7 +187,7 @@ def test_bf16_falls_back_with_a_warning_or_runs() -> None:
 
 
 @pytest.mark.skipif(not os.environ.get("ROBOT_RL_SLOW_TESTS"),
-                    reason="torch.compile takes about a minute here; ROBOT_RL_SLOW_TESTS=1 runs it")
+                    reason="torch.compile takes a minute here; ROBOT_RL_SLOW_TESTS=1 runs it")
 def test_compile_matches_eager() -> None:
     batch = filled_buffer().sample(8, 1)
     infos = []
