@@ -92,11 +92,11 @@ class AprlConfig:
             fail("action_mode", f"expected 'clip' or 'scale', got {self.action_mode!r}")
         if self.penalty_form not in ("published", "hinge"):
             fail("penalty_form", f"expected 'published' or 'hinge', got {self.penalty_form!r}")
-        lo, hi = _as_tuple(self.l_min), _as_tuple(self.l_max)
+        lo, hi = as_tuple(self.l_min), as_tuple(self.l_max)
         for name, vals in (("l_min", lo), ("l_max", hi), ("fixed_limit", self.fixed_limit)):
             if vals is None:
                 continue
-            if any(not 0.0 <= v <= 1.0 for v in _as_tuple(vals)):
+            if any(not 0.0 <= v <= 1.0 for v in as_tuple(vals)):
                 fail(name, f"expected values in [0, 1], got {vals}")
         if len(lo) > 1 and len(hi) > 1 and len(lo) != len(hi):
             fail("l_max", f"expected {len(lo)} values like l_min, got {len(hi)}")
@@ -169,11 +169,11 @@ class AprlConfig:
         else:
             for name in ("l_min", "l_max", "fixed_limit"):
                 vals = getattr(self, name)
-                if vals is not None and len(_as_tuple(vals)) not in (1, n_joints):
+                if vals is not None and len(as_tuple(vals)) not in (1, n_joints):
                     raise ConfigError(file, f"{key_prefix}.{name}", f"expected a scalar or "
                                       f"{n_joints} values (one per joint)")
         if self.groups is not None and self.fixed_limit is not None:
-            if len(_as_tuple(self.fixed_limit)) not in (1, len(self.groups)):
+            if len(as_tuple(self.fixed_limit)) not in (1, len(self.groups)):
                 raise ConfigError(file, f"{key_prefix}.fixed_limit", f"expected a scalar or "
                                   f"{len(self.groups)} values (one per group)")
         if obs_dim is not None and self.surprise_dims is not None:
@@ -182,7 +182,8 @@ class AprlConfig:
                                   f"< obs_dim={obs_dim}, got {self.surprise_dims}")
 
 
-def _as_tuple(value: Limit) -> tuple[float, ...]:
+def as_tuple(value: Limit) -> tuple[float, ...]:
+    """A limit field as a tuple: one value (scalar) or one per group/joint."""
     return tuple(value) if isinstance(value, tuple) else (float(value),)
 
 

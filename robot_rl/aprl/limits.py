@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from robot_rl.aprl.config import AprlConfig, _as_tuple
+from robot_rl.aprl.config import AprlConfig, as_tuple
 
 _STATE_FORMAT = "robot_rl.aprl.limits/1"
 
@@ -127,7 +127,7 @@ class AdaptiveLimits:
         cfg.check_robot(n_joints)
         self.cfg = cfg
         self.n_joints = n_joints
-        sizes = [len(_as_tuple(v)) for v in (cfg.l_min, cfg.l_max, cfg.fixed_limit)
+        sizes = [len(as_tuple(v)) for v in (cfg.l_min, cfg.l_max, cfg.fixed_limit)
                  if v is not None]
         if cfg.groups is not None:
             groups = [list(g) for g in cfg.groups]
@@ -139,10 +139,10 @@ class AdaptiveLimits:
         for g, joints in enumerate(groups):
             self.group_of[joints] = g
         n_groups = len(groups)
-        self._lmin = np.broadcast_to(np.array(_as_tuple(cfg.l_min)), (n_groups,)).copy()
-        self._lmax = np.broadcast_to(np.array(_as_tuple(cfg.l_max)), (n_groups,)).copy()
+        self._lmin = np.broadcast_to(np.array(as_tuple(cfg.l_min)), (n_groups,)).copy()
+        self._lmax = np.broadcast_to(np.array(as_tuple(cfg.l_max)), (n_groups,)).copy()
         fixed = cfg.l_max if cfg.fixed_limit is None else cfg.fixed_limit
-        self._fixed = np.broadcast_to(np.array(_as_tuple(fixed)), (n_groups,)).copy()
+        self._fixed = np.broadcast_to(np.array(as_tuple(fixed)), (n_groups,)).copy()
         self._start = self._lmin.copy()
         self._k = 0  # control steps since the ramp (re)started
         self.step_count = 0
