@@ -129,9 +129,10 @@ class AprlGate:
         pending, self._pending = self._pending, None
         event: ShrinkEvent | None = None
         info: SurpriseInfo | None = None
-        if fell and self.cfg.shrink_on_fall:
-            event = self.limits.shrink("fall")
-            self.monitor.start_cooldown()
+        if fell:  # not scored: the model is not meant to predict a fall
+            if self.cfg.shrink_on_fall:
+                event = self.limits.shrink("fall")
+                self.monitor.start_cooldown()
         elif pending is not None and next_obs is not None:
             predictor, obs, mean, members = pending
             observed = predictor.normalize_delta(obs, next_obs)

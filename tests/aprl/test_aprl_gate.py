@@ -110,6 +110,11 @@ def test_fall_shrinks_and_is_not_scored(trained: dict) -> None:
     gate.begin_step(plant.x, np.zeros(ACT))
     assert gate.end_step(None).surprise is None  # episode reset: not comparable
     assert gate.end_step(plant.x).surprise is None  # no begin_step: nothing to score
+    no_shrink = AprlGate(dataclasses.replace(CFG, shrink_on_fall=False), BOX, obs_dim=OBS)
+    no_shrink.set_model(trained)
+    no_shrink.begin_step(plant.x, np.zeros(ACT))
+    info = no_shrink.end_step(plant.x + 100.0, fell=True)
+    assert info.event is None and info.surprise is None
 
 
 def test_without_model_only_schedule_and_falls() -> None:
