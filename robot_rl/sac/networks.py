@@ -146,15 +146,19 @@ class EnsembleBatchRenorm(nn.Module):
             w, b, mean_run, var_run = w[members], b[members], mean_run[members], var_run[members]
         std_run = (var_run + self.eps).sqrt()
         if not (batch_stats and self.training):
-            return torch.addcmul(b, (x - mean_run) / std_run, w)
+            scale = w / std_run
+            return torch.addcmul(b - mean_run * scale, x, scale)
         var, mean = torch.var_mean(x, dim=-2, keepdim=True, correction=0)
         std = (var + self.eps).sqrt()
-        x_hat = (x - mean) / std
+        # y = (x - mean) / std * r + d, then * w + b, folded into one pass: x * scale + shift
+        scale = w / std
+        shift = b - mean * scale
         if int(self.steps) >= self.warmup:
             with torch.no_grad():
                 r = (std / std_run).clamp(1.0 / self.rmax, self.rmax)
                 d = ((mean - mean_run) / std_run).clamp(-self.dmax, self.dmax)
-            x_hat = torch.addcmul(d, x_hat, r)
+            scale = scale * r
+            shift = b + w * d - mean * scale
         with torch.no_grad():
             if members is None:
                 self.running_mean.lerp_(mean.to(mean_run.dtype), 1 - self.momentum)
@@ -163,7 +167,7 @@ class EnsembleBatchRenorm(nn.Module):
                 self.running_mean[members] = mean_run.lerp(mean, 1 - self.momentum)
                 self.running_var[members] = var_run.lerp(var, 1 - self.momentum)
             self.steps += 1
-        return torch.addcmul(b, x_hat, w)
+        return torch.addcmul(shift, x, scale)
 
 
 class CriticEnsemble(nn.Module):
