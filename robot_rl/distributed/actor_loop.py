@@ -103,12 +103,14 @@ class ActorLoop:
         self._next_tick = time.monotonic()
         self._started = self._reported = time.monotonic()
         self._ever_alive = False
+        self.learner_alive = False  # as of the last step
 
     # ----------------------------------------------------------------------- the loop
     def step(self) -> None:
         """One control step (or one held period), then send what is due and poll."""
         self._take_weights()
-        if self.settings.on_learner_loss == "hold" and not self.client.learner_alive:
+        self.learner_alive = self.client.learner_alive
+        if self.settings.on_learner_loss == "hold" and not self.learner_alive:
             self._hold()
         else:
             self._act()
@@ -222,9 +224,8 @@ class ActorLoop:
 
     def _report(self) -> None:
         now = time.monotonic()
-        alive = self.client.learner_alive
-        if alive and not self._ever_alive:
-            self._ever_alive = True
+        alive = self.learner_alive
+        self._ever_alive = self._ever_alive or alive
         if not self._ever_alive and now - self._started > 10.0 and now - self._reported > 10.0:
             self._reported = now
             logger.warning("no answer from the learner after %.0f s: is it running, and do the "

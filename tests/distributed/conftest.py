@@ -13,8 +13,9 @@ from robot_rl.transport import TransportOptions
 
 from tests.conftest import write_config
 
-# fast liveness so that a dead learner is noticed within half a second
-FAST = TransportOptions(heartbeat_s=0.1, peer_timeout_s=0.5, resend_timeout_s=0.3)
+# fast liveness: a dead learner is noticed within a second (not faster: a loaded machine
+# can stall a learner thread for a few hundred ms, e.g. in a checkpoint's fsync)
+FAST = TransportOptions(heartbeat_s=0.1, peer_timeout_s=1.0, resend_timeout_s=0.3)
 
 
 @pytest.fixture

@@ -70,16 +70,16 @@ def test_actor_without_learner_holds_or_continues_then_delivers_everything(
         wait_for(lambda: m["policy_steps"] >= 10, 30, "acting on the first weights",
                  actor.is_alive)
         first.stop()  # the learner is gone (after a final checkpoint)
-        version = loop.weights_version
-        wait_for(lambda: client.metrics["learner_lost"] == 1, 5, "the actor to notice",
-                 actor.is_alive)
+        held_before = m["hold_steps"]
+        wait_for(lambda: not loop.learner_alive, 5, "the actor to notice", actor.is_alive)
+        version = loop.weights_version  # nothing newer can come now
         if mode == "hold":
-            wait_for(lambda: m["hold_steps"] >= 1, 5, "the hold", actor.is_alive)
+            wait_for(lambda: m["hold_steps"] > held_before, 5, "the hold", actor.is_alive)
             steps, n0, h0 = m["steps"], len(commands), m["hold_steps"]
-            wait_for(lambda: m["hold_steps"] >= h0 + 20, 10, "20 held steps", actor.is_alive)
+            wait_for(lambda: m["hold_steps"] >= h0 + 10, 10, "10 held steps", actor.is_alive)
             held = commands[n0:len(commands)]
             assert m["steps"] == steps  # no transitions while holding
-            assert len(held) >= 20 and all(np.array_equal(q, held[0]) for q in held)
+            assert len(held) >= 10 and all(np.array_equal(q, held[0]) for q in held)
             np.testing.assert_array_equal(held[0], env.safety.last_command)
         else:
             steps = m["policy_steps"]
@@ -111,10 +111,10 @@ def test_actor_without_learner_holds_or_continues_then_delivers_everything(
 def test_run_local_learns_from_two_actor_threads(tmp_path: Path, tiny_cfg: RobotConfig) -> None:
     run = RunDir(tmp_path / "run")
     run.path.mkdir()
-    result = run_local(tiny_cfg, n_actors=2, steps=160, run=run, settings=SETTINGS,
+    result = run_local(tiny_cfg, n_actors=2, steps=120, run=run, settings=SETTINGS,
                        options=FAST, timeout_s=45)
     s = result.learner.summary()
-    assert s["received"] >= 160 and s["update_steps"] > 0 and np.isfinite(s["critic_loss"])
+    assert s["received"] >= 120 and s["update_steps"] > 0 and np.isfinite(s["critic_loss"])
     assert [a["id"] for a in result.actors] == ["actor0", "actor1"]
     sources = read_sources(run.latest_checkpoint() / "sources.npz")
     assert sorted(sources) == ["actor0", "actor1"]
