@@ -8,7 +8,7 @@ The torch modules are imported lazily so the actor never needs torch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robot_rl.aprl.actor_side import AprlGate, GateCommand, GateInfo
 from robot_rl.aprl.config import AprlConfig, DynamicsConfig
@@ -21,6 +21,10 @@ from robot_rl.aprl.limits import (
 )
 from robot_rl.aprl.predictor import DynamicsPredictor
 from robot_rl.aprl.surprise import SurpriseInfo, SurpriseMonitor
+
+if TYPE_CHECKING:
+    from robot_rl.aprl.dynamics import DynamicsEnsemble, DynamicsTrainer
+    from robot_rl.aprl.penalty import actor_penalty, aprl_penalty, penalty_active
 
 _TORCH = {
     "DynamicsEnsemble": "robot_rl.aprl.dynamics",
