@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,9 @@ class SAC:
         self.actor_updates = 0
         self.last_target_members: torch.Tensor | None = None  # REDQ's subset, last update
         self._actor_info: dict[str, float] = {}
+        # an extra actor-loss term per sample, given the sampled actions [B, A] -> [B]
+        # (APRL's soft limit: robot_rl.aprl.penalty); None: no term
+        self.actor_penalty: Callable[[torch.Tensor], torch.Tensor] | None = None
         self.bf16 = bool(cfg.bf16) and bf16_supported()
         if cfg.bf16 and not self.bf16:
             warnings.warn("learner.bf16: this CPU has no native bfloat16 matmuls; "
@@ -162,8 +166,9 @@ class SAC:
         return loss, {"critic_loss": loss.item(), "q_mean": q.mean().item()}
 
     def actor_loss(self, b: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """E[alpha * log pi(a|s) - Q(s, a)], a ~ pi (reparameterized); Q reduces the critics
-        by mean (DroQ, REDQ) or min (CrossQ); batch renorm uses its running statistics."""
+        """E[alpha * log pi(a|s) - Q(s, a)] (+ ``actor_penalty(a)`` if set), a ~ pi
+        (reparameterized); Q reduces the critics by mean (DroQ, REDQ) or min (CrossQ);
+        batch renorm uses its running statistics."""
         with self._autocast():
             mean, log_std = self._actor(b.obs)
         action, log_prob = self.actor.sample_from(mean.float(), log_std.float())
@@ -171,8 +176,12 @@ class SAC:
             qs = self._critic(b.obs, action, batch_stats=False).float()
         q = qs.min(dim=0).values if self.cfg.actor_q == "min" else qs.mean(dim=0)
         loss = (self.alpha * log_prob - q).mean()
-        return loss, {"actor_loss": loss.item(), "entropy": -log_prob.mean().item(),
-                      "_log_prob": log_prob.detach()}  # type: ignore[dict-item]
+        info = {"actor_loss": loss.item(), "entropy": -log_prob.mean().item()}
+        if self.actor_penalty is not None:
+            penalty = self.actor_penalty(action).mean()
+            loss = loss + penalty
+            info["actor_penalty"] = penalty.item()
+        return loss, {**info, "_log_prob": log_prob.detach()}  # type: ignore[dict-item]
 
     def temperature_loss(self, log_prob: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Drive the policy entropy toward ``target_entropy``."""

@@ -180,3 +180,15 @@ def test_save_load_round_trip_per_recipe(recipe: str) -> None:
     b.load_state_dict(state["agent"])
     buf.set_rng_state(state["rng"])
     assert run(b) == first
+
+
+def test_actor_penalty_hook_adds_to_the_actor_loss() -> None:
+    agent = SAC(OBS, ACT, tiny("sac"), seed=0)
+    batch = filled_buffer().sample(8, 1).slice(0)
+    torch.manual_seed(0)
+    plain, _ = agent.actor_loss(batch)
+    agent.actor_penalty = lambda a: 12.0 * a.abs().sum(-1)
+    torch.manual_seed(0)
+    penalized, info = agent.actor_loss(batch)
+    assert info["actor_penalty"] > 0
+    assert penalized.item() == pytest.approx(plain.item() + info["actor_penalty"], rel=1e-5)
