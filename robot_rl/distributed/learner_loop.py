@@ -129,6 +129,12 @@ class Learner:
         self._bar_at = 0.0
 
     @property
+    def accepted(self) -> int:
+        """Transitions the transport handed over: stored plus dropped as malformed. Names
+        checkpoints (``ckpt-<accepted>``): it grows whenever the transport's marks do."""
+        return self.received + self.bad_transitions
+
+    @property
     def done(self) -> bool:
         """True once ``settings.steps`` transitions were received."""
         return self.settings.steps is not None and self.received >= self.settings.steps
@@ -153,10 +159,10 @@ class Learner:
             self.lag -= 1
             self._poll(0.0)
         s = self.settings
-        if self.update_steps > 0 and (self._published_at is None
-                                      or self.update_steps - self._published_at >= s.publish_every):
+        last = self._published_at
+        if self.update_steps > 0 and (last is None or self.update_steps - last >= s.publish_every):
             self.publish()
-        unsaved = self.received - self._saved_at
+        unsaved = self.accepted - self._saved_at
         if unsaved >= s.checkpoint_every or (
                 unsaved > 0 and time.monotonic() - self._received_at >= s.checkpoint_idle_s):
             self.save()
@@ -174,6 +180,7 @@ class Learner:
     def _store(self, batch: TransitionBatch) -> None:
         arrays = batch.arrays
         n = len(next(iter(arrays.values())))  # the transport checked: one common length
+        self._received_at = time.monotonic()
         problem = self._check(arrays)
         if problem is not None:
             self.bad_transitions += n
@@ -184,7 +191,6 @@ class Learner:
         warmup = self.cfg.learner.warmup_steps
         owed = self.received + n - max(self.received, warmup)  # transitions past the warm-up
         self.received += n
-        self._received_at = time.monotonic()
         self.lag += max(owed, 0)
         if self.lag > self.settings.max_update_lag:
             self.dropped_updates += self.lag - self.settings.max_update_lag
@@ -256,8 +262,8 @@ class Learner:
             (folder / "learner.json").write_text(json.dumps(state))
             torch.save(self.agent.state_dict(), folder / "agent.pt")
 
-        path = self.run.save_checkpoint(self.received, write)
-        self._saved_at = self.received
+        path = self.run.save_checkpoint(self.accepted, write)
+        self._saved_at = self.accepted
         self.server.commit(transport)  # only now may actors forget these transitions
         return path
 
@@ -273,14 +279,15 @@ class Learner:
                     "episodes", "weights_version"):
             setattr(self, key, int(state[key]))
         self.recent_returns.extend(state["recent_returns"])
-        self._saved_at = self._logged_at = self.received
+        self._saved_at, self._logged_at = self.accepted, self.received
         self._start = (time.monotonic(), self.received, self.update_steps)
         logger.info("resumed from %s: %d transitions, %d update steps, weights version %d",
                     folder, self.received, self.update_steps, self.weights_version)
 
     def shutdown(self) -> None:
         """Final checkpoint and commit; then keeps answering actors for ``linger_s``."""
-        self.save()
+        if self.accepted > self._saved_at:  # else the newest checkpoint is this state
+            self.save()
         self._log_train()
         deadline = time.monotonic() + self.settings.linger_s
         while time.monotonic() < deadline:  # let the commit reach the actors

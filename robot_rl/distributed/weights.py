@@ -135,9 +135,9 @@ class ActorPolicy:
 
     def load(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Copies the ``policy`` group's arrays into the network (all names, exact shapes)."""
-        names = set(arrays)
-        if names != set(self._expected):
-            missing, extra = sorted(set(self._expected) - names), sorted(names - set(self._expected))
+        names, expected = set(arrays), set(self._expected)
+        if names != expected:
+            missing, extra = sorted(expected - names), sorted(names - expected)
             raise WeightsError(f"policy weights: missing {missing}, unexpected {extra}")
         state = {}
         for name, (shape, dtype) in self._expected.items():

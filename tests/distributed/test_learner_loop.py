@@ -52,7 +52,7 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
     run = RunDir(tmp_path / "run")
     run.path.mkdir()
     settings = LearnerSettings(publish_every=4, checkpoint_every=30, log_every=10,
-                               linger_s=0.0, tensorboard=False)
+                               checkpoint_idle_s=60, linger_s=0.0, tensorboard=False)
     server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
     learner = make_learner(cfg, server, run, settings, incarnation=3)
     client = ActorClient(server.endpoint, "scripted", options=FAST)
@@ -85,7 +85,7 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
                                    atol=1e-6)
 
         folder = learner.save()
-        assert folder is not None and folder.name == "ckpt-00000070"
+        assert folder is not None and folder.name == "ckpt-00000080"  # incl. 10 dropped
         with np.load(folder / "buffer.npz") as data:
             stored = data["obs"][:, 0]
         steps = read_sources(folder / "sources.npz")["scripted"]
@@ -106,7 +106,10 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
         assert (resumed.received, resumed.update_steps) == (70, 70 - WARMUP)
         assert server2.state_dict() == state["transport"]
         order = np.argsort(learner.buffer.data["obs"][:, 0])  # the ring starts elsewhere now
-        np.testing.assert_array_equal(resumed.buffer.data["obs"], learner.buffer.data["obs"][order])
+        np.testing.assert_array_equal(resumed.buffer.data["obs"],
+                                      learner.buffer.data["obs"][order])
         np.testing.assert_array_equal(resumed.sources.step, steps)
         resumed.publish()
         assert resumed.weights_version == 4 << 32
+        resumed.shutdown()  # nothing new: no second checkpoint of the same state
+        assert run.latest_checkpoint() == folder
