@@ -26,6 +26,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--no-video", action="store_true", help="skip the evaluation video")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--task-graph", choices=("reset_free", "episodic"),
+                   help="train the config's task_graph in this mode (docs/task_graph.md)")
     _add_threads(p)
     p.set_defaults(func=_cmd_train)
 
@@ -61,7 +63,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit("robot-rl train: give a robot config YAML or --resume RUN_DIR")
     return train_session(config=args.config, steps=args.steps, seed=args.seed, out=args.out,
                          resume=args.resume, video=not args.no_video,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, task_graph=args.task_graph)
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ Layout::
       tb/                    TensorBoard event files
       checkpoints/ckpt-00002000/{agent.pt, buffer.npz, trainer.json}
       checkpoints/LATEST     name of the newest complete checkpoint (replaced atomically)
-      learning_curve.png, eval.mp4
+      learning_curve.png, eval.mp4, task_timeline.png (task-graph runs)
 """
 
 from __future__ import annotations
@@ -177,4 +177,77 @@ def plot_learning_curve(run: RunDir, title: str) -> Path:
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
+    return out
+
+
+EVENT_STYLE = {1: ("success", "^", "tab:green"), 2: ("failure", "x", "tab:red"),
+               3: ("timeout", "|", "tab:gray")}
+
+
+def plot_task_timeline(run: RunDir, title: str) -> Path:
+    """``task_timeline.png``: which task ran when, how each run of it ended, falls, resets.
+
+    Reads the ``segment`` rows of a task-graph run (one per task end) and the task names
+    from the run's ``config.yaml``. Top: a bar per task run on its task's row, ended by a
+    marker (success, failure, timeout), a red cross for a fall and a black triangle for a
+    manual reset. Bottom: cumulative successes, falls and manual resets against steps.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "segment"]
+    names: list[str] = []
+    if run.config_path.is_file():
+        graph = (yaml.safe_load(run.config_path.read_text()) or {}).get("task_graph") or {}
+        names = list((graph.get("tasks") or {}).keys())
+    count = max([len(names)] + [int(r["task"]) + 1 for r in rows])
+    names += [f"task {i}" for i in range(len(names), count)]
+    colors = plt.get_cmap("tab10")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), dpi=100, sharex=True,
+                                      gridspec_kw={"height_ratios": [max(count, 1), 2]})
+    for r in rows:
+        task, start, end = int(r["task"]), r["start"], r["start"] + r["length"]
+        top.barh(task, end - start, left=start, height=0.6, color=colors(task % 10), alpha=0.7)
+        _, marker, color = EVENT_STYLE.get(int(r["event"]), ("", "o", "k"))
+        if r.get("fell"):
+            marker, color = "X", "tab:red"
+        top.plot(end, task, marker, color=color, markersize=6)
+        if r.get("manual_reset"):
+            top.plot(end, count - 0.4, "v", color="k", markersize=5)
+    top.set_yticks(range(count), names)
+    top.set_ylim(-0.6, count - 0.2)
+    top.invert_yaxis()
+    top.set_title(title)
+    top.grid(alpha=0.3, axis="x")
+    handles = [plt.Line2D([], [], ls="", marker=m, color=c, label=n)
+               for n, m, c in EVENT_STYLE.values()]
+    handles += [plt.Line2D([], [], ls="", marker="X", color="tab:red", label="fall"),
+                plt.Line2D([], [], ls="", marker="v", color="k", label="manual reset")]
+    top.legend(handles=handles, loc="upper right", fontsize=7, ncol=5)
+    steps = [r["step"] for r in rows]
+    for label, key, color in (("successes", "success", "tab:green"),
+                              ("falls", "fell", "tab:red"),
+                              ("manual resets", "manual_reset", "k")):
+        values = [float(int(r["event"]) == 1) if key == "success" else float(r.get(key, 0.0))
+                  for r in rows]
+        bottom.step(steps, _cumsum(values), where="post", color=color, label=label)
+    bottom.set_xlabel("environment steps")
+    bottom.set_ylabel("count")
+    bottom.grid(alpha=0.3)
+    if rows:
+        bottom.legend(loc="upper left", fontsize=7)
+    out = run.path / "task_timeline.png"
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _cumsum(values: list[float]) -> list[float]:
+    total, out = 0.0, []
+    for v in values:
+        total += v
+        out.append(total)
     return out

@@ -8,15 +8,35 @@ from pathlib import Path
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
+from robot_rl.envs.task_env import TaskEnv
 from robot_rl.errors import ConfigError
 from robot_rl.evaluate import evaluate
-from robot_rl.runs import RunDir, plot_learning_curve
+from robot_rl.runs import RunDir, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
+from robot_rl.taskgraph.trainer import TaskTrainer, evaluate_tasks
 from robot_rl.train import Trainer
 
 
 def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
-    """The environment, learner and replay buffer for a config."""
+    """The environment, learner and replay buffer for a config.
+
+    With ``task_graph.enabled`` a :class:`TaskEnv` (task one-hot in the observation) and a
+    :class:`MultiTaskReplayBuffer` (every task's reward, relabeled at sample time).
+    """
+    settings = cfg.task_graph_settings()
+    if settings is not None and settings.enabled:
+        if cfg.learner.prior_data is not None:
+            raise ConfigError(cfg.source, "learner.prior_data", "expected null with "
+                              "task_graph.enabled (prior data has no per-task rewards)")
+        task_env = TaskEnv(cfg, seed=seed)
+        obs_dim = task_env.observation_space.shape[0]
+        act_dim = task_env.action_space.shape[0]
+        agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+        replay = MultiTaskReplayBuffer(obs_dim, act_dim, cfg.learner.buffer_size,
+                                       task_env.num_tasks, relabel=task_env.graph.relabel,
+                                       action_factor=task_env.action_factor, seed=seed)
+        return task_env, agent, replay
     env = RobotEnv(cfg, seed=seed)
     obs_dim = env.observation_space.shape[0]
     act_dim = env.action_space.shape[0]
@@ -36,9 +56,22 @@ def open_run(run_dir: str | Path) -> tuple[RunDir, RobotConfig]:
     return run, load_config(run.config_path)
 
 
+def enable_task_graph(cfg: RobotConfig, mode: str) -> None:
+    """Turn on ``cfg``'s task graph in ``mode`` (``reset_free`` or ``episodic``)."""
+    if cfg.task_graph is None:
+        raise ConfigError(cfg.source, "task_graph", "expected a task_graph section to train "
+                          "with --task-graph (docs/task_graph.md)")
+    cfg.task_graph = {**cfg.task_graph, "enabled": True, "mode": mode}
+    cfg.task_graph_settings()  # validates the graph in the new mode
+
+
 def train_session(config: str | None, steps: int | None, seed: int, out: str,
-                  resume: str | None, video: bool = True, progress: bool = True) -> int:
-    """Train (or resume) a run; print where its results are. Returns an exit status."""
+                  resume: str | None, video: bool = True, progress: bool = True,
+                  task_graph: str | None = None) -> int:
+    """Train (or resume) a run; print where its results are. Returns an exit status.
+
+    ``task_graph`` (``reset_free`` or ``episodic``) turns on the config's task graph.
+    """
     if resume is not None:
         run, cfg = open_run(resume)
         checkpoint = run.latest_checkpoint()
@@ -47,13 +80,16 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     else:
         assert config is not None
         cfg = load_config(config)
+        if task_graph is not None:
+            enable_task_graph(cfg, task_graph)
         run, checkpoint = RunDir.create(out, cfg.name), None
         run.write_config(cfg)
     total = steps if steps is not None else cfg.train.steps
     env, agent, buffer = build(cfg, seed)
-    trainer = Trainer(env, agent, buffer, cfg.learner, seed=seed, run=run,
-                      log_every=cfg.train.log_every, checkpoint_every=cfg.train.checkpoint_every,
-                      progress=progress)
+    trainer_class = TaskTrainer if isinstance(env, TaskEnv) else Trainer
+    trainer = trainer_class(env, agent, buffer, cfg.learner, seed=seed, run=run,
+                            log_every=cfg.train.log_every,
+                            checkpoint_every=cfg.train.checkpoint_every, progress=progress)
     if checkpoint is not None:
         trainer.load(checkpoint)
         print(f"resuming {run.path} from step {trainer.step}", file=sys.stderr)
@@ -65,7 +101,11 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
               f"continue with: robot-rl train --resume {run.path}", file=sys.stderr)
         trainer.close()
         plot_learning_curve(run, f"{cfg.name}: SAC")
+        if isinstance(env, TaskEnv):
+            plot_task_timeline(run, f"{cfg.name}: task timeline")
         return 130
+    if isinstance(env, TaskEnv):
+        return _finish_task_run(cfg, run, trainer, env, summary, video)
     result = evaluate(lambda o: agent.act(o, deterministic=True), env,
                       cfg.train.eval_episodes, video=run.path / "eval.mp4" if video else None)
     trainer.logger.log(trainer.step, "eval", result.summary())  # type: ignore[union-attr]
@@ -83,6 +123,34 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     return 0
 
 
+def _finish_task_run(cfg: RobotConfig, run: RunDir, trainer: Trainer, env: TaskEnv,
+                     summary: dict[str, float], video: bool) -> int:
+    """Evaluate every task, log and plot a task-graph run; print where its results are."""
+    agent = trainer.agent
+    results = evaluate_tasks(lambda o: agent.act(o, deterministic=True), cfg,
+                             cfg.train.eval_episodes,
+                             video=run.path / "eval.mp4" if video else None)
+    for index, result in enumerate(results.values()):
+        trainer.logger.log(trainer.step, "task_eval",  # type: ignore[union-attr]
+                           {"task": index, **result.summary()})
+    trainer.close()
+    plot = plot_learning_curve(run, f"{cfg.name}: SAC, {trainer.step} steps")
+    timeline = plot_task_timeline(run, f"{cfg.name}: {env.graph.mode}, {trainer.step} steps")
+    env.close()
+    print(f"\ndone: {summary['steps']} steps, {summary['episodes']} task runs, "
+          f"{summary['steps_per_s']:.1f} steps/s, {env.scheduler.switches} switches, "
+          f"{env.manual_resets} manual resets", file=sys.stderr)
+    _print_task_eval(results, cfg.train.eval_episodes)
+    print(f"run directory:  {run.path}")
+    print(f"learning curve: {plot}")
+    print(f"task timeline:  {timeline}")
+    filmed = next((r.video for r in results.values() if r.video is not None), None)
+    if filmed is not None:
+        print(f"video:          {filmed}")
+    print(f"metrics:        {run.path / 'metrics.jsonl'} (tensorboard --logdir {run.path / 'tb'})")
+    return 0
+
+
 def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> int:
     """Evaluate a run's newest checkpoint deterministically; print the mean return."""
     import torch
@@ -93,6 +161,16 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> i
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
     env, agent, _ = build(cfg, seed)
     agent.load_state_dict(torch.load(checkpoint / "agent.pt", weights_only=True))
+    if isinstance(env, TaskEnv):
+        env.close()
+        results = evaluate_tasks(lambda o: agent.act(o, deterministic=True), cfg, episodes,
+                                 seed=seed, video=video)
+        print(f"checkpoint: {checkpoint}")
+        _print_task_eval(results, episodes)
+        filmed = next((r.video for r in results.values() if r.video is not None), None)
+        if filmed is not None:
+            print(f"video: {filmed}")
+        return 0
     result = evaluate(lambda o: agent.act(o, deterministic=True), env, episodes, seed=seed,
                       video=video)
     env.close()
@@ -102,6 +180,15 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> i
     if result.video is not None:
         print(f"video: {result.video}")
     return 0
+
+
+def _print_task_eval(results: dict, episodes: int) -> None:
+    for name, result in results.items():
+        s = result.summary()
+        print(f"{name}: success rate {s['success_rate']:.2f}, fall rate {s['fall_rate']:.2f}, "
+              + ", ".join(f"{k.replace('_', ' ')} {s[k]:.3f}" for k in
+                          ("return", "forward_velocity", "final_distance") if k in s)
+              + f" ({episodes} episode{'s' * (episodes != 1)})")
 
 
 def _print_eval(summary: dict[str, float], episodes: int | None = None) -> None:

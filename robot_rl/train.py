@@ -82,7 +82,7 @@ class Trainer:
                 else:
                     action = self.agent.act(obs)
                 next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
-                self.buffer.add(obs, action, float(reward), next_obs, terminated, truncated)
+                self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
                 obs = next_obs
                 ep_return += float(reward)
                 ep_len += 1
@@ -116,6 +116,11 @@ class Trainer:
         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
         return {"steps": self.step, "episodes": self.episodes, "steps_per_s": rate,
                 "recent_return": self.recent_return}
+
+    def _store(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
+               terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
+        """Put one transition in the replay buffer (a subclass may keep more of ``info``)."""
+        self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
 
     @property
     def recent_return(self) -> float:
@@ -174,6 +179,8 @@ class Trainer:
                      "recent_returns": list(self.recent_returns),
                      "trainer_rng": self.rng.bit_generator.state,
                      "buffer_rng": self.buffer.rng_state()}
+            if callable(getattr(self.env, "state_dict", None)):  # e.g. a task scheduler
+                state["env"] = self.env.state_dict()
             (folder / "trainer.json").write_text(json.dumps(state))
 
         return self.run.save_checkpoint(self.step, write)
@@ -187,6 +194,8 @@ class Trainer:
         self.recent_returns.extend(state["recent_returns"])
         self.rng.bit_generator.state = state["trainer_rng"]
         self.buffer.set_rng_state(state["buffer_rng"])
+        if "env" in state and callable(getattr(self.env, "load_state_dict", None)):
+            self.env.load_state_dict(state["env"])
 
     def close(self) -> None:
         if self.logger is not None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from robot_rl.config.loader import Fail
+from robot_rl.config.taskgraph import TaskGraphSettings, parse_task_graph_section
+from robot_rl.errors import ConfigError
 
 OBS_SIGNALS = (
     "joint_position",  # n joint angles relative to the nominal pose (rad)
@@ -391,6 +393,9 @@ class RobotConfig:
     sim: SimConfig = field(default_factory=SimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     ros: RosConfig = field(default_factory=RosConfig)  # ROS 2 topics (actor, sim bridge)
+    # Tasks and edges for reset-free training (docs/task_graph.md); used only when
+    # task_graph.enabled is true (or `robot-rl train --task-graph`), else `task:` is trained.
+    task_graph: dict[str, Any] | None = None
     source: str | None = None  # the file this was loaded from (set by the loader)
 
     def validate(self, fail: Fail) -> None:
@@ -410,6 +415,17 @@ class RobotConfig:
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "
                  "the controller's order (or [] for robot.joints' order)")
+        if self.task_graph is not None:
+            try:
+                parse_task_graph_section(self.task_graph, None, self.robot.kind)
+            except ConfigError as err:  # re-raised with this file's name
+                fail(err.key, err.expected)
+
+    def task_graph_settings(self) -> TaskGraphSettings | None:
+        """The validated ``task_graph`` section, or None when the config has none."""
+        if self.task_graph is None:
+            return None
+        return parse_task_graph_section(self.task_graph, self.source, self.robot.kind)
 
     @property
     def n_joints(self) -> int:

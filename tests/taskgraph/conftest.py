@@ -1,0 +1,35 @@
+"""Small A1 and Panda configs with their task graphs on and short task timeouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS, write_config
+
+
+def graph_config(tmp_path: Path, robot: str = "a1", mode: str = "reset_free",
+                 timeouts: dict[str, int] | None = None, **changes: object) -> Path:
+    """A copy of ``robot_configs/<robot>.yaml`` with tiny nets and the task graph enabled."""
+    base = CONFIGS / f"{robot}.yaml"
+    graph = yaml.safe_load(base.read_text())["task_graph"]
+    graph.update(enabled=True, mode=mode)
+    for name, steps in (timeouts or {}).items():
+        graph["tasks"][name]["timeout_steps"] = steps
+    return write_config(tmp_path, base, {
+        "learner": {"hidden": [32, 32], "warmup_steps": 40, "batch_size": 32, "utd": 1,
+                    "buffer_size": 5000},
+        "sim": {"render_width": 64, "render_height": 48},
+        "train": {"steps": 120, "checkpoint_every": 60, "log_every": 20},
+        "task_graph": graph, **changes}, name=f"{robot}_{mode}.yaml")
+
+
+A1_SHORT = {"get_up": 40, "walk_forward": 30, "walk_backward": 30, "self_right": 25}
+
+
+@pytest.fixture
+def a1_graph(tmp_path: Path) -> Path:
+    """A1, reset-free, short timeouts so a few hundred steps cross many edges."""
+    return graph_config(tmp_path, "a1", timeouts=A1_SHORT)
