@@ -171,10 +171,10 @@ class ActorLoop:
         self.metrics["steps"] += 1
         self._ep_return += float(reward)
         self._obs = next_obs
+        if terminated or truncated or len(self._rows) >= self.settings.batch_size:
+            self._send()
         if terminated or truncated:
             self._end_episode()
-        if len(self._rows) >= self.settings.batch_size:
-            self._send()
         self._pace()
 
     def _hold(self) -> None:
