@@ -74,7 +74,13 @@ def _cmd_node(args: argparse.Namespace) -> int:
     else:
         overrides = {"robot_config": args.config, "seed": args.seed}
     params = load_params(PARAMS[name], args.params, name, overrides)
-    return spin_node(args.kind, _node_factory(args), params, args.seconds)
+    from robot_rl.transport import KeyFileError, TransportError
+
+    try:
+        return spin_node(args.kind, _node_factory(args), params, args.seconds)
+    except (TransportError, KeyFileError) as err:  # address, keys: one line, like configs
+        print(f"robot-rl node {args.kind}: {err}", file=sys.stderr)
+        return 2
 
 
 def add_launch(sub: argparse._SubParsersAction) -> None:

@@ -148,6 +148,9 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         assert b1["rejected_commands"] == 0 and a1["rejected_messages"] == 0
         assert learner.received >= 0.8 * ticks and not learner.bad  # ... and the learner
         assert learner.steps == sorted(set(learner.steps))  # each transition once, in order
+        print(f"{b1['sim_time'] - b0['sim_time']:.1f} s robot time in {w1 - w0:.1f} s: "
+              f"{ticks} ticks, {b1['commands'] - b0['commands']} commands, "
+              f"{a1['steps'] - a0['steps']} actor steps, {learner.received} transitions")
         obs.until(lambda: obs.last()["policy_version"] == WEIGHTS_VERSION, 10, "weights")
         assert obs.last()["learner"]["alive"]
 
@@ -160,6 +163,8 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         obs.spin_for(5 * dt)
         confirmed = obs.actor_since(t_estop, lambda s: s["estop"] and s["hold"])
         assert confirmed is not None and confirmed - t_estop <= dt
+        print(f"e-stop -> hold confirmed after {1e3 * (confirmed - t_estop):.1f} ms "
+              f"(control period {1e3 * dt:.0f} ms)")
         after = [(t, c) for t, c in obs.commands if t >= t_estop]
         late = [c for t, c in after if t > t_estop + dt]
         assert len(late) >= 3 and all(np.array_equal(late[0], c) for c in late)
@@ -181,6 +186,8 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         obs.until(lambda: obs.last()["hold_reason"] == "stale_state", 5, "a stale hold")
         detected = obs.actor_since(t_kill, lambda s: s["hold_reason"] == "stale_state")
         assert detected is not None and detected - t_kill <= max_age + 2 * dt + 0.5
+        print(f"bridge killed -> stale hold after {1e3 * (detected - t_kill):.0f} ms "
+              f"(max_state_age_s {max_age})")
         obs.spin_for(4 * dt)
         held = [c for t, c in obs.commands if t > detected]
         assert len(held) >= 2 and all(np.array_equal(held[0], c) for c in held)
