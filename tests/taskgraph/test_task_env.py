@@ -172,3 +172,10 @@ def test_scheduler_state_round_trips(tmp_path: Path) -> None:
     assert other.scheduler.active_name == "walk_forward" and obs[-4:].tolist() == [0, 1, 0, 0]
     assert other.state_dict()["scheduler"] == state["scheduler"]
     assert other.manual_resets == 0 and other.spawns == 2
+
+
+def test_a_task_given_twice_is_refused(tmp_path: Path, a1_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(a1_path.read_text().replace("    walk_backward:\n", "    walk_forward:\n", 1))
+    with pytest.raises(ConfigError, match="<yaml>: .*'walk_forward' twice in one mapping"):
+        load_config(path)
