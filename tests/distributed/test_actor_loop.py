@@ -77,9 +77,9 @@ def test_actor_without_learner_holds_or_continues_then_delivers_everything(
             wait_for(lambda: m["hold_steps"] > held_before, 5, "the hold", actor.is_alive)
             steps, n0, h0 = m["steps"], len(commands), m["hold_steps"]
             wait_for(lambda: m["hold_steps"] >= h0 + 10, 10, "10 held steps", actor.is_alive)
-            held = commands[n0:len(commands)]
+            held = commands[n0:len(commands)]  # (n0 may include one hold not yet in h0)
             assert m["steps"] == steps  # no transitions while holding
-            assert len(held) >= 10 and all(np.array_equal(q, held[0]) for q in held)
+            assert len(held) >= 9 and all(np.array_equal(q, held[0]) for q in held)
             np.testing.assert_array_equal(held[0], env.safety.last_command)
         else:
             steps = m["policy_steps"]
