@@ -39,13 +39,17 @@ def build(kind: str, node: Node, params: Any) -> Any:
         from robot_rl.nodes.sim_bridge_node import SimBridgeNode
 
         return SimBridgeNode(node, cfg, params)
-    run_dir = Path(params.run_dir) if params.run_dir else RunDir.create(
-        "runs", cfg.name + ("-actor" if kind == "actor" else "")).path
-    run_dir.mkdir(parents=True, exist_ok=True)
     if kind == "actor":
         from robot_rl.nodes.actor_node import ActorNode
 
+        run_dir = None
+        if params.record_mcap:  # the actor writes nothing else there
+            run_dir = Path(params.run_dir) if params.run_dir else RunDir.create(
+                "runs", f"{cfg.name}-actor").path
+            run_dir.mkdir(parents=True, exist_ok=True)
         return ActorNode(node, cfg, params, run_dir)
+    run_dir = Path(params.run_dir) if params.run_dir else RunDir.create("runs", cfg.name).path
+    run_dir.mkdir(parents=True, exist_ok=True)
     if kind == "learner":
         from robot_rl.nodes.learner_node import LearnerNode
 
