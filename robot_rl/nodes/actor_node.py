@@ -50,6 +50,11 @@ class ActorNode:
         obs_dim = ObservationBuilder(cfg).size
         self.core = ActorCore(cfg, Policy(obs_dim, cfg.n_joints, params.seed), params.seed)
         self.actor_id = params.actor_id or f"{cfg.name}-{socket.gethostname()}"[:64]
+        graph = cfg.task_graph_settings()
+        if graph is not None and getattr(graph, "enabled", False):
+            log.warning("task_graph.enabled: the ROS actor does not run task graphs yet; it "
+                        "trains task: %s (operator tasks: %s)", cfg.task.kind,
+                        ", ".join(self.core.tasks))
         ros = cfg.ros
         self.recorder: SessionRecorder | None = None
         if params.record_mcap:

@@ -48,13 +48,13 @@ def build(kind: str, node: Node, params: Any) -> Any:
                 "runs", f"{cfg.name}-actor").path
             run_dir.mkdir(parents=True, exist_ok=True)
         return ActorNode(node, cfg, params, run_dir)
+    if kind != "learner":
+        raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_NAMES)}")
+    from robot_rl.nodes.learner_node import LearnerNode
+
     run_dir = Path(params.run_dir) if params.run_dir else RunDir.create("runs", cfg.name).path
     run_dir.mkdir(parents=True, exist_ok=True)
-    if kind == "learner":
-        from robot_rl.nodes.learner_node import LearnerNode
-
-        return LearnerNode(node, cfg, params, run_dir)
-    raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_NAMES)}")
+    return LearnerNode(node, cfg, params, run_dir)
 
 
 def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
