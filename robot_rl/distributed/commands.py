@@ -155,6 +155,9 @@ def _cmd_learner(args: argparse.Namespace) -> int:
     if args.resume is not None:
         run, cfg = open_run(args.resume)
         checkpoint = run.latest_checkpoint()
+        if args.config is not None:
+            print(f"robot-rl learner: resuming with {run.config_path}; ignoring {args.config}",
+                  file=sys.stderr)
     elif args.config is None:
         return _fail("learner", ValueError("give a robot config YAML or --resume RUN_DIR"))
     else:

@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ class Learner:
         return self.settings.steps is not None and self.received >= self.settings.steps
 
     # ----------------------------------------------------------------------- the loop
-    def run_until(self, should_stop: Any) -> None:
+    def run_until(self, should_stop: Callable[[], bool]) -> None:
         """Steps until ``should_stop()`` or :attr:`done`; then :meth:`shutdown`."""
         try:
             while not should_stop() and not self.done:
