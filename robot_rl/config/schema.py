@@ -213,8 +213,9 @@ class LearnerConfig:
     compile: bool = False  # torch.compile the critic and actor forward passes
     bf16: bool = False  # bfloat16 autocast for matmuls where the CPU supports it (else fp32)
 
-    # Recipe defaults for the fields above left at None. Not listed here: critic_hidden
-    # (None: hidden), target_subset (None: all critics), policy_delay (None: utd).
+    # Recipe defaults for the fields above left at None. Where a recipe does not list them,
+    # critic_hidden (None: hidden), target_subset (None: all) and policy_delay (None: utd)
+    # stay None.
     RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
         "sac": dict(num_critics=2, target_subset=None, critic_layernorm=True,
                     critic_dropout=0.0, critic_batchrenorm=False, target_network=True,
@@ -240,22 +241,19 @@ class LearnerConfig:
         for key, value in defaults.items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
-        if self.critic_hidden is None:
-            self.critic_hidden = list(self.hidden)
-        if self.target_subset is None and self.num_critics is not None:
-            self.target_subset = self.num_critics
-        if self.policy_delay is None:
-            self.policy_delay = self.utd
+        # critic_hidden, target_subset and policy_delay stay None unless a recipe or the user
+        # sets them: they follow hidden, num_critics and utd at use time, so a later change
+        # of those (e.g. `cfg.learner.utd = 20` in a script) carries over
 
     def validate(self, fail: Fail) -> None:
         for key in ("hidden", "critic_hidden"):
             widths = getattr(self, key)
-            if not widths or any(h < 1 for h in widths):
+            if widths is not None and (not widths or any(h < 1 for h in widths)):
                 fail(key, "expected a non-empty list of positive widths")
-        assert self.num_critics is not None and self.target_subset is not None
+        assert self.num_critics is not None
         if self.num_critics < 2:
             fail("num_critics", "expected at least 2 critics")
-        if not 1 <= self.target_subset <= self.num_critics:
+        if self.target_subset is not None and not 1 <= self.target_subset <= self.num_critics:
             fail("target_subset", f"expected a count in [1, num_critics={self.num_critics}]")
         if not 0 <= (self.critic_dropout or 0.0) < 1:
             fail("critic_dropout", "expected a dropout rate in [0, 1)")
@@ -271,12 +269,12 @@ class LearnerConfig:
             fail("gamma", f"expected a discount in [0, 1), got {self.gamma}")
         if not 0 < self.tau <= 1:
             fail("tau", f"expected a rate in (0, 1], got {self.tau}")
-        assert self.utd is not None and self.policy_delay is not None
+        assert self.utd is not None
         if self.batch_size < 1 or self.utd < 1 or self.buffer_size < self.batch_size:
             fail("batch_size" if self.batch_size < 1 else "utd" if self.utd < 1
                  else "buffer_size", "expected batch_size >= 1, utd >= 1, buffer >= batch")
-        if self.policy_delay < 1:
-            fail("policy_delay", "expected a count >= 1")
+        if self.policy_delay is not None and self.policy_delay < 1:
+            fail("policy_delay", "expected a count >= 1 (or null: utd)")
         if not 0 < self.bn_momentum < 1:
             fail("bn_momentum", "expected a momentum in (0, 1)")
         if self.renorm_warmup < 0:
@@ -417,7 +415,7 @@ class RobotConfig:
                  "the controller's order (or [] for robot.joints' order)")
         if self.task_graph is not None:
             try:
-                parse_task_graph_section(self.task_graph, None, self.robot.kind)
+                parse_task_graph_section(self.task_graph, None, self.robot.kind, self.n_joints)
             except ConfigError as err:  # re-raised with this file's name
                 fail(err.key, err.expected)
 
@@ -425,7 +423,8 @@ class RobotConfig:
         """The validated ``task_graph`` section, or None when the config has none."""
         if self.task_graph is None:
             return None
-        return parse_task_graph_section(self.task_graph, self.source, self.robot.kind)
+        return parse_task_graph_section(self.task_graph, self.source, self.robot.kind,
+                                        self.n_joints)
 
     @property
     def n_joints(self) -> int:

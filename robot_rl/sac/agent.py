@@ -131,8 +131,9 @@ class SAC:
 
     def target_members(self) -> torch.Tensor | None:
         """REDQ: a fresh random subset of ``target_subset`` critics (None: all of them)."""
-        m, e = int(self.cfg.target_subset or 0), self.critic.ensemble
-        if m == 0 or m >= e:
+        e = self.critic.ensemble
+        m = int(self.cfg.target_subset or e)
+        if m >= e:
             return None
         return torch.randperm(e)[:m]
 
@@ -198,7 +199,7 @@ class SAC:
             The last critic update's metrics and the latest actor/temperature metrics.
         """
         k = batch.reward.shape[0]
-        delay = int(self.cfg.policy_delay or k)
+        delay = int(self.cfg.policy_delay or self.cfg.utd or k)
         info: dict[str, float] = {}
         i = 0
         while i < k:

@@ -170,7 +170,7 @@ class ReferenceSAC:
 
     def update(self, batch: Batch) -> None:
         k = batch.reward.shape[0]
-        delay = self.cfg.policy_delay
+        delay = self.cfg.policy_delay or self.cfg.utd
         i = 0
         while i < k:
             n = min(k - i, delay - self.updates % delay)
@@ -188,7 +188,8 @@ class ReferenceSAC:
     def critic_update(self, b: Batch, na: torch.Tensor, nlp: torch.Tensor) -> None:
         cfg = self.cfg
         alpha = self.log_alpha.exp().detach()
-        m, e = cfg.target_subset, len(self.critic.members)
+        e = len(self.critic.members)
+        m = cfg.target_subset or e
         subset = torch.randperm(e)[:m].tolist() if m < e else None
         if self.target is not None:
             with torch.no_grad():

@@ -29,7 +29,7 @@ def test_recipe_defaults() -> None:
         True, False, 1, 3, 0.5, 1e-3)
     sac = LearnerConfig()  # the foundation's baseline is unchanged
     assert (sac.recipe, sac.num_critics, sac.critic_layernorm, sac.critic_dropout, sac.utd,
-            sac.policy_delay, sac.target_network) == ("sac", 2, True, 0.0, 1, 1, True)
+            sac.policy_delay, sac.target_network) == ("sac", 2, True, 0.0, 1, None, True)
 
 
 def test_explicit_keys_override_the_recipe(tmp_path: Path, a1_path: Path) -> None:
@@ -39,8 +39,17 @@ def test_explicit_keys_override_the_recipe(tmp_path: Path, a1_path: Path) -> Non
     learner = load_config(path).learner
     assert learner.recipe == "redq"
     assert learner.utd == 5 and learner.target_subset == 3  # explicit
-    assert learner.num_critics == 10 and learner.policy_delay == 5  # recipe / derived
+    assert learner.num_critics == 10  # from the recipe
+    assert learner.policy_delay is None  # follows utd at use time
     assert LearnerConfig(recipe="droq", critic_dropout=0.1).critic_dropout == 0.1
+
+
+def test_policy_delay_follows_a_later_utd_change() -> None:
+    cfg = LearnerConfig(hidden=[8], batch_size=8, utd=2)
+    cfg.utd = 4  # as scripts do after loading a config
+    agent = SAC(OBS, ACT, cfg)
+    agent.update(filled_buffer().sample(8, 4))
+    assert agent.updates == 4 and agent.actor_updates == 1
 
 
 @pytest.mark.parametrize("changes,key,words", [
