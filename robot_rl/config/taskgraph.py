@@ -1,11 +1,12 @@
 """The optional ``task_graph`` section of a robot config.
 
 The section is a task graph exactly as :func:`robot_rl.taskgraph.parse_task_graph` reads it
-(``docs/task_graph.md``), plus two keys that only the training runtime reads::
+(``docs/task_graph.md``), plus three keys that only the training runtime reads::
 
     task_graph:
-      enabled: false              # train with the graph (TaskEnv + multi-task replay)
-      action_scale: {get_up: 6.0} # per task: multiplies robot.action_scale (default 1)
+      enabled: false                      # train with the graph (TaskEnv + multi-task replay)
+      action_scale: {self_right: 6.0}     # per task: multiplies robot.action_scale (default 1)
+      scripted: {self_right: a1_self_right}  # per task: a scripted controller drives it
       mode: reset_free
       start: get_up
       ...
@@ -24,12 +25,13 @@ from typing import Any
 
 from robot_rl.errors import ConfigError
 from robot_rl.taskgraph.graph import TaskGraphSpec, parse_task_graph
+from robot_rl.taskgraph.recovery import CONTROLLERS
 from robot_rl.taskgraph.signals import A1_SIGNALS, PANDA_SIGNALS
 
 GRAPH_SIGNALS: dict[str, frozenset[str]] = {"legged": A1_SIGNALS, "arm": PANDA_SIGNALS}
 """The signals a robot of each ``robot.kind`` provides to its task graph."""
 
-RUNTIME_KEYS = ("enabled", "action_scale")
+RUNTIME_KEYS = ("enabled", "action_scale", "scripted")
 """Keys of the section read by the runtime, not by the graph parser."""
 
 
@@ -42,16 +44,20 @@ class TaskGraphSettings:
         enabled: Train with the graph instead of the plain ``task:``.
         action_scale: Per task index, the factor on ``robot.action_scale`` while the task is
             active (a wider range for recovery tasks such as the A1's ``self_right``).
+        scripted: Per task index, the name of the scripted controller that drives it
+            (:data:`robot_rl.taskgraph.recovery.CONTROLLERS`), or None: the policy.
     """
 
     spec: TaskGraphSpec
     enabled: bool
     action_scale: tuple[float, ...]
+    scripted: tuple[str | None, ...] = ()
 
 
-def parse_task_graph_section(data: Any, file: str | None, kind: str,
+def parse_task_graph_section(data: Any, file: str | None, kind: str, n_joints: int,
                              key: str = "task_graph") -> TaskGraphSettings:
-    """Validates a ``task_graph`` section for a robot of ``kind`` (``legged`` or ``arm``).
+    """Validates a ``task_graph`` section for a robot of ``kind`` (``legged`` or ``arm``)
+    with ``n_joints`` joints.
 
     Raises:
         ConfigError: Naming the file, the key path and what was expected.
@@ -78,4 +84,23 @@ def parse_task_graph_section(data: Any, file: str | None, kind: str,
                 or not 0 < value < math.inf):
             raise ConfigError(file, where, f"expected a positive factor, got {value!r}")
         factors[spec.index(name)] = float(value)
-    return TaskGraphSettings(spec, enabled, tuple(factors))
+    scripted: list[str | None] = [None] * len(spec.tasks)
+    controllers = data.get("scripted", {}) or {}
+    if not isinstance(controllers, Mapping):
+        raise ConfigError(file, f"{key}.scripted", "expected a mapping of task name to a "
+                          f"scripted controller, e.g. {{self_right: a1_self_right}}")
+    for name, value in controllers.items():
+        where = f"{key}.scripted.{name}"
+        if name not in spec.task_names:
+            raise ConfigError(file, where, f"unknown task; expected one of "
+                              f"{', '.join(spec.task_names)}")
+        if value not in CONTROLLERS:
+            raise ConfigError(file, where, f"expected one of {', '.join(sorted(CONTROLLERS))}, "
+                              f"got {value!r}")
+        try:
+            CONTROLLERS[value](n_joints)
+        except ValueError as err:
+            raise ConfigError(file, where, f"expected a controller for this robot ({err})") \
+                from None
+        scripted[spec.index(name)] = value
+    return TaskGraphSettings(spec, enabled, tuple(factors), tuple(scripted))

@@ -24,6 +24,10 @@ The stored ``next_obs`` carries the one-hot of the task the transition belongs t
 (``info["task"]``), never of the next task. The previous-action part of the observation is
 the physical offset ``a * action_scale_factor`` of the task that acted, so it means the same
 under every task's one-hot (relabeling swaps only the one-hot).
+
+A task under ``task_graph.scripted`` is driven by its scripted controller
+(:mod:`robot_rl.taskgraph.recovery`): ``step`` ignores the given action and reports the one it
+applied as ``info["applied_action"]``, which is what must be stored.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from robot_rl.envs.signals import state_signals
 from robot_rl.envs.spaces import ObservationBuilder
 from robot_rl.errors import ConfigError
 from robot_rl.taskgraph import StepResult, TaskGraphSpec, TaskScheduler
+from robot_rl.taskgraph.recovery import make_controller
 
 EVENT_CODES = {None: 0, "success": 1, "failure": 2, "timeout": 3}
 """Numeric codes of task ends, as logged in ``metrics.jsonl`` (``segment`` rows)."""
@@ -75,6 +80,9 @@ class TaskEnv(RobotEnv):
         self.scheduler = TaskScheduler(spec, np.random.default_rng([seed, 7]))
         self.num_tasks = self.scheduler.num_tasks
         self.action_factor = np.asarray(settings.action_scale, dtype=np.float64)
+        self.controllers = {i: make_controller(name, cfg.n_joints)
+                            for i, name in enumerate(settings.scripted) if name is not None}
+        self._signals: dict[str, float] | None = None  # of the current state
         # The one-hot names the target of a reaching task; a target_delta of the active task
         # would be wrong under relabeling, so it is left out.
         signals = [s for s in cfg.observation.signals if s != "target_delta"]
@@ -115,6 +123,8 @@ class TaskEnv(RobotEnv):
                 self.manual_resets += 1
                 self.scheduler.manual_reset()
             self.segment_start = self.total_steps
+            self._signals = None
+            self._enter(self.scheduler.active)
         self._target = self._active_target()
         return self._observe_task(self.scheduler.active), {"task": self.scheduler.active_name}
 
@@ -123,6 +133,10 @@ class TaskEnv(RobotEnv):
         task = self.scheduler.active
         factor = float(self.action_factor[task])
         action = np.asarray(action, dtype=np.float32)
+        controller = self.controllers.get(task)
+        if controller is not None:
+            signals = self._signals or self._current_signals()
+            action = np.clip(controller(signals) / factor, -1.0, 1.0).astype(np.float32)
         targets = self.mapper(action, np.asarray(self.limit) * factor)
         command, safety = self.safety.filter(targets, self._state, self.robot.now())
         self.robot.send_command(command)
@@ -138,6 +152,7 @@ class TaskEnv(RobotEnv):
                                 target=self._target)
         result = self.scheduler.step(signals)
         self.last_result = result
+        self._signals = signals
         obs = self._observe_task(result.task)  # the transition's own task, not the next one
         if result.event is not None:
             self._pending_reset = result.reset_required or self.fixed_task is not None
@@ -148,6 +163,7 @@ class TaskEnv(RobotEnv):
                 "next_task": float(result.next_task),
                 "manual_reset": float(result.reset_required)}
             self.segment_start = self.total_steps
+            self._enter(result.next_task)
         info: dict[str, Any] = {
             "task": result.task, "task_name": self.scheduler.task_names[result.task],
             "event": result.event, "next_task": result.next_task, "fell": result.fell,
@@ -157,9 +173,21 @@ class TaskEnv(RobotEnv):
         for key in ("forward_velocity", "ee_distance", "upright"):
             if key in signals:
                 info[key] = signals[key]
+        if controller is not None:
+            info["applied_action"] = action
         return obs, result.reward, result.terminated, result.truncated, info
 
     # ------------------------------------------------------------------ helpers
+    def _enter(self, task: int) -> None:
+        """A task starts: its scripted controller (if any) starts afresh."""
+        if task in self.controllers:
+            self.controllers[task].reset()
+
+    def _current_signals(self) -> dict[str, float]:
+        assert self._state is not None
+        return state_signals(self.cfg, self._state, target=self._target,
+                             time_in_task=self.scheduler.task_steps * self.cfg.control_dt)
+
     def _observe_task(self, task: int) -> np.ndarray:
         assert self._state is not None
         base = self.obs_builder.build(self._state, self._prev_action, self._target)

@@ -36,6 +36,7 @@ class TaskTrainer(Trainer):
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
         extras = {"rewards_all": info["rewards_all"], "terminated_all": info["terminated_all"],
                   "task": info["task"]}  # MultiTaskReplayBuffer.add keywords
+        action = info.get("applied_action", action)  # a scripted task's own action
         self.buffer.add(obs, action, reward, next_obs, terminated, truncated, **extras)
 
     def _end_episode(self, ep_return: float, ep_len: int, ep_info: dict[str, Any],
