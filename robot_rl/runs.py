@@ -181,7 +181,7 @@ def plot_learning_curve(run: RunDir, title: str) -> Path:
 
 
 EVENT_STYLE = {1: ("success", "^", "tab:green"), 2: ("failure", "x", "tab:red"),
-               3: ("timeout", "|", "tab:gray")}
+               3: ("timeout", "|", "k")}
 
 
 def plot_task_timeline(run: RunDir, title: str) -> Path:
@@ -213,7 +213,7 @@ def plot_task_timeline(run: RunDir, title: str) -> Path:
         _, marker, color = EVENT_STYLE.get(int(r["event"]), ("", "o", "k"))
         if r.get("fell"):
             marker, color = "X", "tab:red"
-        top.plot(end, task, marker, color=color, markersize=6)
+        top.plot(end, task, marker, color=color, markersize=8, markeredgewidth=1.5)
         if r.get("manual_reset"):
             top.plot(end, count - 0.4, "v", color="k", markersize=5)
     top.set_yticks(range(count), names)
