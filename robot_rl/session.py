@@ -14,7 +14,7 @@ from robot_rl.evaluate import evaluate
 from robot_rl.runs import RunDir, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
-from robot_rl.taskgraph.trainer import TaskTrainer, evaluate_tasks
+from robot_rl.taskgraph.trainer import TaskEvalResult, TaskTrainer, evaluate_tasks
 from robot_rl.train import Trainer
 
 
@@ -182,7 +182,7 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> i
     return 0
 
 
-def _print_task_eval(results: dict, episodes: int) -> None:
+def _print_task_eval(results: dict[str, TaskEvalResult], episodes: int) -> None:
     for name, result in results.items():
         s = result.summary()
         print(f"{name}: success rate {s['success_rate']:.2f}, fall rate {s['fall_rate']:.2f}, "
