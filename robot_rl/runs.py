@@ -8,7 +8,7 @@ Layout::
       tb/                    TensorBoard event files
       checkpoints/ckpt-00002000/{agent.pt, buffer.npz, trainer.json}
       checkpoints/LATEST     name of the newest complete checkpoint (replaced atomically)
-      learning_curve.png, eval.mp4, task_timeline.png (task-graph runs)
+      learning_curve.png, eval.mp4, task_timeline.png (task-graph runs), aprl.png (APRL)
 """
 
 from __future__ import annotations
@@ -250,4 +250,54 @@ def _cumsum(values: list[float]) -> list[float]:
     for v in values:
         total += v
         out.append(total)
+    return out
+
+
+def plot_aprl(run: RunDir, title: str) -> Path:
+    """``aprl.png``: APRL's limit L and the surprise score against steps, with every shrink.
+
+    Reads the ``aprl`` rows (L, surprise_max per logged interval) and the ``aprl_shrink``
+    rows of a run. Top: mean L over joints, a red triangle per shrink on surprise and a black
+    cross per shrink on a fall. Bottom: the surprise z-score (max per interval) and the
+    trigger threshold of the run's config (dashed).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from robot_rl.aprl.config import AprlConfig
+
+    metrics = read_metrics(run.path / "metrics.jsonl")
+    rows = [r for r in metrics if r["kind"] == "aprl"]
+    shrinks = [r for r in metrics if r["kind"] == "aprl_shrink"]
+    threshold = AprlConfig().surprise_threshold
+    if run.config_path.is_file():
+        section = (yaml.safe_load(run.config_path.read_text()) or {}).get("aprl") or {}
+        threshold = float(section.get("surprise_threshold", threshold))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), dpi=100, sharex=True)
+    top.plot([r["step"] for r in rows if "L" in r], [r["L"] for r in rows if "L" in r], "-",
+             color="tab:blue", label="limit L (mean over joints)")
+    for reason, marker, color, label in ((1, "v", "tab:red", "shrink: surprise"),
+                                         (2, "x", "k", "shrink: fall")):
+        hits = [r for r in shrinks if int(r.get("reason", 0)) == reason]
+        if hits:
+            top.plot([r["step"] for r in hits], [r["L_after"] for r in hits], marker,
+                     color=color, label=f"{label} ({len(hits)})")
+    top.set_ylabel("L")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    top.legend(loc="lower right", fontsize=7)
+    scored = [r for r in rows if "surprise_max" in r]
+    bottom.plot([r["step"] for r in scored], [r["surprise_max"] for r in scored], "-",
+                color="tab:orange", lw=0.8, label="surprise z (max per interval)")
+    bottom.axhline(threshold, ls="--", color="tab:red", lw=0.8, label=f"threshold {threshold}")
+    bottom.set_xlabel("environment steps")
+    bottom.set_ylabel("surprise z")
+    bottom.grid(alpha=0.3)
+    bottom.legend(loc="upper right", fontsize=7)
+    out = run.path / "aprl.png"
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
     return out

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 
+from robot_rl.aprl.integration import AprlEnv, AprlTrainer, attach_aprl
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.errors import ConfigError
 from robot_rl.evaluate import evaluate
-from robot_rl.runs import RunDir, plot_learning_curve, plot_task_timeline
+from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
 from robot_rl.taskgraph.trainer import TaskEvalResult, TaskTrainer, evaluate_tasks
@@ -24,8 +25,13 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     With ``task_graph.enabled`` a :class:`TaskEnv` (task one-hot in the observation) and a
     :class:`MultiTaskReplayBuffer` (every task's reward, relabeled at sample time).
     """
+    aprl = cfg.aprl_settings()
+    aprl = aprl if aprl is not None and aprl.active else None
     settings = cfg.task_graph_settings()
     if settings is not None and settings.enabled:
+        if aprl is not None:
+            raise ConfigError(cfg.source, "aprl.active", "expected false with "
+                              "task_graph.enabled (APRL is not wired into task graphs yet)")
         if cfg.learner.prior_data is not None:
             raise ConfigError(cfg.source, "learner.prior_data", "expected null with "
                               "task_graph.enabled (prior data has no per-task rewards)")
@@ -44,6 +50,8 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     # plain replay, or replay mixed with learner.prior_data (RLPD), resolved next to the config
     config_dir = Path(cfg.source).parent if cfg.source else None
     buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
+    if aprl is not None:  # the gate wraps the robot, the dynamics model joins SAC
+        env, agent = attach_aprl(cfg, env, agent, seed, aprl)  # type: ignore[assignment]
     return env, agent, buffer
 
 
@@ -87,6 +95,8 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     total = steps if steps is not None else cfg.train.steps
     env, agent, buffer = build(cfg, seed)
     trainer_class = TaskTrainer if isinstance(env, TaskEnv) else Trainer
+    if isinstance(env, AprlEnv):
+        trainer_class = AprlTrainer
     trainer = trainer_class(env, agent, buffer, cfg.learner, seed=seed, run=run,
                             log_every=cfg.train.log_every,
                             checkpoint_every=cfg.train.checkpoint_every, progress=progress)
@@ -101,6 +111,8 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
               f"continue with: robot-rl train --resume {run.path}", file=sys.stderr)
         trainer.close()
         plot_learning_curve(run, f"{cfg.name}: SAC")
+        if isinstance(env, AprlEnv):
+            plot_aprl(run, f"{cfg.name}: APRL limits")
         if isinstance(env, TaskEnv):
             plot_task_timeline(run, f"{cfg.name}: task timeline")
         return 130
@@ -111,12 +123,17 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     trainer.logger.log(trainer.step, "eval", result.summary())  # type: ignore[union-attr]
     trainer.close()
     plot = plot_learning_curve(run, f"{cfg.name}: SAC, {trainer.step} steps")
+    aprl_plot = None
+    if isinstance(env, AprlEnv):
+        aprl_plot = plot_aprl(run, f"{cfg.name}: APRL, {trainer.step} steps")
     env.close()
     print(f"\ndone: {summary['steps']} steps, {summary['episodes']} episodes, "
           f"{summary['steps_per_s']:.1f} steps/s", file=sys.stderr)
     _print_eval(result.summary())
     print(f"run directory:  {run.path}")
     print(f"learning curve: {plot}")
+    if aprl_plot is not None:
+        print(f"APRL limits:    {aprl_plot}")
     if result.video is not None:
         print(f"video:          {result.video}")
     print(f"metrics:        {run.path / 'metrics.jsonl'} (tensorboard --logdir {run.path / 'tb'})")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from robot_rl.config.loader import Fail
 from robot_rl.config.taskgraph import TaskGraphSettings, parse_task_graph_section
 from robot_rl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from robot_rl.aprl.settings import AprlSettings
 
 OBS_SIGNALS = (
     "joint_position",  # n joint angles relative to the nominal pose (rad)
@@ -394,6 +397,8 @@ class RobotConfig:
     # Tasks and edges for reset-free training (docs/task_graph.md); used only when
     # task_graph.enabled is true (or `robot-rl train --task-graph`), else `task:` is trained.
     task_graph: dict[str, Any] | None = None
+    # APRL adaptive joint limits gated by a learned dynamics model (docs/aprl.md); null: none
+    aprl: dict[str, Any] | None = None
     source: str | None = None  # the file this was loaded from (set by the loader)
 
     def validate(self, fail: Fail) -> None:
@@ -418,6 +423,11 @@ class RobotConfig:
                 parse_task_graph_section(self.task_graph, None, self.robot.kind, self.n_joints)
             except ConfigError as err:  # re-raised with this file's name
                 fail(err.key, err.expected)
+        if self.aprl is not None:
+            try:
+                self.aprl_settings()
+            except ConfigError as err:
+                fail(err.key, err.expected)
 
     def task_graph_settings(self) -> TaskGraphSettings | None:
         """The validated ``task_graph`` section, or None when the config has none."""
@@ -425,6 +435,12 @@ class RobotConfig:
             return None
         return parse_task_graph_section(self.task_graph, self.source, self.robot.kind,
                                         self.n_joints)
+
+    def aprl_settings(self) -> AprlSettings | None:
+        """The validated ``aprl`` section, or None when the config has none."""
+        from robot_rl.aprl.settings import aprl_settings  # lazily: it reads observation sizes
+
+        return aprl_settings(self, self.source)
 
     @property
     def n_joints(self) -> int:
