@@ -53,6 +53,16 @@ def reached(task: str, value: float) -> bool:
 
 
 def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
+    """:func:`train_one`, with a failure reported in the result instead of raised (some
+    exceptions, e.g. ConfigError, do not cross process boundaries)."""
+    try:
+        return train_one(task, learner, seed, args)
+    except Exception as err:  # noqa: BLE001 - reported in the JSON, the other runs go on
+        return {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": None,
+                "history": [], "wall_s": 0.0, "error": f"{type(err).__name__}: {err}"}
+
+
+def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     """Train one learner on one task with one seed; evaluate every ``eval_every`` steps."""
     torch.set_num_threads(args["threads"])
     from robot_rl.config import LearnerConfig, load_config
@@ -135,6 +145,7 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
                 "final_metric": [r["history"][-1]["metric"] if r["history"] else None
                                  for r in mine],
                 "wall_s": [r["wall_s"] for r in mine],
+                "errors": [r["error"] for r in mine if "error" in r],
                 "history": [r["history"] for r in mine],
             }
         ours = {k: v for k, v in per.items() if k != "sb3" and v["median_steps"] is not None}
@@ -203,6 +214,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "sample_efficiency.png"))
+    parser.add_argument("--runs-file", help="append each finished run here (JSON lines) and "
+                        "skip runs already in it: a long benchmark can be resumed")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -214,15 +227,27 @@ def main() -> int:
                "stop_at_threshold": not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
     runs: list[dict[str, Any]] = []
+    runs_file = Path(args.runs_file) if args.runs_file else None
+    if runs_file is not None and runs_file.is_file():
+        for line in runs_file.read_text().splitlines():
+            run = json.loads(line)
+            if (run["task"], run["learner"], run["seed"]) in jobs and "error" not in run:
+                runs.append(run)
+        done = {(r["task"], r["learner"], r["seed"]) for r in runs}
+        jobs = [j for j in jobs if j not in done]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_one, t, learner, s, options) for t, learner, s in jobs]
         for future in futures:
             run = future.result()
             runs.append(run)
-            if not args.json:
+            if runs_file is not None:
+                with runs_file.open("a") as f:
+                    f.write(json.dumps(run) + "\n")
+            if not args.json or "error" in run:
                 print(f"{run['task']} {run['learner']} seed {run['seed']}: steps to threshold "
-                      f"{run['steps_to_threshold']} ({run['wall_s']} s)", file=sys.stderr)
+                      f"{run['steps_to_threshold']} ({run['wall_s']} s) {run.get('error', '')}",
+                      file=sys.stderr)
     results = summarize(runs, tasks, learners, args.budget)
     title = (f"{args.seeds} seeds, budget {args.budget} steps, "
              f"{machine_info(args.threads)['cpu']}")
