@@ -181,7 +181,7 @@ class AprlAgent:
         return {**self.sac.state_dict(), "aprl": aprl}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict` (a plain SAC state leaves the APRL parts as they are)."""
+        """Restore from :meth:`state_dict` (a plain SAC state leaves the APRL parts alone)."""
         self.sac.load_state_dict(state)
         aprl = state.get("aprl")
         if aprl is None:
