@@ -78,7 +78,7 @@ class Trainer:
         try:
             while self.step < total_steps:
                 if self.step < self.cfg.warmup_steps:
-                    action = self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
+                    action = self._random_action()
                 else:
                     action = self.agent.act(obs)
                 next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
@@ -116,6 +116,10 @@ class Trainer:
         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
         return {"steps": self.step, "episodes": self.episodes, "steps_per_s": rate,
                 "recent_return": self.recent_return}
+
+    def _random_action(self) -> np.ndarray:
+        """A warm-up action: uniform in [-1, 1] (a subclass may narrow it, e.g. to APRL's L)."""
+        return self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
 
     def _store(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:

@@ -215,6 +215,13 @@ class AprlTrainer(Trainer):
         self.falls = 0  # terminated episodes (tilt or fall), as the gate counts them
         self._window: list[GateInfo] = []
 
+    def _random_action(self) -> np.ndarray:
+        """Warm-up actions uniform in [-L, L]: clipping uniform [-1, 1] to the box would put
+        most of them on its faces (3/4 of them per joint at L = 0.25), a bang-bang gait that
+        falls more often than the same box sampled evenly."""
+        L = self.env.gate.limits.L  # type: ignore[attr-defined]
+        return (super()._random_action() * L).astype(np.float32)
+
     def _store(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
         applied = info.get("applied_action", action)

@@ -148,8 +148,10 @@ def test_trainer_stores_applied_actions_and_logs_L_surprise_and_shrinks(tmp_path
     trainer.train(55)
     trainer.close()
     stored = buffer.data["action"][:len(buffer)]
-    assert np.all(np.abs(stored) <= 0.5 + 1e-6)  # warm-up actions are uniform in [-1, 1]
+    assert np.all(np.abs(stored) <= 0.5 + 1e-6)  # inside L (warm-up: uniform in [-L, L])
     assert np.abs(stored).max() > 0.2 and trainer.falls == 1
+    warm = np.abs(stored[:10])  # L ramps from 0.25 over the 10 warm-up steps
+    assert np.mean(np.isclose(warm, 0.25, atol=0.05)) < 0.5  # not piled up on the box faces
     rows = read_metrics(run.path / "metrics.jsonl")
     shrinks = [r for r in rows if r["kind"] == "aprl_shrink"]
     assert [(r["step"], r["reason"]) for r in shrinks] == [(30, 2.0)]
@@ -163,7 +165,9 @@ def test_trainer_stores_applied_actions_and_logs_L_surprise_and_shrinks(tmp_path
 
 # ---------------------------------------------------------------------- the aprl: section
 def _config(tmp_path: Path, aprl: Any, **more: Any) -> Any:
-    return load_config(write_config(tmp_path, CONFIGS / "a1.yaml", {"aprl": aprl, **more}))
+    """a1.yaml with its aprl section replaced by ``aprl``."""
+    bare = write_config(tmp_path, CONFIGS / "a1.yaml", {"aprl": None}, name="bare.yaml")
+    return load_config(write_config(tmp_path, bare, {"aprl": aprl, **more}))
 
 
 def test_section_names_signals_and_keeps_previous_action_out_by_default(tmp_path: Path):

@@ -43,8 +43,8 @@ APRL = {
 
 
 def make(tmp_path, seed: int) -> tuple[AprlEnv, AprlAgent]:
-    path = write_config(tmp_path, CONFIGS / "a1.yaml", {"aprl": APRL,
-                                                        "learner": {"hidden": [32, 32]}})
+    bare = write_config(tmp_path, CONFIGS / "a1.yaml", {"aprl": None}, name="bare.yaml")
+    path = write_config(tmp_path, bare, {"aprl": APRL, "learner": {"hidden": [32, 32]}})
     cfg = load_config(path)
     env = RobotEnv(cfg, seed=seed)
     obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
