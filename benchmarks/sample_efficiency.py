@@ -3,7 +3,9 @@
 Tasks (RobotEnv from robot_configs/, a Gymnasium environment both learners train on):
 
 * ``a1``: walking; reached when one deterministic evaluation episode has a mean forward
-  velocity >= 0.5 m/s (over the whole time limit; time after a fall counts as standing);
+  velocity >= 0.5 m/s (over the whole time limit; time after a fall counts as standing).
+  That velocity is measured along the body's heading, so running in circles counts too;
+  ``net_velocity`` in the history (start-to-end distance / episode time) tells them apart;
 * ``panda``: reaching; reached when the mean final end-effector distance over
   ``--panda-episodes`` deterministic evaluation episodes is <= 2 cm.
 
@@ -80,8 +82,12 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         nonlocal steps_to
         result = evaluate(policy, eval_env, episodes, seed=10_000 + 100 * seed)
         value = result.summary()[TASKS[task]["metric"]]
-        history.append({"step": step, "return": round(result.mean_return, 3),
-                        "metric": round(value, 4)})
+        point = {"step": step, "return": round(result.mean_return, 3), "metric": round(value, 4)}
+        if task == "a1":  # diagnostic: straight-line speed (running in circles scores ~0)
+            moved = eval_env.state.base_position[:2] - np.asarray(cfg.robot.base_position[:2])
+            horizon = cfg.task.episode_steps * cfg.control_dt
+            point["net_velocity"] = round(float(np.linalg.norm(moved)) / horizon, 4)
+        history.append(point)
         if steps_to is None and reached(task, value):
             steps_to = step
         return steps_to is not None and args["stop_at_threshold"]
