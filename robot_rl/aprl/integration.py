@@ -261,12 +261,19 @@ def attach_aprl(cfg: RobotConfig, env: Any, agent: SAC, seed: int = 0,
                 settings: AprlSettings | None = None) -> tuple[AprlEnv, AprlAgent]:
     """Wrap a built environment and SAC learner for APRL (``settings``: cfg's by default).
 
+    Unless ``learner.target_entropy`` is set, the SAC target entropy becomes ``-|A|`` (APRL's
+    published -12 for 12 joints): the default ``-|A|/2`` is more than a policy kept inside
+    ``[-L, L]`` can have at small L (a uniform box of half-width 0.25 has ``|A| ln 0.5``), so
+    the temperature and the limit penalty would pull against each other.
+
     Raises:
         ValueError: the config has no ``aprl`` section.
     """
     settings = settings or cfg.aprl_settings()
     if settings is None:
         raise ValueError("the config has no aprl section")
+    if cfg.learner.target_entropy is None:
+        agent.target_entropy = -float(agent.act_dim)
     gate = make_gate(cfg, settings, int(env.observation_space.shape[0]))
     return AprlEnv(env, gate, settings.range_factor), AprlAgent(agent, settings.config, gate,
                                                                 seed=seed)

@@ -206,6 +206,7 @@ def test_build_wraps_only_an_active_section(tmp_path: Path):
     env, agent, _ = build(_config(tmp_path, {"range_factor": 4.0}), seed=0)
     assert isinstance(env, AprlEnv) and isinstance(agent, AprlAgent)
     assert env.unwrapped.limit == 4.0 and agent.sac.actor_penalty is not None
+    assert agent.target_entropy == -12.0  # APRL's published setting, as learner sets none
     env.close()
     with pytest.raises(ConfigError, match="aprl.active"):
         build(_config(tmp_path, {}, task_graph={"enabled": True}), seed=0)
