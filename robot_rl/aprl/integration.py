@@ -257,14 +257,39 @@ class AprlTrainer(Trainer):
         self.logger.log(step, "aprl", row)
 
 
-def attach_aprl(cfg: RobotConfig, env: Any, agent: SAC, seed: int = 0,
-                settings: AprlSettings | None = None) -> tuple[AprlEnv, AprlAgent]:
-    """Wrap a built environment and SAC learner for APRL (``settings``: cfg's by default).
+def active_settings(cfg: RobotConfig) -> AprlSettings | None:
+    """``cfg``'s aprl settings when the section exists and is active, else None."""
+    settings = cfg.aprl_settings()
+    return settings if settings is not None and settings.active else None
+
+
+def aprl_learner(cfg: RobotConfig, sac: SAC, settings: AprlSettings, seed: int = 0,
+                 gate: AprlGate | None = None) -> AprlAgent:
+    """The learner side: SAC with the penalty and the dynamics model (:class:`AprlAgent`).
 
     Unless ``learner.target_entropy`` is set, the SAC target entropy becomes ``-|A|`` (APRL's
     published -12 for 12 joints): the default ``-|A|/2`` is more than a policy kept inside
     ``[-L, L]`` can have at small L (a uniform box of half-width 0.25 has ``|A| ln 0.5``), so
     the temperature and the limit penalty would pull against each other.
+    """
+    if cfg.learner.target_entropy is None:
+        sac.target_entropy = -float(sac.act_dim)
+    return AprlAgent(sac, settings.config, gate, seed=seed)
+
+
+def actor_env(cfg: RobotConfig, env: Any) -> Any:
+    """The actor side: ``env`` behind a gate when ``cfg`` has an active aprl section."""
+    settings = active_settings(cfg)
+    if settings is None:
+        return env
+    gate = make_gate(cfg, settings, int(env.observation_space.shape[0]))
+    return AprlEnv(env, gate, settings.range_factor)
+
+
+def attach_aprl(cfg: RobotConfig, env: Any, agent: SAC, seed: int = 0,
+                settings: AprlSettings | None = None) -> tuple[AprlEnv, AprlAgent]:
+    """Both sides in one process (embedded training): the gate wraps ``env``, the dynamics
+    model joins ``agent`` (see :func:`aprl_learner`); ``settings``: cfg's by default.
 
     Raises:
         ValueError: the config has no ``aprl`` section.
@@ -272,8 +297,6 @@ def attach_aprl(cfg: RobotConfig, env: Any, agent: SAC, seed: int = 0,
     settings = settings or cfg.aprl_settings()
     if settings is None:
         raise ValueError("the config has no aprl section")
-    if cfg.learner.target_entropy is None:
-        agent.target_entropy = -float(agent.act_dim)
     gate = make_gate(cfg, settings, int(env.observation_space.shape[0]))
-    return AprlEnv(env, gate, settings.range_factor), AprlAgent(agent, settings.config, gate,
-                                                                seed=seed)
+    return (AprlEnv(env, gate, settings.range_factor),
+            aprl_learner(cfg, agent, settings, seed, gate))

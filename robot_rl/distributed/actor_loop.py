@@ -100,6 +100,7 @@ class ActorLoop:
         self._obs: np.ndarray | None = None
         self._ep_return = 0.0
         self._rows: list[tuple] = []
+        self._limits: list[np.ndarray] = []  # APRL: L per row (for the learner's penalty)
         self._next_tick = time.monotonic()
         self._started = self._reported = time.monotonic()
         self._ever_alive = False
@@ -143,7 +144,10 @@ class ActorLoop:
             if self.policy is None or self.policy.spec != weights.spec:
                 self.policy = ActorPolicy(weights.spec, seed=self.settings.seed)
             self.policy.load(weights.groups["policy"])
-        except WeightsError as err:
+            gate = getattr(self.env, "gate", None)  # APRL: the dynamics model for the gate
+            if gate is not None and "dynamics" in weights.groups:
+                gate.set_model(weights.groups["dynamics"], update.version)
+        except ValueError as err:  # WeightsError, or dynamics arrays the gate refuses
             self.metrics["bad_weights"] += 1
             logger.error("ignoring weights version %d: %s", update.version, err)
             return
@@ -159,13 +163,19 @@ class ActorLoop:
         if self._obs is None:
             self._obs, _ = self.env.reset(seed=self.settings.seed + self.metrics["episodes"])
             self._ep_return = 0.0
+        gate = getattr(self.env, "gate", None)
         if self.policy is None:
             action = self.rng.uniform(-1.0, 1.0, self.act_dim).astype(np.float32)
+            if gate is not None:  # APRL: evenly inside [-L, L], not piled on its faces
+                action = (action * gate.limits.L).astype(np.float32)
             self.metrics["random_steps"] += 1
         else:
             action = self.policy.act(self._obs).astype(np.float32)
             self.metrics["policy_steps"] += 1
-        next_obs, reward, terminated, truncated, _ = self.env.step(self.rescale(action))
+        if gate is not None:
+            self._limits.append(gate.limits.L.astype(np.float32))  # in force for this step
+        next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
+        action = info.get("applied_action", action)  # APRL: what the robot got
         self._rows.append((self._obs, action, float(reward), next_obs, bool(terminated),
                            bool(truncated), self.metrics["steps"]))
         self.metrics["steps"] += 1
@@ -206,6 +216,9 @@ class ActorLoop:
                   "next_obs": np.stack(nxt).astype(np.float32),
                   "terminated": np.array(term, np.bool_), "truncated": np.array(trunc, np.bool_),
                   "step": np.array(num, np.int64)}
+        if len(self._limits) == len(self._rows):
+            arrays["aprl_L"] = np.stack(self._limits)
+        self._limits = []
         if self.client.send_transitions(arrays) is not None:
             self.metrics["sent_transitions"] += len(self._rows)
         self._rows = []

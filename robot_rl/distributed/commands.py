@@ -206,6 +206,7 @@ def _cmd_learner(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ actor
 def _cmd_actor(args: argparse.Namespace) -> int:
+    from robot_rl.aprl.integration import actor_env
     from robot_rl.config import load_config
     from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
     from robot_rl.envs import RobotEnv
@@ -223,7 +224,7 @@ def _cmd_actor(args: argparse.Namespace) -> int:
         return _fail("actor", err)
     env: Any = None
     try:
-        env = RobotEnv(cfg, seed=args.seed)
+        env = actor_env(cfg, RobotEnv(cfg, seed=args.seed))  # behind APRL's gate if active
         settings = ActorSettings(batch_size=args.batch, on_learner_loss=args.on_learner_loss,
                                  rate_hz=args.rate_hz, seed=args.seed)
         loop = ActorLoop(env, client, settings, hold=hold_pose(env))

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robot_rl.aprl.integration import AprlAgent, active_settings, aprl_learner
 from robot_rl.config import RobotConfig
 from robot_rl.envs.spaces import ObservationBuilder
 from robot_rl.distributed.sources import SourceTags
@@ -80,7 +81,10 @@ def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = N
                  incarnation: int = 0) -> Learner:
     """A :class:`Learner` for ``cfg`` (sizes from the config: no simulator needed)."""
     obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
-    agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+    agent: SAC | AprlAgent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+    aprl = active_settings(cfg)
+    if aprl is not None:  # APRL: the dynamics model trains here; the gates run on the actors
+        agent = aprl_learner(cfg, agent, aprl, seed)
     config_dir = None if cfg.source is None else Path(cfg.source).parent
     buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
     return Learner(cfg, agent, buffer, server, run, settings, incarnation)
@@ -189,6 +193,10 @@ class Learner:
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
         self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
+        limit = arrays.get("aprl_L")  # APRL actors: the limit in force at each step
+        if isinstance(self.agent, AprlAgent) and limit is not None:
+            if limit.shape == (n, self.agent.act_dim) and np.all(np.isfinite(limit)):
+                self.agent.limit = np.array(limit[-1], dtype=np.float64)  # for the penalty
         warmup = self.cfg.learner.warmup_steps
         owed = self.received + n - max(self.received, warmup)  # transitions past the warm-up
         self.received += n
@@ -237,8 +245,12 @@ class Learner:
     # ------------------------------------------------------------------- publishing
     def publish(self) -> None:
         """Sends the current policy to every actor under a new, larger version."""
-        arrays, meta = pack_weights({"policy": self.agent.policy_arrays()}, self.spec,
-                                    state={})  # later: dynamics model, APRL limit state
+        groups, state = {"policy": self.agent.policy_arrays()}, {}
+        if isinstance(self.agent, AprlAgent) and self.agent.dynamics.n_updates > 0:
+            groups["dynamics"] = self.agent.dynamics_arrays()  # the actors' gates load it
+            state["aprl"] = {"dynamics_updates": self.agent.dynamics.n_updates,
+                             "penalty_L": [float(x) for x in self.agent.current_limit]}
+        arrays, meta = pack_weights(groups, self.spec, state=state)
         self.weights_version = max(self.weights_version + 1, self.incarnation << 32)
         self.server.publish_weights(self.weights_version, arrays, meta)
         self._published_at = self.update_steps

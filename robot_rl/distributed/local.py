@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from robot_rl.aprl.integration import actor_env
 from robot_rl.config import RobotConfig
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
 from robot_rl.distributed.learner_loop import Learner, LearnerSettings, make_learner
@@ -67,7 +68,7 @@ def run_local(cfg: RobotConfig, n_actors: int = 2, steps: int = 1000, seed: int 
             stop.set()
 
     def actor(i: int) -> None:
-        env = RobotEnv(cfg, seed=seed + 1000 * (i + 1))
+        env = actor_env(cfg, RobotEnv(cfg, seed=seed + 1000 * (i + 1)))  # APRL gate if active
         client = ActorClient(server.endpoint, f"actor{i}", options=options)
         base = actor_settings or ActorSettings()
         loop = ActorLoop(env, client, ActorSettings(**{**base.__dict__,
