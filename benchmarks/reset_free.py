@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -119,17 +120,28 @@ def main() -> int:
     jobs = [(args.config, mode, seed, args.budget, overrides, args.eval_episodes, args.threads)
             for seed in range(args.seeds) for mode in MODES]
     t0 = time.perf_counter()
-    if args.jobs > 1:
-        import multiprocessing
+    # PyBullet's C code prints "argv[0]=" on stdout when it connects: point file descriptor 1
+    # at stderr while simulating (worker processes inherit it) so stdout is the JSON alone.
+    sys.stdout.flush()
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        if args.jobs > 1:
+            import multiprocessing
 
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            runs = list(pool.map(run_one, *zip(*jobs)))
-    else:
-        runs = []
-        for job in jobs:
-            runs.append(run_one(*job))
-            if not args.json:
-                print(json.dumps(runs[-1]), file=sys.stderr)
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+                runs = list(pool.map(run_one, *zip(*jobs)))
+        else:
+            runs = []
+            for job in jobs:
+                runs.append(run_one(*job))
+                if not args.json:
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+    finally:
+        sys.stdout.flush()
+        os.dup2(real_stdout, 1)
+        os.close(real_stdout)
     out: dict[str, Any] = {
         "benchmark": "reset_free", "config": Path(args.config).name,
         "budget_steps": args.budget, "seeds": args.seeds, "overrides": overrides,
