@@ -213,3 +213,23 @@ def test_scripted_self_right_rolls_the_a1_off_its_back(tmp_path: Path) -> None:
             break
     assert info["event"] == "success" and info["upright"] > 0.8, (step, info["upright"])
     assert env.scheduler.active_name == "get_up" and env.manual_resets == 0
+
+
+def test_build_picks_the_env_and_buffer_by_task_graph_enabled(tmp_path: Path,
+                                                               a1_path: Path) -> None:
+    from robot_rl.envs import RobotEnv
+    from robot_rl.session import build, enable_task_graph
+    from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
+
+    cfg = load_config(write_config(tmp_path, a1_path, {"learner": {"hidden": [8, 8],
+                                                                   "buffer_size": 1000}}))
+    env, _, buffer = build(cfg, seed=0)  # the quick start: plain walking
+    assert type(env) is RobotEnv and not isinstance(buffer, MultiTaskReplayBuffer)
+    env.close()
+    enable_task_graph(cfg, "episodic")
+    env, agent, buffer = build(cfg, seed=0)
+    assert isinstance(env, TaskEnv) and env.graph.mode == "episodic"
+    assert isinstance(buffer, MultiTaskReplayBuffer) and buffer.num_tasks == 4
+    assert buffer.factor.tolist() == [1.0, 1.0, 1.0, 6.0]
+    assert agent.act(env.reset(seed=0)[0]).shape == (12,)
+    env.close()
