@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import statistics
 import sys
 import time
@@ -71,6 +72,8 @@ def arm_config(arm: str, opts: dict[str, Any]) -> Any:
 
 def run_one(arm: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
     """Train one arm on one seed; falls, evaluations and (APRL) shrinks."""
+    # pybullet prints on stdout when it connects: send that to stderr, keep stdout for JSON
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     torch.set_num_threads(opts["threads"])
     from robot_rl.aprl.integration import AprlEnv, AprlTrainer
     from robot_rl.envs import RobotEnv
