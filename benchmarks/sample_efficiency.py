@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -52,6 +53,12 @@ TASKS = {
 def reached(task: str, value: float) -> bool:
     spec = TASKS[task]
     return value >= spec["threshold"] if spec["op"] == ">=" else value <= spec["threshold"]
+
+
+def quiet_stdout() -> None:
+    """Worker start: C-level prints (PyBullet's banner) go to stderr, not the JSON on stdout."""
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
 def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
@@ -184,16 +191,17 @@ def plot(results: dict[str, Any], path: Path, title: str) -> None:
             runs = [h for h in res["history"] if h]
             if not runs:
                 continue
-            n = min(len(h) for h in runs)
-            steps = [h["step"] for h in runs[0][:n]]
-            returns = np.array([[p["return"] for p in h[:n]] for h in runs])
+            # a run stopped at the threshold keeps its last evaluation for the later steps
+            steps = sorted({p["step"] for h in runs for p in h})
+            returns = np.array([[next((p["return"] for p in reversed(h) if p["step"] <= s),
+                                      h[0]["return"]) for s in steps] for h in runs])
             label = "SB3 SAC (defaults)" if learner == "sb3" else learner
             ax.plot(steps, returns.mean(0), marker="o", label=label)
             ax.fill_between(steps, returns.min(0), returns.max(0), alpha=0.15)
         spec = results[task]["threshold"]
         ax.set_title(f"{task}: threshold {spec['metric']} {spec['op']} {spec['threshold']}")
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("deterministic evaluation return")
+        ax.set_ylabel("deterministic evaluation return (mean, min-max)")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
@@ -242,7 +250,8 @@ def main() -> int:
         done = {(r["task"], r["learner"], r["seed"]) for r in runs}
         jobs = [j for j in jobs if j not in done]
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"),
+                             initializer=quiet_stdout) as pool:
         futures = [pool.submit(run_one, t, learner, s, options) for t, learner, s in jobs]
         for future in futures:
             run = future.result()
