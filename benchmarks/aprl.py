@@ -61,6 +61,7 @@ def arm_config(arm: str, opts: dict[str, Any]) -> Any:
         section["active"] = True
         if opts.get("ramp_steps") is not None:
             section["ramp_steps"] = opts["ramp_steps"]
+        section.update(opts.get("aprl_overrides") or {})
         cfg.aprl = section
         cfg.aprl_settings()  # validates the changed section
     else:
@@ -171,6 +172,15 @@ def summarize(runs: list[dict[str, Any]], opts: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def _key_value(item: str, parser: argparse.ArgumentParser) -> tuple[str, Any]:
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        parser.error(f"--aprl-set: expected KEY=VALUE, got {item!r}")
+    return key, yaml.safe_load(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "robot_configs" / "a1.yaml"))
@@ -184,6 +194,9 @@ def main() -> int:
     parser.add_argument("--ramp-steps", type=int,
                         help="override aprl.ramp_steps (the config's 30,000 by default)")
     parser.add_argument("--warmup", type=int, help="override learner.warmup_steps")
+    parser.add_argument("--aprl-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of the aprl section (YAML value), repeatable, "
+                             "e.g. --aprl-set shrink_on_fall=false")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
@@ -192,7 +205,8 @@ def main() -> int:
     opts = {"config": args.config, "arms": [a for a in args.arms.split(",") if a],
             "budget": args.budget, "eval_every": args.eval_every,
             "final_episodes": args.final_episodes, "threshold": args.threshold,
-            "ramp_steps": args.ramp_steps, "warmup": args.warmup, "threads": args.threads}
+            "ramp_steps": args.ramp_steps, "warmup": args.warmup, "threads": args.threads,
+            "aprl_overrides": dict(_key_value(item, parser) for item in args.aprl_set)}
     unknown = set(opts["arms"]) - set(ARMS)
     if unknown:
         parser.error(f"unknown arms {sorted(unknown)}; expected some of {ARMS}")
@@ -209,6 +223,7 @@ def main() -> int:
                       f"{run['steps_to_threshold']} ({run['wall_s']} s)", file=sys.stderr)
     results = summarize(runs, opts)
     for entry in results.values():
+        entry["options"] = {k: v for k, v in opts.items() if k not in ("arms", "threads")}
         entry["machine"] = machine_info(args.threads)
         entry["total_wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(results))
