@@ -15,3 +15,7 @@ class ConfigError(ValueError):
         self.key = key or "<root>"
         self.expected = expected
         super().__init__(f"{self.file}: {self.key}: {expected}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # Rebuild from the three parts so the error survives crossing a process boundary.
+        return (type(self), (self.file, self.key, self.expected))

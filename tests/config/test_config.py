@@ -91,3 +91,11 @@ def test_cli_prints_one_line_and_no_traceback(tmp_path: Path, a1_path: Path, cha
     assert lines[0].startswith(f"robot-rl: config error: {path}: ")
     assert "Traceback" not in err
     assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+def test_config_error_survives_pickling_across_processes() -> None:
+    import pickle
+
+    err = ConfigError("a.yaml", "robot.joints", "expected names")
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, ConfigError) and str(back) == str(err) and back.key == "robot.joints"
