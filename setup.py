@@ -36,7 +36,9 @@ setup(
         "mcap-ros2-support>=0.5",
     ],
     extras_require={
-        "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80", "catkin_pkg>=1.0"],
+        # stable-baselines3: the benchmark smoke tests run the SB3 peer for real
+        "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80", "catkin_pkg>=1.0",
+                 "stable-baselines3>=2.2"],
         "bench": ["stable-baselines3>=2.2"],
     },
     entry_points={"console_scripts": ["robot-rl=robot_rl.cli:main"]},
