@@ -105,23 +105,26 @@ def run_one(arm: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
             return AprlEnv(robot_eval, copy.deepcopy(env.gate), env.unwrapped.limit)
         return robot_eval
 
-    def velocity(episodes: int) -> float:
-        result = evaluate(lambda o: agent.act(o, deterministic=True), eval_env(), episodes,
-                          seed=20_000 + seed)
-        return float(result.summary()["forward_velocity"])
+    def velocity(episodes: int) -> tuple[float, float]:
+        """Forward velocity along the heading and straight-line (net) velocity."""
+        summary = evaluate(lambda o: agent.act(o, deterministic=True), eval_env(), episodes,
+                           seed=20_000 + seed).summary()
+        return float(summary["forward_velocity"]), float(summary["net_velocity"])
 
     history, reached = [], None
     t0 = time.perf_counter()
     while trainer.step < opts["budget"]:
         trainer.train(min(opts["budget"], trainer.step + opts["eval_every"]))
-        v = velocity(1)
-        history.append({"step": trainer.step, "forward_velocity": round(v, 4)})
+        v, net = velocity(1)
+        history.append({"step": trainer.step, "forward_velocity": round(v, 4),
+                        "net_velocity": round(net, 4)})
         if reached is None and v >= opts["threshold"]:
             reached = trainer.step
-    final = velocity(opts["final_episodes"])
+    final, final_net = velocity(opts["final_episodes"])
     out: dict[str, Any] = {
         "arm": arm, "seed": seed, "falls": trainer.n_falls, "hard_falls": trainer.n_hard_falls,
-        "final_velocity": round(final, 4), "steps_to_threshold": reached,
+        "final_velocity": round(final, 4), "final_net_velocity": round(final_net, 4),
+        "steps_to_threshold": reached,
         "episodes": trainer.episodes, "wall_s": round(time.perf_counter() - t0, 1),
         "history": history,
     }
@@ -150,7 +153,8 @@ def summarize(runs: list[dict[str, Any]], opts: dict[str, Any]) -> dict[str, Any
             continue
         entry: dict[str, Any] = {"budget_steps": opts["budget"],
                                  "seeds": [r["seed"] for r in mine]}
-        keys = ["falls", "hard_falls", "final_velocity", "steps_to_threshold"]
+        keys = ["falls", "hard_falls", "final_velocity", "final_net_velocity",
+                "steps_to_threshold"]
         if arm == "aprl":
             keys += ["shrinks_surprise", "shrinks_fall", "final_L"]
         for key in keys:

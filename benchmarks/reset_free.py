@@ -69,6 +69,8 @@ def run_one(config: str, mode: str, seed: int, budget: int, overrides: dict[str,
         "success_rate": {k: _round(v) for k, v in env.success_rates().items()},
         "step_share": {k: round(c.steps / total, 3) for k, c in counters.items()},
         "final_velocity": round(result.summary()["forward_velocity"], 4),
+        # straight line: a robot running in circles has forward but no net velocity
+        "final_net_velocity": round(result.summary()["net_velocity"], 4),
         "eval_fall_rate": round(result.summary()["fall_rate"], 3),
     }
     env.close()
@@ -93,6 +95,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "success_rate": {t: _mean([r["success_rate"][t] for r in runs]) for t in tasks},
         "step_share": {t: _mean([r["step_share"][t] for r in runs]) for t in tasks},
         "final_velocity": _mean([r["final_velocity"] for r in runs]),
+        "final_net_velocity": _mean([r.get("final_net_velocity") for r in runs]),
         "per_seed": runs,
     }
 

@@ -21,6 +21,11 @@ class EvalResult:
     # per episode: mean forward velocity over the full time limit (steps after a fall count
     # as standing still), only for walking tasks
     forward_velocity: list[float] = field(default_factory=list)
+    # per episode, walking tasks: straight-line speed, the base's horizontal distance from
+    # where the episode started to where it ended over the same horizon. Forward velocity is
+    # measured along the body's heading, so a robot running in circles scores high on it but
+    # near zero here.
+    net_velocity: list[float] = field(default_factory=list)
     final_distance: list[float] = field(default_factory=list)  # reaching tasks (m)
     video: Path | None = None
 
@@ -32,6 +37,8 @@ class EvalResult:
         out = {"return": self.mean_return, "length": float(np.mean(self.lengths))}
         if self.forward_velocity:
             out["forward_velocity"] = float(np.mean(self.forward_velocity))
+        if self.net_velocity:
+            out["net_velocity"] = float(np.mean(self.net_velocity))
         if self.final_distance:
             out["final_distance"] = float(np.mean(self.final_distance))
         return out
@@ -54,6 +61,7 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
     frames: list[np.ndarray] = []
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
+        start = base_xy(env)
         done, ret, length, velocities, info = False, 0.0, 0, [], {}
         while not done:
             if video is not None and ep == 0:
@@ -73,12 +81,38 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
             limit = getattr(getattr(env, "cfg", None), "task", None)
             horizon = limit.episode_steps if limit is not None else length
             result.forward_velocity.append(float(np.sum(velocities) / max(horizon, length)))
+            net = net_velocity(start, base_xy(env), max(horizon, length), env)
+            if net is not None:
+                result.net_velocity.append(net)
         if "ee_distance" in info:
             result.final_distance.append(float(info["ee_distance"]))
     if video is not None and frames:
         fps = getattr(env, "metadata", {}).get("render_fps", 20)
         result.video = write_mp4(Path(video), frames, fps)
     return result
+
+
+def base_xy(env: gym.Env) -> np.ndarray | None:
+    """The base's horizontal position (m), or None for an env without a robot base state."""
+    for candidate in (env, getattr(env, "unwrapped", None)):
+        try:
+            state = getattr(candidate, "state", None)
+        except AssertionError:  # RobotEnv before its first reset
+            return None
+        position = getattr(state, "base_position", None)
+        if position is not None:
+            return np.asarray(position[:2], dtype=np.float64).copy()
+    return None
+
+
+def net_velocity(start: np.ndarray | None, end: np.ndarray | None, steps: int,
+                 env: gym.Env) -> float | None:
+    """Straight-line speed (m/s): the base's horizontal displacement over ``steps`` control
+    steps of ``env``'s config. None when the positions or the control period are unknown."""
+    cfg = getattr(env, "cfg", None) or getattr(getattr(env, "unwrapped", None), "cfg", None)
+    if start is None or end is None or cfg is None or steps <= 0:
+        return None
+    return float(np.linalg.norm(end - start) / (steps * cfg.control_dt))
 
 
 def write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:

@@ -204,7 +204,8 @@ def _print_task_eval(results: dict[str, TaskEvalResult], episodes: int) -> None:
         s = result.summary()
         print(f"{name}: success rate {s['success_rate']:.2f}, fall rate {s['fall_rate']:.2f}, "
               + ", ".join(f"{k.replace('_', ' ')} {s[k]:.3f}" for k in
-                          ("return", "forward_velocity", "final_distance") if k in s)
+                          ("return", "forward_velocity", "net_velocity", "final_distance")
+                          if k in s)
               + f" ({episodes} episode{'s' * (episodes != 1)})")
 
 
@@ -213,6 +214,8 @@ def _print_eval(summary: dict[str, float], episodes: int | None = None) -> None:
     line = f"mean return{label}: {summary['return']:.2f}"
     if "forward_velocity" in summary:
         line += f", forward velocity {summary['forward_velocity']:.3f} m/s"
+    if "net_velocity" in summary:  # straight line: low against forward velocity = circling
+        line += f" (straight-line {summary['net_velocity']:.3f} m/s)"
     if "final_distance" in summary:
         line += f", final distance {summary['final_distance']:.3f} m"
     print(line)

@@ -23,7 +23,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.envs.task_env import TaskEnv
-from robot_rl.evaluate import EvalResult, Policy, write_mp4
+from robot_rl.evaluate import EvalResult, Policy, base_xy, net_velocity, write_mp4
 from robot_rl.train import Trainer
 
 
@@ -95,6 +95,7 @@ def evaluate_task(policy: Policy, cfg: RobotConfig, task: str, episodes: int = 1
     try:
         for ep in range(episodes):
             obs, _ = env.reset(seed=seed + ep)
+            start = base_xy(env)
             ret, velocities, event, info = 0.0, [], None, {}
             for length in range(1, horizon + 1):
                 if video is not None and ep == 0:
@@ -111,6 +112,9 @@ def evaluate_task(policy: Policy, cfg: RobotConfig, task: str, episodes: int = 1
             result.events.append(event)
             if velocities:
                 result.forward_velocity.append(float(np.sum(velocities) / horizon))
+                net = net_velocity(start, base_xy(env), horizon, env)
+                if net is not None:
+                    result.net_velocity.append(net)
             if "ee_distance" in info:
                 result.final_distance.append(float(info["ee_distance"]))
         if video is not None and frames:

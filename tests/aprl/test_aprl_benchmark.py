@@ -32,7 +32,7 @@ def test_arms_differ_only_in_the_action_box_and_aprl(bench):
 def test_summary_gives_means_beside_per_seed_values_and_the_target_ratios(bench):
     def run(arm, seed, falls, v, reached):
         return {"arm": arm, "seed": seed, "falls": falls, "hard_falls": 0, "final_velocity": v,
-                "steps_to_threshold": reached, "wall_s": 1.0, "history": [],
+                "final_net_velocity": v / 2, "steps_to_threshold": reached, "wall_s": 1.0, "history": [],
                 "shrinks_surprise": 1, "shrinks_fall": falls, "final_L": 0.3}
 
     runs = [run("aprl", 0, 10, 0.6, 4000), run("aprl", 1, 20, 0.4, None),
@@ -42,6 +42,8 @@ def test_summary_gives_means_beside_per_seed_values_and_the_target_ratios(bench)
     assert set(out) == {"aprl", "fixed", "unrestricted"}
     a = out["aprl"]
     assert a["falls"] == 15 and a["falls_per_seed"] == [10, 20]
+    assert a["final_net_velocity"] == pytest.approx(0.25)
+    assert a["final_net_velocity_per_seed"] == [0.3, 0.2]
     assert a["steps_to_threshold"] == 4000 and a["steps_to_threshold_per_seed"] == [4000, None]
     assert a["reached_threshold"] == 1 and a["budget_steps"] == 8000
     assert a["falls_ratio_unrestricted_over_aprl"] == pytest.approx(50 / 15, abs=1e-3)

@@ -1,0 +1,34 @@
+"""benchmarks/reset_free.py: one tiny run per arm and the per-arm summary."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.conftest import CONFIGS, ROOT
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("reset_free_bench",
+                                                  ROOT / "benchmarks" / "reset_free.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_runs_report_resets_velocities_and_summarize(bench):
+    small = {"hidden": [8], "warmup_steps": 30, "batch_size": 16, "utd": 1}
+    runs = [bench.run_one(str(CONFIGS / "a1.yaml"), mode, 0, 60, small, 1, 1)
+            for mode in ("reset_free", "episodic")]
+    free, episodic = runs
+    assert free["steps"] == episodic["steps"] == 60
+    assert free["manual_resets"] == 0
+    for run in runs:
+        # a barely trained policy neither walks along its heading nor in a straight line
+        assert abs(run["final_velocity"]) < 0.3 and 0 <= run["final_net_velocity"] < 0.3
+        assert set(run["success_rate"]) == set(run["step_share"]) >= {"get_up", "walk_forward"}
+    summary = bench.summarize([free])
+    assert summary["manual_resets"] == 0 and summary["per_seed"] == [free]
+    assert summary["final_net_velocity"] == free["final_net_velocity"]
