@@ -73,7 +73,7 @@ class SB3:
     def __init__(self, args: argparse.Namespace) -> None:
         import gymnasium as gym
         from stable_baselines3 import SAC as SB3SAC
-        from stable_baselines3.common.logger import configure
+        from stable_baselines3.common.logger import Logger
 
         class Sized(gym.Env):
             observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS,), np.float32)
@@ -81,7 +81,7 @@ class SB3:
 
         self.model = SB3SAC("MlpPolicy", Sized(), batch_size=BATCH, device="cpu", seed=0,
                             buffer_size=20_000, policy_kwargs={"net_arch": HIDDEN})
-        self.model.set_logger(configure(None, [""]))
+        self.model.set_logger(Logger(None, []))  # configure() would make a /tmp/SB3-* folder
         data = random_transitions(20_000)
         rb = self.model.replay_buffer
         n = len(data["reward"])

@@ -100,11 +100,13 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
 
     if learner == "sb3":
         from stable_baselines3 import SAC as SB3SAC
+        from stable_baselines3.common.logger import Logger
 
         env = RobotEnv(cfg, seed=seed)
         # default settings; --hidden (a reduced run) shrinks SB3's networks alike
         kwargs = {"policy_kwargs": {"net_arch": args["hidden"]}} if args["hidden"] else {}
         model = SB3SAC("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
+        model.set_logger(Logger(None, []))  # SB3's own would make a /tmp/SB3-* folder per run
         done = 0
         while done < args["budget"]:
             chunk = min(args["eval_every"], args["budget"] - done)
