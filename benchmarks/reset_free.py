@@ -16,8 +16,11 @@ still), as ``benchmarks/a1_walk.py`` does for the plain walking task.
 Prints one JSON object keyed ``reset_free`` and ``episodic``; each holds ``manual_resets``,
 ``falls``, per-task ``success_rate`` (success events over task ends; for a task without a
 success condition, timeouts reached without failing over ends), ``final_velocity`` of
-``walk_forward`` (mean over seeds), per-seed values and the share of steps each task got.
-``velocity_ratio`` = reset-free / episodic final velocity; the target is >= 0.8 with zero
+``walk_forward`` (mean over seeds) along the robot's heading and ``final_net_velocity`` in a
+straight line (start to end; running in circles scores high on the first, ~0 on the second),
+per-seed values and the share of steps each task got. One line per finished run goes to
+stderr. ``velocity_ratio`` = reset-free / episodic final velocity (``net_velocity_ratio`` the
+same for straight-line velocity); the target is >= 0.8 with zero
 manual resets, judged (``target_met``) only when the episodic arm walks (``baseline_walks``:
 at least ``--min-baseline`` m/s), else null.
 """
@@ -30,7 +33,7 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,14 @@ def run_one(config: str, mode: str, seed: int, budget: int, overrides: dict[str,
     }
     env.close()
     return out
+
+
+def _progress(run: dict[str, Any], done: int, total: int, t0: float) -> None:
+    """One line per finished run on stderr: a long benchmark shows where it is."""
+    print(f"[{done}/{total} runs, {time.perf_counter() - t0:.0f} s] {run['mode']} seed "
+          f"{run['seed']}: {run['manual_resets']} manual resets, {run['falls']} falls, "
+          f"walk_forward {run['final_velocity']:.3f} m/s along the heading, "
+          f"{run['final_net_velocity']:.3f} m/s in a straight line", file=sys.stderr, flush=True)
 
 
 def _round(x: float) -> float | None:
@@ -132,18 +143,20 @@ def main() -> int:
     real_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
+        runs = []
         if args.jobs > 1:
             import multiprocessing
 
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-                runs = list(pool.map(run_one, *zip(*jobs)))
+                for done in as_completed([pool.submit(run_one, *job) for job in jobs]):
+                    runs.append(done.result())
+                    _progress(runs[-1], len(runs), len(jobs), t0)
         else:
-            runs = []
             for job in jobs:
                 runs.append(run_one(*job))
-                if not args.json:
-                    print(json.dumps(runs[-1]), file=sys.stderr)
+                _progress(runs[-1], len(runs), len(jobs), t0)
+        runs.sort(key=lambda r: (r["seed"], MODES.index(r["mode"])))
     finally:
         sys.stdout.flush()
         os.dup2(real_stdout, 1)
@@ -157,6 +170,10 @@ def main() -> int:
         out[mode] = summarize([r for r in runs if r["mode"] == mode])
     rf, ep = out["reset_free"]["final_velocity"], out["episodic"]["final_velocity"]
     out["velocity_ratio"] = round(rf / ep, 3) if rf is not None and ep else None
+    rf_net = out["reset_free"]["final_net_velocity"]
+    ep_net = out["episodic"]["final_net_velocity"]
+    out["net_velocity_ratio"] = (round(rf_net / ep_net, 3)
+                                 if rf_net is not None and ep_net else None)
     # A ratio to a baseline that does not walk says nothing: only judge the target when the
     # episodic arm reaches --min-baseline m/s.
     out["baseline_walks"] = bool(ep is not None and ep >= args.min_baseline)

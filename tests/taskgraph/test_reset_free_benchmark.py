@@ -32,3 +32,19 @@ def test_tiny_runs_report_resets_velocities_and_summarize(bench):
     summary = bench.summarize([free])
     assert summary["manual_resets"] == 0 and summary["per_seed"] == [free]
     assert summary["final_net_velocity"] == free["final_net_velocity"]
+
+
+def test_the_script_prints_one_json_object_and_progress_lines(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "reset_free.py"), "--budget", "40",
+         "--seeds", "1", "--hidden", "8", "--warmup", "20", "--eval-episodes", "1", "--json"],
+        capture_output=True, text=True, timeout=300, check=True)
+    out = json.loads(proc.stdout)
+    assert out["reset_free"]["manual_resets"] == 0 and out["episodic"]["manual_resets"] > 0
+    assert out["target_met"] is None  # an untrained episodic arm does not walk
+    assert {"velocity_ratio", "net_velocity_ratio"} <= set(out)
+    assert proc.stderr.count("runs, ") == 2 and "in a straight line" in proc.stderr
