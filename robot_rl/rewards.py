@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.config.schema import ReachTask, WalkTask
-from robot_rl.robot import RobotState, quat_to_rpy
+from robot_rl.robot import RobotState, body_to_world, quat_to_rpy
 
 
 def tolerance(x: float, low: float, high: float, margin: float) -> float:
@@ -23,20 +23,40 @@ def forward_velocity(state: RobotState) -> float:
     return float(state.base_linear_velocity[0] * np.cos(pitch))
 
 
-def walk_reward(state: RobotState, task: WalkTask) -> tuple[float, bool, dict[str, float]]:
+def start_heading_velocity(state: RobotState, start_yaw: float) -> float:
+    """Horizontal speed (m/s) along the direction the body faced at yaw ``start_yaw`` (rad):
+    the privileged base velocity turned into the world frame and projected."""
+    assert state.base_linear_velocity is not None, "walking reward needs the base velocity"
+    world = body_to_world(state.imu_orientation) @ np.asarray(state.base_linear_velocity)
+    return float(world[0] * np.cos(start_yaw) + world[1] * np.sin(start_yaw))
+
+
+def walk_reward(state: RobotState, task: WalkTask,
+                start_yaw: float | None = None) -> tuple[float, bool, dict[str, float]]:
     """"A Walk in the Park" reward: speed in a band, penalised yaw rate; ends when tilted.
 
+    The speed is along the current heading (``task.direction == "heading"``) or along the
+    heading at the episode's start (``"start"``, which needs ``start_yaw``).
+
     Returns:
-        (reward, terminated, info) where terminated means |roll| or |pitch| > max_tilt_deg.
+        (reward, terminated, info) where terminated means |roll| or |pitch| > max_tilt_deg;
+        ``info["forward_velocity"]`` is the rewarded speed, ``info["heading_velocity"]`` the
+        speed along the current heading.
     """
     roll, pitch, _ = quat_to_rpy(state.imu_orientation)
-    v = forward_velocity(state)
+    heading_v = forward_velocity(state)
+    if task.direction == "start":
+        assert start_yaw is not None, "direction 'start' needs the episode's start yaw"
+        v = start_heading_velocity(state, start_yaw)
+    else:
+        v = heading_v
     yaw_rate = float(state.imu_angular_velocity[2])
     reward = task.scale * (tolerance(v, task.velocity_low, task.velocity_high, task.margin)
                            - task.yaw_rate_weight * abs(yaw_rate))
     limit = np.radians(task.max_tilt_deg)
     terminated = bool(abs(roll) > limit or abs(pitch) > limit)
-    return reward, terminated, {"forward_velocity": v, "yaw_rate": yaw_rate}
+    return reward, terminated, {"forward_velocity": v, "heading_velocity": heading_v,
+                                "yaw_rate": yaw_rate}
 
 
 def reach_reward(state: RobotState, target: np.ndarray, action: np.ndarray,

@@ -79,6 +79,16 @@ def quat_to_rpy(q: np.ndarray) -> np.ndarray:
     return np.array([roll, pitch, yaw])
 
 
+def body_to_world(q: np.ndarray) -> np.ndarray:
+    """Body -> world rotation matrix of an x, y, z, w quaternion."""
+    x, y, z, w = (float(v) for v in q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
+
+
 def gravity_in_body(q: np.ndarray) -> np.ndarray:
     """The unit gravity direction (world -z) expressed in the body frame."""
     x, y, z, w = (float(v) for v in q)

@@ -114,6 +114,9 @@ class ObservationSpec:
             fail("signals", "expected each signal at most once")
 
 
+WALK_DIRECTIONS = ("heading", "start")
+
+
 @dataclass
 class WalkTask:
     """Walking as in "A Walk in the Park": track forward speed in a band, little yaw."""
@@ -124,8 +127,16 @@ class WalkTask:
     yaw_rate_weight: float = 0.1  # penalty per rad/s of yaw rate
     scale: float = 10.0  # overall reward scale
     max_tilt_deg: float = 30.0  # episode ends when |roll| or |pitch| exceeds this
+    # which velocity the band rewards: "heading" = along the body's current heading (what a
+    # robot's state estimator gives; as in the paper), "start" = along the direction the body
+    # faced when the episode began (needs world-frame velocity: simulation or motion capture).
+    # A robot running in circles scores high on "heading" and about zero on "start".
+    direction: str = "heading"
 
     def validate(self, fail: Fail) -> None:
+        if self.direction not in WALK_DIRECTIONS:
+            fail("direction", f"expected one of {', '.join(WALK_DIRECTIONS)}, "
+                              f"got {self.direction!r}")
         if not self.velocity_low <= self.velocity_high:
             fail("velocity_high", "expected velocity_high >= velocity_low")
         if self.margin <= 0:

@@ -14,7 +14,7 @@ import numpy as np
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs.spaces import ActionMapper, ObservationBuilder
 from robot_rl.rewards import reach_reward, walk_reward
-from robot_rl.robot import RobotState
+from robot_rl.robot import RobotState, quat_to_rpy
 from robot_rl.safety import SafetyFilter
 
 
@@ -49,6 +49,7 @@ class RobotEnv(gym.Env):
         self._target: np.ndarray | None = None
         self._state: RobotState | None = None
         self._steps = 0
+        self._start_yaw = 0.0  # heading at the episode's start (walk direction "start")
         self.manual_resets = 0
         self.limit: np.ndarray | float = 1.0  # adaptive action limit (APRL); 1 = full range
 
@@ -61,6 +62,7 @@ class RobotEnv(gym.Env):
         self.manual_resets += 1
         self._state = self.robot.reset()
         self.safety.reset(self._state.joint_position)
+        self._start_yaw = float(quat_to_rpy(self._state.imu_orientation)[2])
         self._prev_action[:] = 0.0
         self._steps = 0
         if self.cfg.task.kind == "reach":
@@ -107,7 +109,7 @@ class RobotEnv(gym.Env):
     def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
         assert self._state is not None
         if self.cfg.task.kind == "walk":
-            return walk_reward(self._state, self.cfg.task.walk)
+            return walk_reward(self._state, self.cfg.task.walk, self._start_yaw)
         assert self._target is not None
         return reach_reward(self._state, self._target, action, self.cfg.task.reach)
 

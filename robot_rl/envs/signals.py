@@ -16,22 +16,12 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.config.taskgraph import GRAPH_SIGNALS
-from robot_rl.robot import RobotState, quat_to_rpy
+from robot_rl.robot import RobotState, body_to_world, quat_to_rpy
 
 
 def signal_names(cfg: RobotConfig) -> frozenset[str]:
     """The signals :func:`state_signals` returns for this robot."""
     return GRAPH_SIGNALS[cfg.robot.kind]
-
-
-def _rotation(q: np.ndarray) -> np.ndarray:
-    """Body -> world rotation matrix of an x, y, z, w quaternion."""
-    x, y, z, w = (float(v) for v in q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
@@ -47,7 +37,7 @@ def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
         raise ValueError("legged task-graph signals need base_position and "
                          "base_linear_velocity (a simulator or a state estimator)")
     roll, pitch, yaw = quat_to_rpy(state.imu_orientation)
-    rot = _rotation(state.imu_orientation)
+    rot = body_to_world(state.imu_orientation)
     velocity = rot @ np.asarray(state.base_linear_velocity, dtype=np.float64)  # world frame
     heading = rot[:2, 0]
     norm = float(np.hypot(heading[0], heading[1]))

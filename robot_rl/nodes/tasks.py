@@ -27,7 +27,9 @@ Reward = Callable[[RobotState, np.ndarray, "np.ndarray | None"], tuple[float, bo
 def task_rewards(cfg: RobotConfig) -> dict[str, Reward]:
     """Task name -> reward(state, action, target) returning (reward, terminated, info)."""
     if cfg.robot.kind == "legged":
-        walk = cfg.task.walk
+        # on a robot the driver gives body-frame velocity only and a node has no episode
+        # start, so nodes reward speed along the current heading whatever ``direction`` says
+        walk = dataclasses.replace(cfg.task.walk, direction="heading")
         stand = dataclasses.replace(walk, velocity_low=0.0, velocity_high=0.0)
         return {"walk": lambda s, a, t: walk_reward(s, walk),
                 "stand": lambda s, a, t: walk_reward(s, stand)}

@@ -44,6 +44,7 @@ MISTAKES = [
     ({"robot": {"effort_limit": [0.0] * 12}}, "robot.effort_limit", "positive"),
     ({"robot": {"fixed_base": "yes"}}, "robot.fixed_base", "true or false"),
     ({"name": None}, "name", "missing required key"),
+    ({"task": {"walk": {"direction": "north"}}}, "task.walk.direction", "heading, start"),
 ]
 
 

@@ -1,0 +1,58 @@
+"""The walking reward: speed along the current heading or along the heading at the start."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robot_rl.config.schema import WalkTask
+from robot_rl.rewards import walk_reward
+from robot_rl.robot import RobotState
+
+
+def _state(yaw: float, body_velocity: tuple[float, float, float],
+           yaw_rate: float = 0.0) -> RobotState:
+    quat = np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
+    return RobotState(stamp=0.0, joint_position=np.zeros(12), joint_velocity=np.zeros(12),
+                      joint_effort=np.zeros(12), imu_orientation=quat,
+                      imu_angular_velocity=np.array([0.0, 0.0, yaw_rate]),
+                      base_linear_velocity=np.array(body_velocity))
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.3, 1.0, math.pi / 2, math.pi, -2.0])
+def test_heading_rewards_speed_along_the_body_whichever_way_it_faces(yaw: float) -> None:
+    task = WalkTask()
+    reward, _, info = walk_reward(_state(yaw, (0.8, 0.0, 0.0)), task, start_yaw=0.0)
+    assert info["forward_velocity"] == pytest.approx(0.8)
+    assert reward == pytest.approx(task.scale)  # inside the band, no yaw rate
+
+
+def test_start_rewards_only_progress_along_the_first_heading() -> None:
+    task = WalkTask(direction="start")
+    start = 0.4
+    ahead = walk_reward(_state(start, (0.8, 0.0, 0.0)), task, start_yaw=start)
+    sideways = walk_reward(_state(start + math.pi / 2, (0.8, 0.0, 0.0)), task, start_yaw=start)
+    back = walk_reward(_state(start + math.pi, (0.8, 0.0, 0.0)), task, start_yaw=start)
+    assert ahead[2]["forward_velocity"] == pytest.approx(0.8)
+    assert sideways[2]["forward_velocity"] == pytest.approx(0.0, abs=1e-9)
+    assert back[2]["forward_velocity"] == pytest.approx(-0.8)
+    assert sideways[2]["heading_velocity"] == pytest.approx(0.8)  # still moving, just not ahead
+    assert ahead[0] > sideways[0] > back[0]
+
+
+def test_a_full_circle_earns_heading_reward_but_not_start_reward() -> None:
+    heading, start = WalkTask(), WalkTask(direction="start")
+    yaws = np.linspace(0.0, 2 * math.pi, 400, endpoint=False)
+    states = [_state(y, (0.8, 0.0, 0.0), yaw_rate=0.5) for y in yaws]
+    circle_heading = np.mean([walk_reward(s, heading, 0.0)[0] for s in states])
+    circle_start = np.mean([walk_reward(s, start, 0.0)[0] for s in states])
+    straight = walk_reward(_state(0.0, (0.8, 0.0, 0.0)), start, 0.0)[0]
+    assert circle_heading > 0.9 * straight  # the paper's reward barely minds circling
+    assert circle_start < 0.6 * straight
+
+
+def test_start_without_a_start_yaw_is_a_programming_error() -> None:
+    with pytest.raises(AssertionError, match="start yaw"):
+        walk_reward(_state(0.0, (0.8, 0.0, 0.0)), WalkTask(direction="start"))
