@@ -221,10 +221,12 @@ def main() -> int:
         for future in [pool.submit(run_one, arm, seed, opts) for arm, seed in jobs]:
             run = future.result()
             runs.append(run)
-            if not args.json:
-                print(f"{run['arm']} seed {run['seed']}: falls {run['falls']}, final velocity "
-                      f"{run['final_velocity']} m/s, steps to threshold "
-                      f"{run['steps_to_threshold']} ({run['wall_s']} s)", file=sys.stderr)
+            # progress on stderr in every mode (stdout is the JSON alone)
+            print(f"[{len(runs)}/{len(jobs)}] {run['arm']} seed {run['seed']}: falls "
+                  f"{run['falls']}, final velocity {run['final_velocity']} m/s along the "
+                  f"heading, {run['final_net_velocity']} m/s in a straight line, steps to "
+                  f"threshold {run['steps_to_threshold']} ({run['wall_s']} s)",
+                  file=sys.stderr, flush=True)
     results = summarize(runs, opts)
     for entry in results.values():
         entry["options"] = {k: v for k, v in opts.items() if k not in ("arms", "threads")}
