@@ -12,7 +12,10 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,26 @@ class LocalRun:
 
     learner: Learner
     actors: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Python hands the GIL to a waiting thread only after the holder has run this long. A learner
+# thread releases the GIL in every torch op and then waits for an actor thread that steps
+# PyBullet without pause: with the default 5 ms each of the ~hundreds of ops per update waited,
+# updates took seconds, heartbeats stopped and the actor declared the learner dead (a test
+# took 60 s instead of 12). 0.1 ms keeps both threads moving.
+THREADS_SWITCH_INTERVAL_S = 1e-4
+
+
+@contextlib.contextmanager
+def thread_friendly_gil(interval_s: float = THREADS_SWITCH_INTERVAL_S) -> Iterator[None]:
+    """Shortens the interpreter's thread switch interval while learner and actors share a
+    process; restores it afterwards."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval_s))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def run_local(cfg: RobotConfig, n_actors: int = 2, steps: int = 1000, seed: int = 0,
@@ -85,18 +108,19 @@ def run_local(cfg: RobotConfig, n_actors: int = 2, steps: int = 1000, seed: int 
                for i in range(n_actors)]
     learner_thread = threading.Thread(target=guard, args=(learner.run_until, stop.is_set),
                                       name="learner", daemon=True)
-    for t in (learner_thread, *threads):
-        t.start()
-    try:
-        learner_thread.join(timeout_s)
-        timed_out = learner_thread.is_alive()
-        stop.set()
-        learner_thread.join(30)
-        for t in threads:
-            t.join(30)
-    finally:
-        stop.set()
-        server.close()
+    with thread_friendly_gil():
+        for t in (learner_thread, *threads):
+            t.start()
+        try:
+            learner_thread.join(timeout_s)
+            timed_out = learner_thread.is_alive()
+            stop.set()
+            learner_thread.join(30)
+            for t in threads:
+                t.join(30)
+        finally:
+            stop.set()
+            server.close()
     if errors:
         raise RuntimeError(f"run_local: a thread failed: {errors[0]!r}") from errors[0]
     if timed_out:

@@ -18,6 +18,7 @@ from robot_rl.aprl.integration import AprlAgent, AprlEnv, actor_env
 from robot_rl.config import load_config
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
 from robot_rl.distributed.learner_loop import LearnerSettings, make_learner
+from robot_rl.distributed.local import thread_friendly_gil
 from robot_rl.envs import RobotEnv
 from robot_rl.transport import ActorClient, LearnerServer
 from tests.conftest import CONFIGS, write_config
@@ -38,23 +39,25 @@ def test_learner_ships_the_dynamics_model_and_the_actor_gate_uses_it(tmp_path: P
     assert isinstance(learner.agent, AprlAgent) and learner.agent.target_entropy == -12.0
     stop = threading.Event()
     thread = threading.Thread(target=learner.run_until, args=(stop.is_set,), daemon=True)
-    thread.start()
-    env = actor_env(cfg, RobotEnv(cfg, seed=1))
-    assert isinstance(env, AprlEnv)
-    client = ActorClient(server.endpoint, "a0", options=FAST)
-    loop = ActorLoop(env, client, ActorSettings(seed=1, batch_size=8), hold=hold_pose(env))
-    try:
-        deadline = time.monotonic() + 60
-        while env.gate.predictor is None or loop.metrics["steps"] < 120:
-            assert time.monotonic() < deadline, "no dynamics model reached the actor"
-            loop.step()
-        loop.finish(10)
-    finally:
-        stop.set()
-        thread.join(30)
-        client.close()
-        server.close()
-        env.close()
+    # as run_local does: the learner thread shares the process with a busy actor
+    with thread_friendly_gil():
+        thread.start()
+        env = actor_env(cfg, RobotEnv(cfg, seed=1))
+        assert isinstance(env, AprlEnv)
+        client = ActorClient(server.endpoint, "a0", options=FAST)
+        loop = ActorLoop(env, client, ActorSettings(seed=1, batch_size=8), hold=hold_pose(env))
+        try:
+            deadline = time.monotonic() + 60
+            while env.gate.predictor is None or loop.metrics["steps"] < 120:
+                assert time.monotonic() < deadline, "no dynamics model reached the actor"
+                loop.step()
+            loop.finish(10)
+        finally:
+            stop.set()
+            thread.join(30)
+            client.close()
+            server.close()
+            env.close()
     assert env.gate.model_version == loop.weights_version >= 0
     aprl_state = loop.weights_state["aprl"]
     assert 0 < aprl_state["dynamics_updates"] <= learner.agent.dynamics.n_updates

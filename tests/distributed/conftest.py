@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from robot_rl.config import RobotConfig, load_config
+from robot_rl.distributed.local import thread_friendly_gil
 from robot_rl.transport import TransportOptions
 
 from tests.conftest import write_config
@@ -16,6 +17,14 @@ from tests.conftest import write_config
 # fast liveness: a dead learner is noticed within a second (not faster: a loaded machine
 # can stall a learner thread for a few hundred ms, e.g. in a checkpoint's fsync)
 FAST = TransportOptions(heartbeat_s=0.1, peer_timeout_s=1.0, resend_timeout_s=0.3)
+
+
+@pytest.fixture(autouse=True)
+def _thread_friendly_gil():
+    """Learner and actor threads share these tests' process, as in run_local: without a short
+    switch interval a learner thread waited 5 ms for the GIL after each torch op."""
+    with thread_friendly_gil():
+        yield
 
 
 @pytest.fixture

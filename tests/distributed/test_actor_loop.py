@@ -121,3 +121,18 @@ def test_run_local_learns_from_two_actor_threads(tmp_path: Path, tiny_cfg: Robot
     for steps in sources.values():  # each actor's transitions, each once
         assert len(steps) > 0 and len(np.unique(steps)) == len(steps)
     assert any(a["policy_steps"] > 0 for a in result.actors)
+
+
+def test_thread_friendly_gil_shortens_the_switch_interval_and_restores_it() -> None:
+    import sys
+
+    from robot_rl.distributed.local import THREADS_SWITCH_INTERVAL_S, thread_friendly_gil
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        with thread_friendly_gil():
+            assert sys.getswitchinterval() == pytest.approx(THREADS_SWITCH_INTERVAL_S)
+        assert sys.getswitchinterval() == pytest.approx(0.005)
+    finally:
+        sys.setswitchinterval(before)
