@@ -173,11 +173,7 @@ def plot_learning_curve(run: RunDir, title: str) -> Path:
     ax.grid(alpha=0.3)
     if rows or evals:
         ax.legend(loc="best")
-    out = run.path / "learning_curve.png"
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, run.path / "learning_curve.png")
 
 
 EVENT_STYLE = {1: ("success", "^", "tab:green"), 2: ("failure", "x", "tab:red"),
@@ -238,7 +234,13 @@ def plot_task_timeline(run: RunDir, title: str) -> Path:
     bottom.grid(alpha=0.3)
     if rows:
         bottom.legend(loc="upper left", fontsize=7)
-    out = run.path / "task_timeline.png"
+    return _save(fig, run.path / "task_timeline.png")
+
+
+def _save(fig: Any, out: Path) -> Path:
+    """Lays out, writes and closes a figure; returns where it went."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
@@ -296,8 +298,4 @@ def plot_aprl(run: RunDir, title: str) -> Path:
     bottom.set_ylabel("surprise z")
     bottom.grid(alpha=0.3)
     bottom.legend(loc="upper right", fontsize=7)
-    out = run.path / "aprl.png"
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, run.path / "aprl.png")
