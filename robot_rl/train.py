@@ -8,9 +8,13 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,34 +80,41 @@ class Trainer:
         ep_return, ep_len, ep_info = 0.0, 0, {}
         t0, s0 = time.perf_counter(), self.step
         try:
-            while self.step < total_steps:
-                if self.step < self.cfg.warmup_steps:
-                    action = self._random_action()
-                else:
-                    action = self.agent.act(obs)
-                next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
-                self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
-                obs = next_obs
-                ep_return += float(reward)
-                ep_len += 1
-                ep_info = self._accumulate(ep_info, info)
-                self.step += 1
-                if self.step > self.cfg.warmup_steps and len(self.buffer) >= self.cfg.batch_size:
-                    self.last_update = self.agent.update(
-                        self.buffer.sample(self.cfg.batch_size, self.cfg.utd))
-                if terminated or truncated:
-                    self._end_episode(ep_return, ep_len, ep_info, terminated)
-                    obs, _ = self.env.reset(seed=self.seed + self.episodes)
-                    ep_return, ep_len, ep_info = 0.0, 0, {}
-                if self.step % self.log_every == 0:
-                    rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
-                    self._log_train(rate)
+            # Ctrl-C only sets a flag, checked here between steps: a KeyboardInterrupt raised
+            # at an arbitrary line (inside a lock, say) once left a run hung after Ctrl-C
+            with deferred_sigint() as interrupted:
+                while self.step < total_steps:
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
+                    if self.step < self.cfg.warmup_steps:
+                        action = self._random_action()
+                    else:
+                        action = self.agent.act(obs)
+                    next_obs, reward, terminated, truncated, info = self.env.step(
+                        self.rescale(action))
+                    self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
+                    obs = next_obs
+                    ep_return += float(reward)
+                    ep_len += 1
+                    ep_info = self._accumulate(ep_info, info)
+                    self.step += 1
+                    if (self.step > self.cfg.warmup_steps
+                            and len(self.buffer) >= self.cfg.batch_size):
+                        self.last_update = self.agent.update(
+                            self.buffer.sample(self.cfg.batch_size, self.cfg.utd))
+                    if terminated or truncated:
+                        self._end_episode(ep_return, ep_len, ep_info, terminated)
+                        obs, _ = self.env.reset(seed=self.seed + self.episodes)
+                        ep_return, ep_len, ep_info = 0.0, 0, {}
+                    if self.step % self.log_every == 0:
+                        rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
+                        self._log_train(rate)
+                        if bar is not None:
+                            bar.set_postfix(self._postfix(rate), refresh=False)
                     if bar is not None:
-                        bar.set_postfix(self._postfix(rate), refresh=False)
-                if bar is not None:
-                    bar.update(1)
-                if self.run is not None and self.step % self.checkpoint_every == 0:
-                    self.save()
+                        bar.update(1)
+                    if self.run is not None and self.step % self.checkpoint_every == 0:
+                        self.save()
         except KeyboardInterrupt:
             if self.run is not None:
                 self.save()
@@ -204,3 +215,27 @@ class Trainer:
     def close(self) -> None:
         if self.logger is not None:
             self.logger.close()
+
+
+@contextlib.contextmanager
+def deferred_sigint() -> Iterator[threading.Event]:
+    """While active, the first Ctrl-C (SIGINT) sets the yielded event instead of raising
+    ``KeyboardInterrupt`` at whatever line the interpreter is on; a second one raises at
+    once. Outside the main thread (where Python allows no handler) the event never fires."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT,
+                      previous if previous is not None else signal.default_int_handler)

@@ -83,3 +83,17 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path, tiny_a1: Pa
     assert latest is not None
     saved = json.loads((latest / "trainer.json").read_text())["step"]
     assert saved >= 60
+
+
+def test_first_ctrl_c_is_deferred_to_a_safe_point_the_second_raises() -> None:
+    from robot_rl.train import deferred_sigint
+
+    before = signal.getsignal(signal.SIGINT)
+    with deferred_sigint() as interrupted:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs between bytecodes: nothing was raised here
+        assert interrupted.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is before
