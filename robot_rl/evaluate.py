@@ -29,6 +29,16 @@ class EvalResult:
     final_distance: list[float] = field(default_factory=list)  # reaching tasks (m)
     video: Path | None = None
 
+    def add_walk(self, velocities: list[float], start: np.ndarray | None, env: gym.Env,
+                 steps: int) -> None:
+        """Records one walking episode over a horizon of ``steps`` control steps: its mean
+        forward velocity (steps not in ``velocities`` count as standing still) and, where
+        the base position is known, its straight-line velocity from ``start``."""
+        self.forward_velocity.append(float(np.sum(velocities) / steps))
+        net = net_velocity(start, base_xy(env), steps, env)
+        if net is not None:
+            self.net_velocity.append(net)
+
     @property
     def mean_return(self) -> float:
         return float(np.mean(self.returns)) if self.returns else float("nan")
@@ -80,10 +90,7 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
         if velocities:
             limit = getattr(getattr(env, "cfg", None), "task", None)
             horizon = limit.episode_steps if limit is not None else length
-            result.forward_velocity.append(float(np.sum(velocities) / max(horizon, length)))
-            net = net_velocity(start, base_xy(env), max(horizon, length), env)
-            if net is not None:
-                result.net_velocity.append(net)
+            result.add_walk(velocities, start, env, max(horizon, length))
         if "ee_distance" in info:
             result.final_distance.append(float(info["ee_distance"]))
     if video is not None and frames:
@@ -95,11 +102,7 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
 def base_xy(env: gym.Env) -> np.ndarray | None:
     """The base's horizontal position (m), or None for an env without a robot base state."""
     for candidate in (env, getattr(env, "unwrapped", None)):
-        try:
-            state = getattr(candidate, "state", None)
-        except AssertionError:  # RobotEnv before its first reset
-            return None
-        position = getattr(state, "base_position", None)
+        position = getattr(getattr(candidate, "state", None), "base_position", None)
         if position is not None:
             return np.asarray(position[:2], dtype=np.float64).copy()
     return None

@@ -23,7 +23,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.envs.task_env import TaskEnv
-from robot_rl.evaluate import EvalResult, Policy, base_xy, net_velocity, write_mp4
+from robot_rl.evaluate import EvalResult, Policy, base_xy, write_mp4
 from robot_rl.train import Trainer
 
 
@@ -111,10 +111,7 @@ def evaluate_task(policy: Policy, cfg: RobotConfig, task: str, episodes: int = 1
             result.lengths.append(length)
             result.events.append(event)
             if velocities:
-                result.forward_velocity.append(float(np.sum(velocities) / horizon))
-                net = net_velocity(start, base_xy(env), horizon, env)
-                if net is not None:
-                    result.net_velocity.append(net)
+                result.add_walk(velocities, start, env, horizon)
             if "ee_distance" in info:
                 result.final_distance.append(float(info["ee_distance"]))
         if video is not None and frames:
