@@ -217,32 +217,55 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
     return out
 
 
+def _curve(runs: list[list[dict[str, Any]]], key: str) -> tuple[list[int], np.ndarray]:
+    """Evaluation steps and ``key`` per run at each step; a run stopped at the threshold
+    keeps its last evaluation for the later steps."""
+    steps = sorted({p["step"] for h in runs for p in h})
+    values = np.array([[next((p.get(key, np.nan) for p in reversed(h) if p["step"] <= s),
+                             h[0].get(key, np.nan)) for s in steps] for h in runs])
+    return steps, values
+
+
 def plot(results: dict[str, Any], path: Path, title: str) -> None:
+    """Per task: evaluation return (top) and the threshold's metric (bottom; for A1 also
+    the straight-line velocity, dashed) against environment steps, mean and min-max."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     tasks = list(results)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    fig, axes = plt.subplots(2, len(tasks), figsize=(6.5 * len(tasks), 7.5), squeeze=False,
+                             sharex="col")
+    for col, task in enumerate(tasks):
+        spec = results[task]["threshold"]
+        top, bottom = axes[0][col], axes[1][col]
         for learner, res in results[task]["learners"].items():
             runs = [h for h in res["history"] if h]
             if not runs:
                 continue
-            # a run stopped at the threshold keeps its last evaluation for the later steps
-            steps = sorted({p["step"] for h in runs for p in h})
-            returns = np.array([[next((p["return"] for p in reversed(h) if p["step"] <= s),
-                                      h[0]["return"]) for s in steps] for h in runs])
             label = "SB3 SAC (defaults)" if learner == "sb3" else learner
-            ax.plot(steps, returns.mean(0), marker="o", label=label)
-            ax.fill_between(steps, returns.min(0), returns.max(0), alpha=0.15)
-        spec = results[task]["threshold"]
-        ax.set_title(f"{task}: threshold {spec['metric']} {spec['op']} {spec['threshold']}")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("deterministic evaluation return (mean, min-max)")
-        ax.grid(alpha=0.3)
-        ax.legend()
+            steps, returns = _curve(runs, "return")
+            line, = top.plot(steps, returns.mean(0), marker="o", markersize=3, label=label)
+            top.fill_between(steps, returns.min(0), returns.max(0), alpha=0.12,
+                             color=line.get_color())
+            steps, metric = _curve(runs, "metric")
+            bottom.plot(steps, metric.mean(0), marker="o", markersize=3, label=label,
+                        color=line.get_color())
+            bottom.fill_between(steps, metric.min(0), metric.max(0), alpha=0.12,
+                                color=line.get_color())
+            if "straight" in spec:
+                steps, net = _curve(runs, "net_velocity")
+                bottom.plot(steps, net.mean(0), linestyle="--", color=line.get_color())
+        bottom.axhline(spec["threshold"], color="black", linewidth=0.8)
+        top.set_title(f"{task}: deterministic evaluation return (mean, min-max over seeds)")
+        straight = " (dashed: straight-line velocity)" if "straight" in spec else ""
+        bottom.set_title(f"{task}: {spec['metric']}, threshold {spec['op']} "
+                         f"{spec['threshold']}{straight}")
+        bottom.set_xlabel("environment steps")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+        top.legend()
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
