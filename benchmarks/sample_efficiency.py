@@ -51,14 +51,14 @@ from common import machine_info  # noqa: E402
 RECIPES = ["sac", "droq", "redq", "crossq"]
 TASKS = {
     "a1": {"config": "a1.yaml", "metric": "forward_velocity", "op": ">=", "threshold": 0.5,
-           "straight": {"metric": "net_velocity", "threshold": 0.5}},
+           "straight": {"metric": "net_velocity", "op": ">=", "threshold": 0.5}},
     "panda": {"config": "panda.yaml", "metric": "final_distance", "op": "<=",
               "threshold": 0.02},
 }
 
 
-def reached(task: str, value: float) -> bool:
-    spec = TASKS[task]
+def reached(spec: dict[str, Any], value: float) -> bool:
+    """Whether ``value`` meets a threshold ``spec`` (a task's, or its ``straight`` one)."""
     return value >= spec["threshold"] if spec["op"] == ">=" else value <= spec["threshold"]
 
 
@@ -110,10 +110,9 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         if "net_velocity" in summary:  # straight-line speed (circling scores ~0)
             point["net_velocity"] = round(summary["net_velocity"], 4)
         history.append(point)
-        if steps_to is None and reached(task, value):
+        if steps_to is None and reached(TASKS[task], value):
             steps_to = step
-        if (straight and steps_straight is None
-                and summary[straight["metric"]] >= straight["threshold"]):
+        if straight and steps_straight is None and reached(straight, summary[straight["metric"]]):
             steps_straight = step
         done = steps_to is not None and (not straight or steps_straight is not None)
         return done and args["stop_at_threshold"]
@@ -161,6 +160,11 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
+def _reached_count(steps: list[int | None]) -> str:
+    """How many runs got there, as ``"k/n"``."""
+    return f"{sum(s is not None for s in steps)}/{len(steps)}"
+
+
 def _median(steps: list[int | None]) -> float | None:
     """Median steps over seeds; a run that missed counts as more than the budget."""
     ranked = [s if s is not None else float("inf") for s in steps]
@@ -196,7 +200,7 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
             per[learner] = {
                 "steps_to_threshold": steps,
                 "median_steps": _median(steps),
-                "reached": f"{sum(s is not None for s in steps)}/{len(steps)}",
+                "reached": _reached_count(steps),
                 "final_metric": [r["history"][-1]["metric"] if r["history"] else None
                                  for r in mine],
                 "wall_s": [r["wall_s"] for r in mine],
@@ -207,12 +211,13 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
                 steps = [r.get("steps_to_straight") for r in mine]
                 per[learner].update(
                     steps_to_straight=steps, median_steps_straight=_median(steps),
-                    reached_straight=f"{sum(s is not None for s in steps)}/{len(steps)}",
+                    reached_straight=_reached_count(steps),
                     final_net_velocity=[r["history"][-1].get("net_velocity")
                                         if r["history"] else None for r in mine])
         summary = _versus_sb3(per, "median_steps", sb3_budget or budget)
         if straight:
-            summary["straight"] = _versus_sb3(per, "median_steps_straight", sb3_budget or budget)
+            summary["straight"] = _versus_sb3(per, "median_steps_straight",
+                                              sb3_budget or budget)
         out[task] = {"threshold": TASKS[task], "summary": summary, "learners": per}
     return out
 
