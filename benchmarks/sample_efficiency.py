@@ -156,7 +156,7 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
     env.close()
     eval_env.close()
     return {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": steps_to,
-            "steps_to_straight": steps_straight if straight else None, "budget": budget,
+            "steps_to_straight": steps_straight, "budget": budget,
             "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
