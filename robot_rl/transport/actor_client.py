@@ -15,6 +15,12 @@ Usage loop (one thread; every call returns within its deadline)::
 
 The learner being away never blocks the actor: batches pile up (memory, then disk, then new
 ones are refused and counted) and are sent again when a learner answers.
+
+A learner can also refuse the actor for good: at the handshake (its key is not in the
+allow-list, or one side has CURVE keys and the other none) or later with a refusal message
+(its key was removed, or the actor id is not the name its key is listed under). Then
+:attr:`ActorClient.refusal` says why, the client sends nothing more, and the caller should
+stop (``robot-rl actor`` exits with status 3).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
 from robot_rl.transport.keys import ClientCurve, curve_required
@@ -37,6 +44,8 @@ from robot_rl.transport.wire import WireError, decode, encode
 logger = logging.getLogger(__name__)
 
 _MAX_DRAIN = 1000
+_HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 class ActorClient:
@@ -68,8 +77,9 @@ class ActorClient:
         if curve is None and curve_required(connect) and not insecure:
             raise TransportError(f"{connect}: not loopback, so CURVE keys are required "
                                  "(robot-rl keys generate), or pass insecure=True")
-        if not 0 < len(actor_id) <= 64:
-            raise TransportError(f"actor id {actor_id!r}: needs 1..64 characters")
+        if not proto.valid_actor_id(actor_id):
+            raise TransportError(f"actor id {actor_id!r}: needs 1..64 printable characters "
+                                 "and no white space")
         self.options = opts = options or TransportOptions()
         self.actor_id = actor_id
         self.incarnation = secrets.randbits(63)
@@ -87,7 +97,9 @@ class ActorClient:
             self._sock.curve_publickey = curve.public
             self._sock.curve_secretkey = curve.secret
             self._sock.curve_serverkey = curve.server_public
+        self._monitor: zmq.Socket | None = self._sock.get_monitor_socket(_HANDSHAKE_EVENTS)
         self._sock.connect(connect)
+        self._refusal: str | None = None
         self._store = UnackedStore(max_memory_bytes, max_spill_bytes, spill_dir)
         self._session: int | None = None
         self._synced = False  # heard a status since start or since the learner was lost
@@ -106,7 +118,7 @@ class ActorClient:
         self.metrics: dict[str, int] = dict.fromkeys(
             ["sent_batches", "resent_batches", "acked_batches", "committed_batches",
              "refused_transitions", "rejected", "stale_weights", "weights_received",
-             "learner_lost", "learner_restarts", "timeouts"], 0)
+             "learner_lost", "learner_restarts", "timeouts", "handshake_failures"], 0)
 
     # -- public API --------------------------------------------------------------------------
 
@@ -142,7 +154,9 @@ class ActorClient:
                 except zmq.Again:
                     break
                 received += 1
-                self._handle(frames, time.monotonic())
+                if self._refusal is None:  # refused: nothing the learner says matters now
+                    self._handle(frames, time.monotonic())
+        self._drain_monitor()
         now = time.monotonic()
         self._check_liveness(now)
         self._send_due(now)
@@ -156,15 +170,22 @@ class ActorClient:
     def flush(self, timeout_s: float) -> bool:
         """Polls until the learner has committed every batch or ``timeout_s`` passes."""
         deadline = time.monotonic() + timeout_s
-        while self.pending_batches and time.monotonic() < deadline:
+        while self.pending_batches and self._refusal is None and time.monotonic() < deadline:
             self.poll(min(0.05, max(0.0, deadline - time.monotonic())))
         return self.pending_batches == 0
 
     @property
     def learner_alive(self) -> bool:
-        """False once the learner has been silent for ``options.peer_timeout_s``."""
+        """False once the learner has been silent for ``options.peer_timeout_s`` (or refused
+        this actor)."""
         self._check_liveness(time.monotonic())
         return self._alive
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the learner refused this actor for good, or None. Once set the client sends
+        nothing more; stop the actor."""
+        return self._refusal
 
     @property
     def weights_version(self) -> int:
@@ -192,6 +213,10 @@ class ActorClient:
             return
         if self.pending_batches:
             logger.warning("closing with %d uncommitted batches", self.pending_batches)
+        if self._monitor is not None:
+            self._sock.disable_monitor()
+            self._monitor.close(0)
+            self._monitor = None
         self._sock.close(0)
         self._ctx.term()
         self._store.close()
@@ -212,6 +237,8 @@ class ActorClient:
         return True
 
     def _send_due(self, now: float) -> None:
+        if self._refusal is not None:
+            return
         if now - self._last_hb >= self.options.heartbeat_s:
             meta = {"actor": self.actor_id, "inc": self.incarnation,
                     "wv": self._weights_version, "committed": self._committed}
@@ -252,6 +279,9 @@ class ActorClient:
                     self.metrics["weights_received"] += 1
                 else:
                     self.metrics["stale_weights"] += 1
+            elif msg.kind == proto.REFUSED:
+                rf = proto.parse_refusal(msg)
+                self._refuse(f"{rf.reason} ({rf.code})")
             else:
                 raise proto.ProtocolError(f"unexpected kind {msg.kind!r}")
         except WireError as err:
@@ -299,6 +329,31 @@ class ActorClient:
             last, at = self._rewound
             if expected > last or now - at > self.options.resend_timeout_s:
                 self._rewind(expected, now)
+
+    def _refuse(self, why: str) -> None:
+        if self._refusal is None:
+            self._refusal = why
+            self._alive = self._synced = False
+            logger.error("the learner refused this actor: %s", why)
+
+    def _drain_monitor(self) -> None:
+        # Handshake results: a refusal by the learner's allow-list (ZAP status 400) or a
+        # CURVE/no-CURVE mismatch is final; other failures (a wrong learner.key looks like
+        # this) are counted and the socket keeps retrying.
+        while self._monitor is not None and self._monitor.poll(0):
+            event = recv_monitor_message(self._monitor)
+            self.metrics["handshake_failures"] += 1
+            kind, value = event["event"], event["value"]
+            if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self._refuse(f"the learner did not accept this actor's key {self.actor_id!r} "
+                             f"(not in its allow-list; ZAP status {value})")
+            elif (kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                  and value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH):
+                self._refuse("security mechanism mismatch: the learner uses CURVE keys and this "
+                             "actor has none, or the other way round (--keys)")
+            elif self.metrics["handshake_failures"] in (1, 10, 100, 1000):
+                logger.warning("handshake with the learner failed %d times (wrong learner.key?)",
+                               self.metrics["handshake_failures"])
 
     def _check_liveness(self, now: float) -> None:
         if self._alive and now - self._last_rx > self.options.peer_timeout_s:

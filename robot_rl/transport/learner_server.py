@@ -18,6 +18,12 @@ Exactly once: a batch is accepted only if its seq is the stream's high-water mar
 seqs are duplicates and dropped, higher ones are a gap (answered so the actor re-sends).
 Actors keep every batch until :meth:`commit` reports it durable, so a learner killed between
 two checkpoints restores the marks of the last one and receives the rest again.
+
+Identity (with CURVE): a message may only name the actor id its key is allow-listed under
+(``actors/<id>.key``); the allow-list is re-read while running, and a peer whose key left it,
+or that names another actor, gets a refusal (``rf``) instead of an answer. Marks a peer
+sends are checked and streams capped (:mod:`robot_rl.transport.streams`); warnings are
+rate-limited per kind (:mod:`robot_rl.transport.ratelog`).
 """
 
 from __future__ import annotations
@@ -35,8 +41,11 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
+from robot_rl.transport.allowlist import AllowList
 from robot_rl.transport.keys import ServerCurve, curve_required
 from robot_rl.transport.protocol import TransitionBatch, TransportError, TransportOptions
+from robot_rl.transport.ratelog import RateLimitedLog
+from robot_rl.transport.streams import MarkError, StreamMarks, stream_key
 from robot_rl.transport.wire import WireError, decode, encode
 
 logger = logging.getLogger(__name__)
@@ -63,9 +72,10 @@ class _Peer:
     weights_sent_at: float = float("-inf")
     status_due: bool = True
     gap: bool = False
+    key: str | None = None  # Z85 CURVE public key it authenticated with (None: no CURVE)
 
     def stream(self, actor: str) -> str:
-        return f"{actor}#{self.inc:x}"
+        return stream_key(actor, self.inc)
 
 
 class LearnerServer:
@@ -93,6 +103,7 @@ class LearnerServer:
         self.session = secrets.randbits(63)
         self._ctx = zmq.Context()
         self._auth: ThreadAuthenticator | None = None
+        self._allow: AllowList | None = None
         self._sock = self._ctx.socket(zmq.ROUTER)
         self._sock.linger = 0
         self._sock.maxmsgsize = opts.limits.max_message_bytes
@@ -100,13 +111,13 @@ class LearnerServer:
         self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
         self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
         if curve is not None:
+            self._allow = AllowList(curve.allowed_dir)
             self._auth = ThreadAuthenticator(self._ctx, log=logging.getLogger(f"{__name__}.zap"))
             self._auth.start()
-            self._auth.configure_curve(domain="*", location=str(curve.allowed_dir))
+            self._auth.configure_curve_callback(domain="*", credentials_provider=self._allow)
             self._sock.curve_publickey = curve.public
             self._sock.curve_secretkey = curve.secret
             self._sock.curve_server = True
-        self._curve = curve
         self._monitor = self._sock.get_monitor_socket(_HANDSHAKE_FAILED)
         try:
             self._sock.bind(bind)
@@ -114,15 +125,19 @@ class LearnerServer:
             self.close()
             raise TransportError(f"cannot bind {bind}: {err}") from None
         self.endpoint: str = self._sock.last_endpoint.decode()
-        self._hwm: dict[str, int] = {}
-        self._committed: dict[str, int] = {}
+        self._marks = StreamMarks(opts.max_streams, opts.max_streams_per_actor, opts.max_gap,
+                                  protect_s=max(10.0, 5 * opts.peer_timeout_s))
         self._peers: dict[str, _Peer] = {}
         self._weights: tuple[int, list[bytes]] | None = None
-        self._last_warning: dict[str, float] = {}
+        self._log = RateLimitedLog(logger)
+        self._refused_at: dict[bytes, float] = {}  # routing id -> last refusal sent
+        self._allow_checked = time.monotonic()
         self.metrics: dict[str, int] = dict.fromkeys(
             ["rx_messages", "rx_bytes", "rejected", "handshake_failures", "accepted_batches",
              "accepted_transitions", "duplicates", "gaps", "lost_batches", "weights_sent",
-             "heartbeats", "peers_alive", "peer_deaths"], 0)
+             "heartbeats", "peers_alive", "peer_deaths", "forged", "revoked", "bad_marks",
+             "refusals_sent", "streams", "evicted_streams", "refused_streams",
+             "log_suppressed"], 0)
         logger.info("learner listening on %s (CURVE %s)", self.endpoint,
                     "on" if curve else "off")
 
@@ -141,7 +156,12 @@ class LearnerServer:
                     break
                 self._handle(frames, time.monotonic(), out)
         self._drain_monitor()
-        self._housekeeping(time.monotonic())
+        now = time.monotonic()
+        if self._allow is not None and now - self._allow_checked >= self.options.allow_refresh_s:
+            self._allow_checked = now
+            if self._allow.refresh():
+                self._revoke_removed(now)
+        self._housekeeping(now)
         return out
 
     def publish_weights(
@@ -166,7 +186,7 @@ class LearnerServer:
 
     def state_dict(self) -> dict[str, Any]:
         """The de-duplication marks, to checkpoint together with the replay buffer."""
-        return {"format": 1, "streams": dict(self._hwm)}
+        return {"format": 1, "streams": self._marks.state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restores marks from a checkpoint; they count as committed (a checkpoint is durable)."""
@@ -175,16 +195,13 @@ class LearnerServer:
             isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in streams.items()
         ):
             raise ValueError("transport state: expected {'format': 1, 'streams': {str: int}}")
-        self._hwm = dict(streams)
-        self._committed = dict(streams)
+        self._marks.load(streams)
         for peer in self._peers.values():
             peer.status_due = True
 
     def commit(self, state: Mapping[str, Any]) -> None:
         """Tells actors that everything in ``state`` (from :meth:`state_dict`) is now durable."""
-        for stream, hwm in state["streams"].items():
-            if hwm > self._committed.get(stream, 0):
-                self._committed[stream] = hwm
+        self._marks.commit(state["streams"])
         for peer in self._peers.values():
             peer.status_due = True
         self._housekeeping(time.monotonic())
@@ -194,9 +211,11 @@ class LearnerServer:
         return {actor: peer.alive for actor, peer in self._peers.items()}
 
     def reload_allowed_keys(self) -> None:
-        """Re-reads the allow-list directory (after adding or removing an actor's key)."""
-        if self._auth is not None and self._curve is not None:
-            self._auth.configure_curve(domain="*", location=str(self._curve.allowed_dir))
+        """Re-reads the allow-list now (:meth:`poll` also does when it changed, every
+        ``options.allow_refresh_s``); refuses connected actors whose key left it."""
+        if self._allow is not None:
+            self._allow.refresh(force=True)
+            self._revoke_removed(time.monotonic())
 
     def close(self) -> None:
         """Closes sockets, stops the authenticator and the ZeroMQ context. Idempotent."""
@@ -223,31 +242,79 @@ class LearnerServer:
     def _handle(self, frames: list[zmq.Frame], now: float, out: list[TransitionBatch]) -> None:
         self.metrics["rx_messages"] += 1
         self.metrics["rx_bytes"] += sum(len(f) for f in frames)
+        routing_id = frames[0].bytes
+        key = self._user_id(frames)
         try:
+            if self._allow is not None and self._allow.name_of(key) is None:
+                self.metrics["revoked"] += 1
+                self._refuse(routing_id, "revoked", "this actor's key is not in the learner's "
+                             "allow-list (removed?)", now)
+                return
             msg = decode(frames[1:], self.options.limits)
             if msg.kind == proto.HEARTBEAT:
                 hb = proto.parse_heartbeat(msg)
-                peer = self._touch(hb.actor, hb.inc, frames[0].bytes, now)
+                if not self._identify(hb.actor, key, routing_id, now):
+                    return
+                lost = self._marks.heartbeat(hb.actor, hb.inc, hb.committed)
+                peer = self._touch(hb.actor, hb.inc, routing_id, key, now)
                 self.metrics["heartbeats"] += 1
                 peer.weights_held = max(peer.weights_held, hb.wv)
                 if self._weights is not None and hb.wv > self._weights[0]:
-                    self._warn("version", "actor %s holds weights version %d, newer than ours "
-                               "(%d): keep the version in the checkpoint", hb.actor, hb.wv,
-                               self._weights[0])
+                    self._log.warning("version", "actor %s holds weights version %d, newer than "
+                                      "ours (%d): keep the version in the checkpoint", hb.actor,
+                                      hb.wv, self._weights[0])
                 peer.status_due = True
-                self._skip_lost(peer.stream(hb.actor), hb.committed)
+                if lost:  # committed by a checkpoint we do not have: nobody holds them now
+                    self.metrics["lost_batches"] += lost
+                    self._log.error("lost", "stream %s: %d batches up to %d were committed but "
+                                    "are not in the restored state (older checkpoint?); they "
+                                    "are lost", peer.stream(hb.actor), lost, hb.committed)
             elif msg.kind == proto.TRANSITIONS:
                 head = proto.parse_batch(msg)
-                peer = self._touch(head.actor, head.inc, frames[0].bytes, now)
-                self._accept(peer, head, msg.arrays, out)
+                if not self._identify(head.actor, key, routing_id, now):
+                    return
+                verdict = self._marks.check_batch(head.actor, head.inc, head.seq)
+                peer = self._touch(head.actor, head.inc, routing_id, key, now)
+                self._accept(peer, head, verdict, msg.arrays, out)
             else:
                 raise proto.ProtocolError(f"unexpected kind {msg.kind!r}")
+        except MarkError as err:
+            self.metrics["bad_marks"] += 1
+            self._log.warning("marks", "refused marks (%d so far): %s", self.metrics["bad_marks"],
+                              err)
         except WireError as err:
             self.metrics["rejected"] += 1
-            self._warn("rejected", "rejected a message (%d so far): %s", self.metrics["rejected"],
-                       err)
+            self._log.warning("rejected", "rejected a message (%d so far): %s",
+                              self.metrics["rejected"], err)
+        finally:
+            self.metrics["streams"] = len(self._marks)
+            self.metrics["evicted_streams"] = self._marks.evicted
+            self.metrics["refused_streams"] = self._marks.refused
 
-    def _touch(self, actor: str, inc: int, routing_id: bytes, now: float) -> _Peer:
+    @staticmethod
+    def _user_id(frames: list[zmq.Frame]) -> str | None:
+        # ZAP's User-Id: pyzmq's authenticator sets the Z85 text of the client's CURVE key.
+        try:
+            return frames[1].get("User-Id") if len(frames) > 1 else None
+        except zmq.ZMQError:  # no such property: not a CURVE connection
+            return None
+
+    def _identify(self, actor: str, key: str | None, routing_id: bytes, now: float) -> bool:
+        """With CURVE, the actor id in a message must be the name its key is listed under."""
+        if self._allow is None:
+            return True  # no keys, no identities: any peer may claim any id
+        owner = self._allow.name_of(key)
+        if owner == actor:
+            return True
+        self.metrics["forged"] += 1
+        self._log.warning("forged", "refused a message from actor %s claiming to be %s (%d so "
+                          "far)", owner, actor, self.metrics["forged"])
+        self._refuse(routing_id, "forged", f"the actor id {actor[:64]!r} is not the name of "
+                     f"this actor's key ({owner!r}): use --id {owner}", now)
+        return False
+
+    def _touch(self, actor: str, inc: int, routing_id: bytes, key: str | None,
+               now: float) -> _Peer:
         peer = self._peers.get(actor)
         if peer is None:
             if len(self._peers) >= self.options.max_peers:
@@ -256,59 +323,61 @@ class LearnerServer:
                     raise proto.ProtocolError(f"more than {self.options.max_peers} live actors")
                 del self._peers[dead]  # its stream marks stay in the state
             peer = self._peers[actor] = _Peer(routing_id, inc, now)
-            logger.info("actor %s connected", actor)
+            self._log.info("peers", "actor %s connected", actor)
         elif peer.inc != inc:
-            logger.info("actor %s restarted (new stream %x)", actor, inc)
+            self._log.info("peers", "actor %s restarted (new stream %x)", actor, inc)
             self._peers[actor] = peer = _Peer(routing_id, inc, now)
         elif not peer.alive:
-            logger.info("actor %s is back after %.1f s", actor, now - peer.last_seen)
+            self._log.info("peers", "actor %s is back after %.1f s", actor, now - peer.last_seen)
             peer.alive = True
         peer.routing_id = routing_id
+        peer.key = key
         peer.last_seen = now
         return peer
 
-    def _accept(self, peer: _Peer, head: proto.BatchHeader, arrays: dict[str, np.ndarray],
-                out: list[TransitionBatch]) -> None:
-        stream = peer.stream(head.actor)
-        hwm = self._hwm.get(stream, 0)
+    def _accept(self, peer: _Peer, head: proto.BatchHeader, verdict: str,
+                arrays: dict[str, np.ndarray], out: list[TransitionBatch]) -> None:
         peer.status_due = True
-        if head.seq <= hwm:
+        if verdict == "duplicate":
             self.metrics["duplicates"] += 1
-        elif head.seq > hwm + 1:
+        elif verdict == "gap":
             self.metrics["gaps"] += 1
             peer.gap = True
         else:
-            self._hwm[stream] = head.seq
+            self._marks.accept(head.actor, head.inc, head.seq)
             self.metrics["accepted_batches"] += 1
             self.metrics["accepted_transitions"] += head.n
             out.append(TransitionBatch(head.actor, head.seq, arrays))
 
-    def _skip_lost(self, stream: str, actor_committed: int) -> None:
-        # The actor was told batches up to actor_committed are durable, so it no longer holds
-        # them; if our restored marks are lower, a newer checkpoint was lost. Skip the hole
-        # (and say so) rather than wait forever for batches nobody has.
-        hwm = self._hwm.get(stream, 0)
-        if actor_committed > hwm:
-            logger.error("stream %s: batches %d..%d were committed but are not in the restored "
-                         "state (older checkpoint?); they are lost", stream, hwm + 1,
-                         actor_committed)
-            self.metrics["lost_batches"] += actor_committed - hwm
-            self._hwm[stream] = actor_committed
-            self._committed[stream] = max(self._committed.get(stream, 0), actor_committed)
+    def _revoke_removed(self, now: float) -> None:
+        assert self._allow is not None
+        for actor, peer in list(self._peers.items()):
+            if self._allow.name_of(peer.key) != actor:  # key deleted (or now another's)
+                del self._peers[actor]
+                self.metrics["revoked"] += 1
+                logger.warning("actor %s: its key left the allow-list; refusing it", actor)
+                self._refuse(peer.routing_id, "revoked", "this actor's key was removed from "
+                             "the learner's allow-list", now)
+
+    def _refuse(self, routing_id: bytes, code: str, reason: str, now: float) -> None:
+        # One refusal per peer connection and heartbeat period: a flood gets few answers.
+        if now - self._refused_at.get(routing_id, float("-inf")) < self.options.heartbeat_s:
+            return
+        if len(self._refused_at) >= self.options.max_peers:
+            self._refused_at.clear()
+        self._refused_at[routing_id] = now
+        frames = encode(proto.REFUSED, {"session": self.session, "code": code,
+                                        "reason": reason})
+        self._sock.send_multipart([routing_id, *frames], zmq.NOBLOCK, copy=False)
+        self.metrics["refusals_sent"] += 1
 
     def _drain_monitor(self) -> None:
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)
             self.metrics["handshake_failures"] += 1
-            self._warn("handshake", "refused a connection (%d so far): %s",
-                       self.metrics["handshake_failures"], _EVENT_NAMES.get(event["event"], "?"))
-
-    def _warn(self, topic: str, text: str, *args: object) -> None:
-        # At most one warning per topic and second, so a flood cannot flood the logs too.
-        now = time.monotonic()
-        if now - self._last_warning.get(topic, float("-inf")) >= 1.0:
-            self._last_warning[topic] = now
-            logger.warning(text, *args)
+            self._log.warning("handshake", "refused a connection (%d so far): %s",
+                              self.metrics["handshake_failures"],
+                              _EVENT_NAMES.get(event["event"], "?"))
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -318,7 +387,8 @@ class LearnerServer:
             if peer.alive and now - peer.last_seen > self.options.peer_timeout_s:
                 peer.alive = False
                 self.metrics["peer_deaths"] += 1
-                logger.warning("actor %s is dead: silent for %.2f s", actor, now - peer.last_seen)
+                self._log.warning("dead", "actor %s is dead: silent for %.2f s", actor,
+                                  now - peer.last_seen)
             if not peer.alive:
                 continue
             alive += 1
@@ -329,6 +399,8 @@ class LearnerServer:
                          or now - peer.weights_sent_at > self.options.resend_timeout_s)):
                 self._send_weights(peer, now)
         self.metrics["peers_alive"] = alive
+        self._log.flush()
+        self.metrics["log_suppressed"] = self._log.suppressed
 
     def _send(self, peer: _Peer, frames: list[bytes], now: float) -> None:
         # Never blocks: without ROUTER_MANDATORY a message to a gone or full peer is dropped.
@@ -337,9 +409,8 @@ class LearnerServer:
 
     def _send_status(self, actor: str, peer: _Peer, now: float) -> None:
         stream = peer.stream(actor)
-        hwm = self._hwm.get(stream, 0)
-        meta = {"session": self.session, "hwm": hwm,
-                "committed": min(hwm, self._committed.get(stream, 0)), "gap": peer.gap}
+        meta = {"session": self.session, "hwm": self._marks.hwm(stream),
+                "committed": self._marks.committed(stream), "gap": peer.gap}
         self._send(peer, encode(proto.STATUS, meta), now)
         peer.status_due = peer.gap = False
 

@@ -9,11 +9,13 @@ Learner -> actor::
 
     "st"  meta {session: int, hwm: int, committed: int, gap: bool} status: ack and heartbeat
     "w"   meta {session: int, version: int, meta: map} + arrays    newest weights
+    "rf"  meta {session: int, code: str, reason: str}              refused: stop, and why
 
 ``inc`` is a random number drawn when the actor starts, so a restarted actor opens a new
 stream ``(actor, inc)`` whose batch numbers ``seq`` start again at 1. ``hwm`` is the highest
 seq of that stream the learner has accepted with no gap below it, ``committed`` the highest it
 has stored durably. ``wv`` is the newest weights version the actor holds (-1: none).
+``code`` of a refusal is one of :data:`REFUSAL_CODES`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ HEARTBEAT = "hb"
 TRANSITIONS = "tr"
 STATUS = "st"
 WEIGHTS = "w"
+REFUSED = "rf"
+
+#: Why a learner refuses an actor: its key left the allow-list (``revoked``), or the actor id
+#: in the message is not the one its key is allow-listed under (``forged``).
+REFUSAL_CODES = frozenset(["revoked", "forged"])
+_MAX_REASON = 300
 
 _MAX_ACTOR_ID = 64
 _U63 = 2**63 - 1
@@ -53,6 +61,11 @@ class TransportOptions:
         resend_timeout_s: an actor re-sends batches not acknowledged within this time.
         max_inflight: most batches an actor sends ahead of the learner's acknowledgement.
         max_peers: most actors a learner tracks; messages from more are rejected.
+        max_streams: most streams (actor, inc) whose marks a learner keeps.
+        max_streams_per_actor: most streams kept per actor id (one per actor restart).
+        max_gap: most batches a seq or committed mark from an actor may lie past the
+            learner's mark for that stream; further is refused as impossible.
+        allow_refresh_s: how often the learner looks for changes in its allow-list.
         limits: wire size limits applied to every received message.
     """
 
@@ -61,6 +74,10 @@ class TransportOptions:
     resend_timeout_s: float = 1.0
     max_inflight: int = 64
     max_peers: int = 1024
+    max_streams: int = 4096
+    max_streams_per_actor: int = 16
+    max_gap: int = 1 << 20
+    allow_refresh_s: float = 1.0
     limits: WireLimits = field(default_factory=lambda: DEFAULT_LIMITS)
 
     def __post_init__(self) -> None:
@@ -68,6 +85,12 @@ class TransportOptions:
             raise TransportError("options: need 0 < heartbeat_s < peer_timeout_s")
         if self.resend_timeout_s <= 0 or self.max_inflight < 1 or self.max_peers < 1:
             raise TransportError("options: resend_timeout_s, max_inflight, max_peers must be > 0")
+        if min(self.max_streams, self.max_streams_per_actor, self.max_gap) < 1 or not (
+                self.allow_refresh_s > 0):
+            raise TransportError("options: max_streams, max_streams_per_actor, max_gap and "
+                                 "allow_refresh_s must be > 0")
+        if self.max_gap <= self.max_inflight:
+            raise TransportError("options: max_gap must exceed max_inflight")
 
 
 class TransitionBatch(NamedTuple):
@@ -113,6 +136,12 @@ class WeightsHeader(NamedTuple):
     meta: dict[str, Any]
 
 
+class Refusal(NamedTuple):
+    session: int
+    code: str
+    reason: str
+
+
 def _field(meta: Mapping[str, Any], key: str, kind: type, lo: int = 0) -> Any:
     if key not in meta:
         raise ProtocolError(f"meta.{key} is missing")
@@ -125,10 +154,17 @@ def _field(meta: Mapping[str, Any], key: str, kind: type, lo: int = 0) -> Any:
     return value
 
 
+def valid_actor_id(actor: str) -> bool:
+    """1..64 printable characters, no white space (ids end up in logs and file names)."""
+    return (0 < len(actor) <= _MAX_ACTOR_ID and actor.isprintable()
+            and not any(c.isspace() for c in actor))
+
+
 def _actor_id(meta: Mapping[str, Any]) -> str:
     actor = _field(meta, "actor", str)
-    if not 0 < len(actor) <= _MAX_ACTOR_ID:
-        raise ProtocolError(f"meta.actor must have 1..{_MAX_ACTOR_ID} characters")
+    if not valid_actor_id(actor):
+        raise ProtocolError(f"meta.actor must have 1..{_MAX_ACTOR_ID} printable characters and "
+                            "no white space")
     return actor
 
 
@@ -177,6 +213,18 @@ def parse_weights(msg: Message) -> WeightsHeader:
     m = msg.meta
     return WeightsHeader(_field(m, "session", int), _field(m, "version", int),
                          _field(m, "meta", dict))
+
+
+def parse_refusal(msg: Message) -> Refusal:
+    """Checks a refusal (the learner will not take this actor's messages)."""
+    _expect(msg, REFUSED, {"session", "code", "reason"}, arrays=False)
+    m = msg.meta
+    refusal = Refusal(_field(m, "session", int), _field(m, "code", str),
+                      _field(m, "reason", str))
+    if refusal.code not in REFUSAL_CODES or len(refusal.reason) > _MAX_REASON:
+        raise ProtocolError(f"rf: code must be one of {sorted(REFUSAL_CODES)} and the reason "
+                            f"at most {_MAX_REASON} characters")
+    return refusal
 
 
 def batch_size(arrays: Mapping[str, np.ndarray]) -> int:
