@@ -48,7 +48,7 @@ def signal_dims(cfg: RobotConfig, names: list[str] | tuple[str, ...]) -> tuple[i
     Raises:
         ConfigError: a name is not one of ``observation.signals``.
     """
-    from robot_rl.envs.spaces import signal_size  # lazily: robot_rl.config imports this
+    from robot_rl.spaces import signal_size  # lazily: robot_rl.config imports this
 
     starts, at = {}, 0
     for name in cfg.observation.signals:
@@ -95,7 +95,7 @@ def aprl_settings(cfg: RobotConfig, file: str | None = None) -> AprlSettings | N
             raise ConfigError(file, "aprl.surprise_signals", "expected at least one scored "
                               "observation entry")
         data["surprise_dims"] = list(dims)
-    from robot_rl.envs.spaces import signal_size
+    from robot_rl.spaces import signal_size
 
     obs_dim = sum(signal_size(s, cfg) for s in cfg.observation.signals)
     known = sorted({f.name for f in dataclasses.fields(AprlConfig)} | set(EXTRA_KEYS))

@@ -306,14 +306,37 @@ class LearnerConfig:
 
 @dataclass
 class SafetyConfig:
-    """The filter between the policy and the motors (applies in every mode)."""
+    """The filter between the policy and the motors (applies in every mode; docs/safety.md)."""
 
-    max_state_age_s: float = 0.25  # older states lead to holding the last safe pose (s)
-    rate_limit: bool = True  # limit target change per step by velocity_limit * dt
+    max_state_age_s: float = 0.25  # older states lead to a hold at the measured pose (s)
+    # Largest change of a joint's command from the previous command in one control step
+    # (rad): a number for every joint, or one per joint. Default (null): half of what
+    # robot.velocity_limit allows in one control period.
+    max_step: float | list[float] | None = None
+    # Largest distance of a joint's command from its measured position (rad): a number or
+    # one per joint. Default (null): twice robot.action_scale (the width of the action box).
+    max_tracking_error: float | list[float] | None = None
+    # Optional operator heartbeat (s): with a value, the actor holds when no message arrived
+    # on the e-stop or operator topic for this long. Null: no heartbeat needed.
+    operator_timeout_s: float | None = None
 
     def validate(self, fail: Fail) -> None:
-        if self.max_state_age_s <= 0:
+        if not self.max_state_age_s > 0:
             fail("max_state_age_s", "expected a positive age in seconds")
+        for key in ("max_step", "max_tracking_error"):
+            value = getattr(self, key)
+            values = value if isinstance(value, list) else [] if value is None else [value]
+            if not all(v > 0 for v in values):
+                fail(key, "expected positive angles in rad (a number or one per joint)")
+        if self.operator_timeout_s is not None and not self.operator_timeout_s > 0:
+            fail("operator_timeout_s", "expected a positive time in seconds (or null)")
+
+    def per_joint(self, key: str, default: list[float]) -> list[float]:
+        """``max_step`` or ``max_tracking_error`` per joint (``default`` where unset)."""
+        value = getattr(self, key)
+        if value is None:
+            return list(default)
+        return list(value) if isinstance(value, list) else [float(value)] * len(default)
 
 
 @dataclass
@@ -425,6 +448,10 @@ class RobotConfig:
             fail("task.kind", "expected 'reach' for an arm ('walk' needs a legged robot)")
         if self.task.kind == "reach" and self.robot.kind != "arm":
             fail("task.kind", "expected 'walk' for a legged robot ('reach' needs an arm)")
+        for key in ("max_step", "max_tracking_error"):
+            value = getattr(self.safety, key)
+            if isinstance(value, list):
+                _per_joint(fail, f"safety.{key}", value, self.n_joints)
         order = self.ros.command_joints
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "

@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "actor_loop": ["ActorEnv", "ActorLoop", "ActorSettings", "hold_pose"],
+    "actor_loop": ["ActorEnv", "ActorLoop", "ActorSettings"],
     "learner_loop": ["Learner", "LearnerSettings", "make_learner", "next_incarnation"],
     "local": ["LocalRun", "run_local"],
     "sources": ["SourceTags", "read_sources"],

@@ -4,7 +4,7 @@ Usage loop (one thread; the env is anything with ``reset``/``step`` and Box spac
 :class:`~robot_rl.envs.RobotEnv`, later the ROS 2 node's environment)::
 
     client = ActorClient("tcp://learner:5555", "a1-left", curve=client_curve("keys/", "a1-left"))
-    loop = ActorLoop(env, client, ActorSettings(on_learner_loss="hold"), hold=hold_pose(env))
+    loop = ActorLoop(env, client, ActorSettings(on_learner_loss="hold"))
     while not stop:
         loop.step()            # one control step: act (or hold), buffer, send, poll
     loop.finish(timeout_s=30)  # send the last partial batch, wait until committed
@@ -13,7 +13,7 @@ Actions are uniform random until the first weights arrive (the learner publishes
 its warm-up), then sampled from the newest policy. Every transition carries ``step``, its
 number at this actor (0, 1, 2, ...), so the learner's checkpoints can prove exactly-once.
 With the learner gone the actor keeps acting on its last weights (``continue``) or holds the
-last safe pose through the safety filter (``hold``); in both cases unsent and unacknowledged
+measured pose through the environment's control step (``env.hold``, ``hold``); in both cases unsent and unacknowledged
 batches stay buffered in the client and go out when a learner answers again.
 """
 
@@ -44,19 +44,9 @@ class ActorEnv(Protocol):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]: ...
 
-
-def hold_pose(env: Any) -> Callable[[], None]:
-    """A hold for :class:`~robot_rl.envs.RobotEnv`: one control period at the safe pose.
-
-    Sends :meth:`SafetyFilter.hold`'s command (the last command that left the filter) and
-    lets the period pass. The actor resets the environment before acting again.
-    """
-    def hold() -> None:
-        command, _ = env.safety.hold("learner_lost")
-        env.robot.send_command(command)
-        env.robot.tick()
-
-    return hold
+    def hold(self, reason: str) -> Any:
+        """One control period held at the measured pose (see RobotEnv.hold)."""
+        ...
 
 
 @dataclass
@@ -78,16 +68,12 @@ class ActorLoop:
         env: the environment (normalized actions in [-1, 1] are rescaled to its Box).
         client: the transport's actor end (owned and closed by the caller).
         settings: batching, pacing and the learner-loss behaviour.
-        hold: holds the robot for one control period (required for ``hold``).
     """
 
-    def __init__(self, env: ActorEnv, client: ActorClient, settings: ActorSettings | None = None,
-                 hold: Callable[[], None] | None = None) -> None:
+    def __init__(self, env: ActorEnv, client: ActorClient,
+                 settings: ActorSettings | None = None) -> None:
         self.env, self.client = env, client
         self.settings = s = settings or ActorSettings()
-        if s.on_learner_loss == "hold" and hold is None:
-            raise ValueError("on_learner_loss='hold' needs a hold function (see hold_pose)")
-        self.hold = hold
         self.rescale = ActionRescale(env.action_space)
         self.act_dim = int(np.prod(env.action_space.shape))
         self.rng = np.random.default_rng(s.seed)
@@ -196,8 +182,7 @@ class ActorLoop:
             self._send()
             logger.warning("learner gone: holding the safe pose (%d batches kept)",
                            self.client.pending_batches)
-        assert self.hold is not None
-        self.hold()
+        self.env.hold("learner_lost")
         self.metrics["hold_steps"] += 1
         self.client.poll(self.settings.hold_period_s)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from robot_rl.aprl.integration import actor_env
 from robot_rl.config import RobotConfig
-from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
+from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import Learner, LearnerSettings, make_learner
 from robot_rl.envs import RobotEnv
 from robot_rl.runs import RunDir
@@ -95,8 +95,7 @@ def run_local(cfg: RobotConfig, n_actors: int = 2, steps: int = 1000, seed: int 
         client = ActorClient(server.endpoint, f"actor{i}", options=options)
         base = actor_settings or ActorSettings()
         loop = ActorLoop(env, client, ActorSettings(**{**base.__dict__,
-                                                       "seed": seed + 1000 * (i + 1)}),
-                         hold=hold_pose(env))
+                                                       "seed": seed + 1000 * (i + 1)}))
         try:
             loop.run(stop.is_set)
             result.actors.append({"id": client.actor_id, **loop.summary()})

@@ -1,7 +1,9 @@
 """Robot + task as a Gymnasium environment, built from a robot config.
 
 The embedded trainer and other libraries (Stable-Baselines3 in our benchmarks) train on
-exactly this environment. Every command passes the safety filter.
+exactly this environment. Each step is :class:`~robot_rl.control.ControlStep`'s, the one
+control step every mode shares: action -> limit -> safety filter -> command, then reward,
+termination (the task's end or a fall) and truncation from the state that follows.
 """
 
 from __future__ import annotations
@@ -12,10 +14,8 @@ import gymnasium as gym
 import numpy as np
 
 from robot_rl.config import RobotConfig, load_config
-from robot_rl.envs.spaces import ActionMapper, ObservationBuilder
-from robot_rl.rewards import reach_reward, walk_reward
-from robot_rl.robot import RobotState, quat_to_rpy
-from robot_rl.safety import SafetyFilter
+from robot_rl.control import Action, ControlStep
+from robot_rl.robot import RobotState
 
 
 class RobotEnv(gym.Env):
@@ -37,57 +37,65 @@ class RobotEnv(gym.Env):
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": int(self.cfg.robot.control_hz)}
         self.robot = PyBulletRobot(self.cfg, seed=seed)
-        self.obs_builder = ObservationBuilder(self.cfg)
-        self.mapper = ActionMapper(self.cfg)
-        self.safety = SafetyFilter.from_config(self.cfg)
+        self.control = ControlStep(self.cfg, seed)
+        self.obs_builder = self.control.obs_builder
+        self.safety = self.control.safety
         n = self.cfg.n_joints
         self.action_space = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_builder.size,),
                                                 np.float32)
-        self._rng = np.random.default_rng(seed)
-        self._prev_action = np.zeros(n, dtype=np.float32)
-        self._target: np.ndarray | None = None
         self._state: RobotState | None = None
-        self._steps = 0
-        self._start_yaw = 0.0  # heading at the episode's start (walk direction "start")
         self.manual_resets = 0
-        self.limit: np.ndarray | float = 1.0  # adaptive action limit (APRL); 1 = full range
+
+    @property
+    def limit(self) -> np.ndarray | float:
+        """The adaptive action limit L (APRL) the control step applies; 1 = full range."""
+        return self.control.limit
+
+    @limit.setter
+    def limit(self, value: np.ndarray | float) -> None:
+        self.control.limit = value
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
+            self.control.seed(seed)
         self.manual_resets += 1
-        self._state = self.robot.reset()
-        self.safety.reset(self._state.joint_position)
-        self._start_yaw = float(quat_to_rpy(self._state.imu_orientation)[2])
-        self._prev_action[:] = 0.0
-        self._steps = 0
-        if self.cfg.task.kind == "reach":
-            reach = self.cfg.task.reach
-            self._target = self._rng.uniform(reach.target_low, reach.target_high)
-        return self._observe(), {}
+        self._spawn()
+        self.control.new_episode()
+        return self.control.observe(self.state), {}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         assert self._state is not None, "call reset() before step()"
-        action = np.asarray(action, dtype=np.float32)
-        targets = self.mapper(action, self.limit)
-        command, safety = self.safety.filter(targets, self._state, self.robot.now())
-        self.robot.send_command(command)
+        out = self._send(self.control.act(action, self._state, self.robot.now()))
+        done = self.control.complete(self.state)
+        assert done is not None
+        t = done.transition
+        info: dict[str, Any] = {**done.info, "fallen": bool(done.info["fallen"]),
+                                "safety_hold": out.safety.hold,
+                                "safety_clamped": out.safety.clamped, "command": out.command}
+        return t.next_obs, t.reward, t.terminated, t.truncated, info
+
+    def hold(self, reason: str) -> Action:
+        """One control period held at the measured pose (the distributed actor's hold while
+        its learner is gone); the episode's pending step, if any, is dropped."""
+        self.control.drop()
+        return self._send(self.control.hold(reason, self._state, self.robot.now()))
+
+    def _send(self, out: Action) -> Action:
+        """Sends the command (if any), lets one control period pass, reads the state."""
+        if out.command is not None:
+            self.robot.send_command(out.command)
         self.robot.tick()
         self._state = self.robot.read_state()
-        self._steps += 1
-        clean_action = np.clip(np.nan_to_num(action), -1.0, 1.0)
-        reward, terminated, info = self._reward(clean_action)
-        self._prev_action = clean_action.astype(np.float32)
-        fallen = self.robot.fallen()
-        terminated = terminated or fallen
-        truncated = (not terminated) and self._steps >= self.cfg.task.episode_steps
-        info.update(fallen=fallen, safety_hold=safety.hold, safety_clamped=safety.clamped,
-                    command=command)
-        return self._observe(), reward, terminated, truncated, info
+        return out
+
+    def _spawn(self) -> None:
+        """Teleports the robot to its spawn pose; the next command starts from there."""
+        self._state = self.robot.reset()
+        self.safety.restart()
 
     def render(self) -> np.ndarray:
         return self.robot.render()
@@ -101,17 +109,6 @@ class RobotEnv(gym.Env):
         """The latest state (after reset/step)."""
         assert self._state is not None
         return self._state
-
-    def _observe(self) -> np.ndarray:
-        assert self._state is not None
-        return self.obs_builder.build(self._state, self._prev_action, self._target)
-
-    def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
-        assert self._state is not None
-        if self.cfg.task.kind == "walk":
-            return walk_reward(self._state, self.cfg.task.walk, self._start_yaw)
-        assert self._target is not None
-        return reach_reward(self._state, self._target, action, self.cfg.task.reach)
 
 
 def make_env(config: RobotConfig | str, seed: int = 0,

@@ -41,8 +41,8 @@ import numpy as np
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs.robot_env import RobotEnv
 from robot_rl.envs.signals import state_signals
-from robot_rl.envs.spaces import ObservationBuilder
 from robot_rl.errors import ConfigError
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.taskgraph import StepResult, TaskGraphSpec, TaskScheduler
 from robot_rl.taskgraph.recovery import make_controller
 
@@ -86,7 +86,7 @@ class TaskEnv(RobotEnv):
         # The one-hot names the target of a reaching task; a target_delta of the active task
         # would be wrong under relabeling, so it is left out.
         signals = [s for s in cfg.observation.signals if s != "target_delta"]
-        self.obs_builder = ObservationBuilder(dataclasses.replace(
+        self.obs_builder = self.control.obs_builder = ObservationBuilder(dataclasses.replace(
             cfg, observation=dataclasses.replace(cfg.observation, signals=signals)))
         self.base_obs_dim = self.obs_builder.size
         self.observation_space = gym.spaces.Box(
@@ -109,9 +109,8 @@ class TaskEnv(RobotEnv):
         spawn = (first or self.fixed_task is not None or self._pending_reset
                  or bool((options or {}).get("spawn")))
         if spawn:
-            self._state = self.robot.reset()
-            self.safety.reset(self._state.joint_position)
-            self._prev_action[:] = 0.0
+            self._spawn()
+            self.control.new_episode()
             self._pending_reset = False
             if first:
                 self.spawns += 1
@@ -125,7 +124,7 @@ class TaskEnv(RobotEnv):
             self.segment_start = self.total_steps
             self._signals = None
             self._enter(self.scheduler.active)
-        self._target = self._active_target()
+        self.control.target = self._active_target()
         return self._observe_task(self.scheduler.active), {"task": self.scheduler.active_name}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -137,19 +136,16 @@ class TaskEnv(RobotEnv):
         if controller is not None:
             signals = self._signals or self._current_signals()
             action = np.clip(controller(signals) / factor, -1.0, 1.0).astype(np.float32)
-        targets = self.mapper(action, np.asarray(self.limit) * factor)
-        command, safety = self.safety.filter(targets, self._state, self.robot.now())
-        self.robot.send_command(command)
-        self.robot.tick()
-        self._state = self.robot.read_state()
-        self._steps += 1
+        out = self._send(self.control.act(action, self._state, self.robot.now(),
+                                          scale=factor))
+        self.control.drop()  # the scheduler scores the step (rewards of every task)
+        safety = out.safety
+        command = out.command
         self.total_steps += 1
-        clean_action = np.clip(np.nan_to_num(action), -1.0, 1.0)
-        self._prev_action = (clean_action * factor).astype(np.float32)
         dt = self.cfg.control_dt
-        signals = state_signals(self.cfg, self._state,
+        signals = state_signals(self.cfg, self.state,
                                 time_in_task=(self.scheduler.task_steps + 1) * dt,
-                                target=self._target)
+                                target=self.control.target)
         result = self.scheduler.step(signals)
         self.last_result = result
         self._signals = signals
@@ -185,12 +181,11 @@ class TaskEnv(RobotEnv):
 
     def _current_signals(self) -> dict[str, float]:
         assert self._state is not None
-        return state_signals(self.cfg, self._state, target=self._target,
+        return state_signals(self.cfg, self.state, target=self.control.target,
                              time_in_task=self.scheduler.task_steps * self.cfg.control_dt)
 
     def _observe_task(self, task: int) -> np.ndarray:
-        assert self._state is not None
-        base = self.obs_builder.build(self._state, self._prev_action, self._target)
+        base = self.control.observe(self.state)
         return np.concatenate([base, self.scheduler.task_one_hot(task)])
 
     def _active_target(self) -> np.ndarray | None:

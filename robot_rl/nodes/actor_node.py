@@ -22,7 +22,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.distributed.weights import WeightsError
-from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore, OperatorError, StepOutput, Transition
 from robot_rl.nodes.params import ActorParams
 from robot_rl.nodes.policy import Policy
@@ -122,7 +122,7 @@ class ActorNode:
         self._record(self.cfg.ros.joint_states_topic, msg)
 
     def _on_estop(self, msg: msgs.Bool) -> None:
-        out = self.core.set_estop(msg.data)
+        out = self.core.set_estop(msg.data, time.monotonic())
         if out is not None:
             self._publish_command(out)
         self._record(self.cfg.ros.estop_topic, msg)
@@ -132,7 +132,7 @@ class ActorNode:
     def _on_operator(self, msg: msgs.String) -> None:
         self._record(self.cfg.ros.operator_topic, msg)
         try:
-            out = self.core.operator(msg.data)
+            out = self.core.operator(msg.data, time.monotonic())
             self.last_operator_error = ""
         except OperatorError as err:
             self.last_operator_error = str(err)
@@ -173,6 +173,8 @@ class ActorNode:
             self.publish_status()
 
     def _publish_command(self, out: StepOutput) -> None:
+        if out.command is None:  # no complete state yet: nothing is commanded
+            return
         msg = msgs.Float64MultiArray.from_array(out.command)
         self.commands.publish(msg)
         self._record(self.cfg.ros.command_topic, msg)

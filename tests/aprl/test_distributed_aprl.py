@@ -16,7 +16,7 @@ import numpy as np
 
 from robot_rl.aprl.integration import AprlAgent, AprlEnv, actor_env
 from robot_rl.config import load_config
-from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
+from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import LearnerSettings, make_learner
 from robot_rl.distributed.local import thread_friendly_gil
 from robot_rl.envs import RobotEnv
@@ -45,7 +45,7 @@ def test_learner_ships_the_dynamics_model_and_the_actor_gate_uses_it(tmp_path: P
         env = actor_env(cfg, RobotEnv(cfg, seed=1))
         assert isinstance(env, AprlEnv)
         client = ActorClient(server.endpoint, "a0", options=FAST)
-        loop = ActorLoop(env, client, ActorSettings(seed=1, batch_size=8), hold=hold_pose(env))
+        loop = ActorLoop(env, client, ActorSettings(seed=1, batch_size=8))
         try:
             deadline = time.monotonic() + 60
             while env.gate.predictor is None or loop.metrics["steps"] < 120:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from robot_rl.config import RobotConfig
-from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
+from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import LearnerSettings, make_learner
 from robot_rl.distributed.local import run_local
 from robot_rl.distributed.sources import read_sources
@@ -61,7 +61,7 @@ def test_actor_without_learner_holds_or_continues_then_delivers_everything(
     env.robot.send_command = lambda q: (commands.append(np.array(q)), send(q))[1]
     client = ActorClient(endpoint, "a0", options=FAST)
     loop = ActorLoop(env, client, ActorSettings(on_learner_loss=mode, hold_period_s=0.01,
-                                                seed=1), hold=hold_pose(env))
+                                                seed=1))
     stop = threading.Event()
     actor = threading.Thread(target=loop.run, args=(stop.is_set,), daemon=True)
     actor.start()
@@ -80,7 +80,7 @@ def test_actor_without_learner_holds_or_continues_then_delivers_everything(
             held = commands[n0:len(commands)]  # (n0 may include one hold not yet in h0)
             assert m["steps"] == steps  # no transitions while holding
             assert len(held) >= 9 and all(np.array_equal(q, held[0]) for q in held)
-            np.testing.assert_array_equal(held[0], env.safety.last_command)
+            np.testing.assert_array_equal(held[0], env.safety.previous)  # the latch
         else:
             steps = m["policy_steps"]
             wait_for(lambda: m["policy_steps"] >= steps + 40, 10, "acting without a learner",

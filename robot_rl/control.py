@@ -1,0 +1,231 @@
+"""The one control step, shared by every mode (embedded, distributed actor, ROS actor node).
+
+::
+
+    state (complete, fresh?) -> obs -> policy -> a -> limit L (APRL) -> safety filter -> command
+            `--------------> reward, terminated / truncated, fall -> transition
+
+:class:`ControlStep` is the only caller of the :class:`~robot_rl.safety.SafetyFilter` and the
+only place a transition is packed. Modes differ in where the state comes from and where the
+command and the transition go: :class:`~robot_rl.envs.RobotEnv` (PyBullet in-process, also
+under the distributed actor) and :class:`~robot_rl.nodes.actor_core.ActorCore` (ROS topics).
+
+Usage (what both callers do; ``now`` is the clock that stamps states)::
+
+    control = ControlStep(cfg, seed)
+    control.new_episode()
+    obs = control.observe(state)
+    out = control.act(policy(obs), state, now)      # or control.hold("paused", state, now)
+    if out.command is not None:
+        robot.send_command(out.command)
+    ... one control period later, with the next state:
+    done = control.complete(next_state)             # the transition and why the episode ended
+
+A transition is the observation and action of one step and the state of the next. A fall
+(``sim.fall_tilt_deg``/``sim.fall_height``) or the task's own end is ``terminated``; the
+time limit or a task switch is ``truncated``. A step that was held carries ``held=True``:
+the action never reached the robot (the ROS actor drops it; a Gymnasium env must return it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from robot_rl.config import RobotConfig
+from robot_rl.spaces import ActionMapper, ObservationBuilder
+from robot_rl.rewards import reach_reward, walk_reward
+from robot_rl.robot import RobotState, quat_to_rpy
+from robot_rl.safety import SafetyFilter, SafetyInfo
+
+Reward = Callable[[RobotState, np.ndarray, "np.ndarray | None", float],
+                  tuple[float, bool, dict[str, float]]]
+"""reward(state, action, target, start_yaw) -> (reward, terminated, info)."""
+
+
+class Transition(NamedTuple):
+    """One stored experience (normalized action; ``step`` numbers it on this actor)."""
+
+    obs: np.ndarray
+    action: np.ndarray
+    reward: float
+    next_obs: np.ndarray
+    terminated: bool
+    truncated: bool
+    step: int
+    task: str
+
+
+class Action(NamedTuple):
+    """What :meth:`ControlStep.act` or :meth:`ControlStep.hold` produced."""
+
+    command: np.ndarray | None  # joint targets, config order (None: send nothing)
+    safety: SafetyInfo
+
+
+class Completed(NamedTuple):
+    """What :meth:`ControlStep.complete` produced."""
+
+    transition: Transition
+    held: bool  # the step's action was held by the safety filter (never reached the robot)
+    end: str | None  # "terminated", "time_limit", "task_switch" or None
+    info: dict[str, float]  # the reward's info plus ``fallen``
+
+
+def task_rewards(cfg: RobotConfig) -> dict[str, Reward]:
+    """Task name -> reward. A legged robot knows ``walk`` (its config's band) and ``stand``
+    (a band of 0 m/s: stay in place); an arm knows ``reach`` (its episode's target)."""
+    if cfg.robot.kind == "legged":
+        walk = cfg.task.walk
+        stand = dataclasses.replace(walk, velocity_low=0.0, velocity_high=0.0)
+        return {"walk": lambda s, a, t, yaw: walk_reward(s, walk, yaw),
+                "stand": lambda s, a, t, yaw: walk_reward(s, stand, yaw)}
+    reach = cfg.task.reach
+
+    def reach_task(s: RobotState, a: np.ndarray, t: np.ndarray | None,
+                   yaw: float) -> tuple[float, bool, dict[str, float]]:
+        assert t is not None, "reach needs a target"
+        return reach_reward(s, t, a, reach)
+
+    return {"reach": reach_task}
+
+
+def sample_target(cfg: RobotConfig, task: str, rng: np.random.Generator) -> np.ndarray | None:
+    """The episode's target (reach: uniform in the configured box), else None."""
+    if task != "reach":
+        return None
+    return rng.uniform(cfg.task.reach.target_low, cfg.task.reach.target_high)
+
+
+def fallen(cfg: RobotConfig, state: RobotState) -> bool:
+    """A legged robot tilted beyond ``sim.fall_tilt_deg``, or (where the base height is
+    known) lower than ``sim.fall_height``. Arms never fall."""
+    if cfg.robot.kind != "legged":
+        return False
+    roll, pitch, _ = quat_to_rpy(state.imu_orientation)
+    if np.degrees(max(abs(roll), abs(pitch))) > cfg.sim.fall_tilt_deg:
+        return True
+    return state.base_position is not None and float(state.base_position[2]) < cfg.sim.fall_height
+
+
+class ControlStep:
+    """Observation, action mapping, APRL limit, safety filter, reward and episode bounds.
+
+    Args:
+        cfg: The robot config.
+        seed: Seeds the reach targets.
+    """
+
+    def __init__(self, cfg: RobotConfig, seed: int = 0) -> None:
+        self.cfg = cfg
+        self.obs_builder = ObservationBuilder(cfg)
+        self.mapper = ActionMapper(cfg)
+        self.safety = SafetyFilter.from_config(cfg)
+        self.tasks = task_rewards(cfg)
+        self.task = cfg.task.kind
+        self.rng = np.random.default_rng(seed)
+        self.limit: float | np.ndarray = 1.0  # adaptive action limit L (APRL); 1: full range
+        self.target: np.ndarray | None = None
+        self.prev_action = np.zeros(cfg.n_joints, np.float32)
+        self.episode_steps = 0
+        self.episode_return = 0.0
+        self.transitions = 0  # completed transitions (numbers them)
+        self._start_yaw: float | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, bool] | None = None
+
+    def seed(self, seed: int) -> None:
+        """Reseeds the reach targets."""
+        self.rng = np.random.default_rng(seed)
+
+    def new_episode(self, task: str | None = None) -> None:
+        """Starts an episode (of ``task``, default the current one): previous action zero,
+        a new target, the start heading taken from the next state acted on."""
+        if task is not None:
+            self.task = task
+        self.prev_action[:] = 0.0
+        self.episode_steps = 0
+        self.episode_return = 0.0
+        self.target = sample_target(self.cfg, self.task, self.rng)
+        self._start_yaw = None
+        self._pending = None
+
+    def observe(self, state: RobotState) -> np.ndarray:
+        """The policy's observation of ``state`` in the current episode."""
+        return self.obs_builder.build(state, self.prev_action, self.target)
+
+    def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
+            scale: float = 1.0) -> Action:
+        """Maps ``action`` (normalized) through the limit and the safety filter; the step is
+        pending until :meth:`complete`.
+
+        Args:
+            action: The policy's action in [-1, 1] (NaN holds).
+            state: The newest state (the one ``action`` was computed from).
+            now: The current time on the clock that stamps states (s).
+            hold: Hold for this reason instead (e.g. "paused"); "" to act.
+            scale: Widens the action range (a task graph's per-task ``action_scale``) and
+                the safety filter's step and tracking bounds with it; the previous-action
+                observation is the physical offset ``a * scale``.
+        """
+        if self._start_yaw is None:
+            self._start_yaw = float(quat_to_rpy(state.imu_orientation)[2])
+        obs = self.observe(state)
+        action = np.asarray(action, dtype=np.float32)
+        targets = self.mapper(action, np.asarray(self.limit) * scale)
+        command, info = self.safety.step(targets, state, now, hold, widen=scale)
+        clean = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
+        self._pending = (obs, clean, info.hold)
+        if not info.hold:
+            self.prev_action = (clean * scale).astype(np.float32)
+        return Action(command, info)
+
+    def hold(self, reason: str, state: RobotState | None, now: float) -> Action:
+        """Holds (the measured pose latched when the hold began; nothing before a state)."""
+        command, info = self.safety.step(None, state, now, reason)
+        return Action(command, info)
+
+    @property
+    def pending(self) -> bool:
+        """Whether an action awaits its next state."""
+        return self._pending is not None
+
+    def drop(self) -> bool:
+        """Forgets the pending step (its period was interrupted); True if there was one."""
+        had = self._pending is not None
+        self._pending = None
+        return had
+
+    def complete(self, state: RobotState, switching: bool = False) -> Completed | None:
+        """Scores the pending step with the state that followed it (None if none pends).
+
+        Args:
+            state: The state one control period after the action.
+            switching: The operator switches the task now (ends the episode, truncated).
+        """
+        if self._pending is None:
+            return None
+        obs, action, held = self._pending
+        self._pending = None
+        next_obs = self.observe(state)
+        start_yaw = self._start_yaw if self._start_yaw is not None else 0.0
+        reward, terminated, info = self.tasks[self.task](state, action, self.target, start_yaw)
+        fell = fallen(self.cfg, state)
+        terminated = bool(terminated or fell)
+        self.episode_steps += 1
+        self.episode_return += reward
+        time_up = self.episode_steps >= self.cfg.task.episode_steps
+        truncated = not terminated and (time_up or switching)
+        transition = Transition(obs, action, float(reward), next_obs, terminated,
+                                bool(truncated), self.transitions, self.task)
+        self.transitions += 1
+        end = ("terminated" if terminated else "time_limit" if time_up
+               else "task_switch" if switching else None)
+        return Completed(transition, held, end, {**info, "fallen": float(fell)})
+
+    def status(self) -> dict[str, Any]:
+        """Counters for a status message."""
+        return {"task": self.task, "episode_steps": self.episode_steps,
+                "transitions": self.transitions, "safety_holds": self.safety.holds}
