@@ -2,7 +2,9 @@
 
 Registered in :data:`robot_rl.cli.EXTRA_COMMANDS`. Heavy imports (torch, PyBullet) happen
 inside the command functions so ``robot-rl --help`` stays fast. Transport and key problems
-print one line and exit with status 2, like configuration mistakes.
+print one line and exit with status 2, like configuration mistakes. ``robot-rl actor`` exits
+0 when the learner committed everything it sent, 1 when some never was, and 3 when the
+learner refused it (key not allow-listed or removed, id not its key's name).
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ def _cmd_learner(args: argparse.Namespace) -> int:
 def _cmd_actor(args: argparse.Namespace) -> int:
     from robot_rl.aprl.integration import actor_env
     from robot_rl.config import load_config
-    from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings, hold_pose
+    from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
     from robot_rl.envs import RobotEnv
     from robot_rl.transport import ActorClient, KeyFileError, TransportError, client_curve
 
@@ -227,14 +229,19 @@ def _cmd_actor(args: argparse.Namespace) -> int:
         env = actor_env(cfg, RobotEnv(cfg, seed=args.seed))  # behind APRL's gate if active
         settings = ActorSettings(batch_size=args.batch, on_learner_loss=args.on_learner_loss,
                                  rate_hz=args.rate_hz, seed=args.seed)
-        loop = ActorLoop(env, client, settings, hold=hold_pose(env))
+        loop = ActorLoop(env, client, settings)
         print(f"actor {args.id} -> {args.learner} (CURVE {'on' if curve else 'off'}, "
               f"on learner loss: {args.on_learner_loss})", file=sys.stderr)
         with _stop_on_signals() as stopped:
-            loop.run(lambda: stopped() is not None, args.max_steps)
+            loop.run(lambda: stopped() is not None or client.refusal is not None,
+                     args.max_steps)
             timeout = args.flush_timeout if stopped() is None else min(args.flush_timeout, 5.0)
-            committed = loop.finish(timeout)
-        print(json.dumps({"id": args.id, "committed": committed, **loop.summary()}))
+            committed = client.refusal is None and loop.finish(timeout)
+        print(json.dumps({"id": args.id, "committed": committed, "refused": client.refusal,
+                          **loop.summary()}))
+        if client.refusal is not None:
+            print(f"actor {args.id}: refused by the learner: {client.refusal}", file=sys.stderr)
+            return 3
         if not committed:
             print(f"actor {args.id}: {client.pending_transitions} transitions were never "
                   "committed by a learner", file=sys.stderr)
@@ -270,7 +277,8 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     print(f"\nlearner: robot-rl learner CONFIG --bind tcp://*:5555 --keys {root}\n"
           f"actor:   robot-rl actor CONFIG --learner tcp://LEARNER_HOST:5555 --id NAME "
           f"--keys DIR_WITH_NAME.key_secret_AND_learner.key\n"
-          f"The learner accepts exactly the public keys in {root / 'actors'}/: to allow an "
-          f"actor whose key was made elsewhere, copy its NAME.key there and restart the "
-          f"learner; to revoke one, delete its file there.")
+          f"The learner accepts exactly the public keys in {root / 'actors'}/, each only for "
+          f"the actor id that is its file name: to allow an actor whose key was made "
+          f"elsewhere, copy its NAME.key there; to revoke one, delete its file there. A "
+          f"running learner notices either within seconds.")
     return 0

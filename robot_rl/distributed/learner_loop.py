@@ -24,6 +24,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,18 +34,20 @@ import torch
 
 from robot_rl.aprl.integration import AprlAgent, active_settings, aprl_learner
 from robot_rl.config import RobotConfig
-from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.distributed.sources import SourceTags
 from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.transport import LearnerServer, TransitionBatch
+from robot_rl.transport.ratelog import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
 FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 TRANSITION_ARRAYS = (*FIELDS, "step")  # "step": the transition's number at its actor
 INCARNATION_FILE = "learner_incarnation"
+_MAX_OPEN_EPISODES = 4096  # actors whose running episode return is kept (oldest dropped)
 
 
 @dataclass
@@ -129,8 +132,9 @@ class Learner:
         self._logged_at = 0
         self._published_at: int | None = None  # update_steps at the last publish
         self._start = (time.monotonic(), 0, 0)
-        self._last_warning = float("-inf")
+        self._log = RateLimitedLog(logger)  # a bad actor cannot flood the log
         self._bar: Any = None
+        self._bar_logging = ExitStack()  # log lines go above the bar, not glued onto it
         self._bar_at = 0.0
 
     @property
@@ -189,7 +193,8 @@ class Learner:
         problem = self._check(arrays)
         if problem is not None:
             self.bad_transitions += n
-            self._warn(f"dropped a batch from actor {batch.actor_id}: {problem}")
+            self._log.warning("bad_batch", "dropped a batch from actor %s: %s", batch.actor_id,
+                              problem)
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
         self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
@@ -204,8 +209,8 @@ class Learner:
         if self.lag > self.settings.max_update_lag:
             self.dropped_updates += self.lag - self.settings.max_update_lag
             self.lag = self.settings.max_update_lag
-            self._warn(f"learner behind its actors: dropped {self.dropped_updates} update steps "
-                       f"so far (pace the actors or lower learner.utd)")
+            self._log.warning("behind", "learner behind its actors: dropped %d update steps so "
+                              "far (pace the actors or lower learner.utd)", self.dropped_updates)
         self._count_episodes(batch.actor_id, arrays)
         if self._bar is not None:
             self._bar.update(n)
@@ -229,7 +234,10 @@ class Learner:
         return None
 
     def _count_episodes(self, actor: str, a: dict[str, np.ndarray]) -> None:
-        acc = self._episode.setdefault(actor, [0.0, 0.0])
+        acc = self._episode.pop(actor, None) or [0.0, 0.0]
+        self._episode[actor] = acc  # most recent last; forget the oldest past the cap
+        if len(self._episode) > _MAX_OPEN_EPISODES:
+            del self._episode[next(iter(self._episode))]
         ends = np.logical_or(a["terminated"], a["truncated"])
         for reward, end, terminated in zip(a["reward"], ends, a["terminated"]):
             acc[0] += float(reward)
@@ -308,6 +316,7 @@ class Learner:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+            self._bar_logging.close()
         if self.logger is not None:
             self.logger.close()
             self.logger = None
@@ -327,7 +336,8 @@ class Learner:
                 "recent_return": (float(np.mean(self.recent_returns)) if self.recent_returns
                                   else math.nan),
                 "actors_alive": m["peers_alive"], "duplicates": m["duplicates"],
-                "gaps": m["gaps"], "handshake_failures": m["handshake_failures"]}
+                "gaps": m["gaps"], "handshake_failures": m["handshake_failures"],
+                **{k: m[k] for k in ("rejected", "forged", "revoked", "bad_marks")}}
 
     def _log_train(self) -> None:
         self._logged_at = self.received
@@ -339,7 +349,9 @@ class Learner:
             return
         if self._bar is None:
             from tqdm import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
 
+            self._bar_logging.enter_context(logging_redirect_tqdm())
             self._bar = tqdm(total=self.settings.steps, initial=self.received, unit="tr",
                              desc="learner", dynamic_ncols=True)
         now = time.monotonic()
@@ -350,9 +362,3 @@ class Learner:
                                    "lag": s["update_lag"], "return": f"{s['recent_return']:.1f}",
                                    "critic": f"{s.get('critic_loss', math.nan):.3g}"},
                                   refresh=True)
-
-    def _warn(self, text: str) -> None:
-        now = time.monotonic()  # at most one line per second: a bad actor cannot flood logs
-        if now - self._last_warning >= 1.0:
-            self._last_warning = now
-            logger.warning(text)

@@ -21,6 +21,8 @@ import numpy as np
 
 from robot_rl.sac import ReplayBuffer
 
+_COMPACT_AT = 4096  # names kept before those with no row left in the buffer are dropped
+
 
 class SourceTags:
     """Actor index and per-actor transition number of every replay slot.
@@ -35,16 +37,30 @@ class SourceTags:
         self._index: dict[str, int] = {}
         self.actor = np.full(capacity, -1, np.int32)
         self.step = np.full(capacity, -1, np.int64)
+        self._compact_at = _COMPACT_AT
 
     def add(self, buffer: ReplayBuffer, actor: str, steps: np.ndarray) -> None:
         """Tags the rows that ``buffer.add_batch`` is about to write (call it just before)."""
         steps = np.asarray(steps, np.int64)[-self.capacity:]
         if actor not in self._index:
+            if len(self.actors) >= self._compact_at:
+                self._compact()
             self._index[actor] = len(self.actors)
             self.actors.append(actor)
         idx = (buffer.pos + np.arange(len(steps))) % self.capacity
         self.actor[idx] = self._index[actor]
         self.step[idx] = steps
+
+    def _compact(self) -> None:
+        # Many actor names over a long run (or from a peer inventing them): keep only names
+        # that still tag a row, so neither memory nor sources.npz grows without bound.
+        used = np.unique(self.actor[self.actor >= 0])
+        remap = np.full(len(self.actors) + 1, -1, np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        self.actor = remap[self.actor]  # -1 indexes the last entry: stays -1
+        self.actors = [self.actors[i] for i in used]
+        self._index = {a: i for i, a in enumerate(self.actors)}
+        self._compact_at = max(_COMPACT_AT, 2 * len(self.actors))  # amortized
 
     def save(self, path: str | Path, buffer: ReplayBuffer) -> None:
         """Writes the tags of the stored rows in the order ``buffer.save`` writes them."""
