@@ -17,6 +17,8 @@ from pybullet_utils.bullet_client import BulletClient
 from robot_rl.config import RobotConfig
 from robot_rl.robot import RobotState, quat_to_rpy
 
+FAR_M = 1000.0  # a height where the robot touches nothing (to break stale contacts)
+
 
 class PyBulletRobot:
     """A simulated robot built from a :class:`RobotConfig`.
@@ -84,25 +86,45 @@ class PyBulletRobot:
             raise ValueError(f"{self.cfg.source}: robot.end_effector_link: {ee!r} not in URDF")
 
     def _spawn(self) -> None:
+        c = self.client
         if self._spawn_snapshot is None:
             spec = self.cfg.robot
-            self.client.resetBasePositionAndOrientation(self.body, spec.base_position,
-                                                        [0, 0, 0, 1])
-            self.client.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
+            c.resetBasePositionAndOrientation(self.body, spec.base_position, [0, 0, 0, 1])
+            c.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
             for jid, q in zip(self.joint_ids, self.nominal):
-                self.client.resetJointState(self.body, jid, float(q), 0.0)
-            # A snapshot also restores contact and solver caches, so every episode that
-            # starts from a reset is reproducible (a plain teleport keeps stale caches).
-            self._spawn_snapshot = self.client.saveState()
+                c.resetJointState(self.body, jid, float(q), 0.0)
+            self._spawn_snapshot = c.saveState()
         else:
-            self.client.restoreState(stateId=self._spawn_snapshot)
+            self._clear_contacts()
+            c.restoreState(stateId=self._spawn_snapshot)
+        # Contacts of the spawn pose (fresh points, no impulses) for the first observation.
+        c.performCollisionDetection()
         self._target = self.nominal.copy()
+        self._last_torque = np.zeros(len(self.joint_ids))
         self._history.clear()
         self._history.append(self._measure())
 
+    def _clear_contacts(self) -> None:
+        """Empty the contact caches before a restore.
+
+        restoreState keeps contact points whose bodies end up where they were (a reset
+        right after the first step of an episode: the feet stand on the same spots), with
+        the impulses the solver warm-starts from, so the next step differed from the same
+        step after a fresh spawn (tests/sim_bridge/test_determinism.py). Lifting the robot
+        out of reach and running collision detection breaks every such point.
+        """
+        self.client.resetBasePositionAndOrientation(self.body, [0.0, 0.0, FAR_M], [0, 0, 0, 1])
+        self.client.performCollisionDetection()
+
     # ------------------------------------------------------------ interface
-    def reset(self) -> RobotState:
-        """Teleport to the spawn pose (a 'manual reset' on a real robot)."""
+    def reset(self, seed: int | None = None) -> RobotState:
+        """Teleport to the spawn pose (a 'manual reset' on a real robot).
+
+        The simulation then continues exactly as after a fresh spawn (same physics, bit for
+        bit, whatever ran before); ``seed`` also reseeds the sensor noise.
+        """
+        if seed is not None:
+            self.rng = np.random.default_rng(seed)
         self._spawn()
         return self.read_state()
 
