@@ -1,94 +1,181 @@
-"""The safety filter: no command ever leaves the limits; bad input leads to a hold."""
+"""The safety filter, through the actor's control step: properties over random sequences of
+states (anywhere within the limits, stale, NaN), e-stop, pause, learner events and actions."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robot_rl.config import load_config
+from robot_rl.nodes.actor_core import ActorCore, StepOutput
 from robot_rl.robot import RobotState
 from robot_rl.safety import SafetyFilter
+from tests.nodes.nodes_util import feed, robot_state
 
-LOWER = np.array([-0.8, -1.05, -2.7])
-UPPER = np.array([0.8, 4.19, -0.92])
-VEL = np.array([21.0, 21.0, 2.0])
-DT = 0.05
+A1 = Path(__file__).resolve().parents[1] / "robot_configs" / "a1.yaml"
+CFG = load_config(str(A1))
+LOWER = np.array(CFG.robot.position_lower)
+UPPER = np.array(CFG.robot.position_upper)
+N = CFG.n_joints
+
+
+class Scripted:
+    """A policy that returns the drawn actions in turn (NaN and out-of-range included)."""
+
+    warming_up = False
+    version = 0
+
+    def __init__(self, actions: list[list[float]]) -> None:
+        self.actions = [np.array(a, np.float32) for a in actions] or [np.zeros(N, np.float32)]
+        self.k = 0
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        self.k += 1
+        return self.actions[(self.k - 1) % len(self.actions)]
+
+
+fraction = st.floats(0.0, 1.0)
+pose = st.lists(fraction, min_size=N, max_size=N).map(
+    lambda f: np.clip(LOWER + np.array(f) * (UPPER - LOWER), LOWER, UPPER))  # within limits
+action = st.lists(st.one_of(st.floats(-3.0, 3.0), st.just(float("nan"))), min_size=N,
+                  max_size=N)
+event = st.one_of(
+    st.tuples(st.just("state"), pose), st.tuples(st.just("nan_state"), pose),
+    st.tuples(st.sampled_from(["stale", "estop_on", "estop_off", "pause", "resume",
+                               "learner_lost", "learner_back", "step"]), st.none()))
+
+
+def check_sequence(events: list[tuple[str, Any]], actions: list[list[float]]) -> None:
+    core = ActorCore(CFG, Scripted(actions))  # type: ignore[arg-type]
+    f = core.safety
+    t = 0.0
+    measured: np.ndarray | None = None  # the newest fresh measured pose
+    latch: np.ndarray | None = None
+    previous: np.ndarray | None = None  # the last command sent (None: a hold or nothing)
+    fresh_now = False
+
+    def check(out: StepOutput | None, fresh: bool) -> None:
+        nonlocal latch, previous
+        if out is None:
+            return
+        if measured is None:
+            assert out.command is None  # nothing before the first complete state
+            return
+        cmd = out.command
+        assert cmd is not None and np.all(np.isfinite(cmd))
+        assert np.all(cmd >= LOWER) and np.all(cmd <= UPPER)
+        if out.hold:
+            if latch is None or (out.reason == "estop" and fresh):
+                latch = measured.copy()
+            np.testing.assert_array_equal(cmd, latch)  # the latched measured pose
+            previous = None
+            return
+        latch = None
+        assert fresh
+        assert np.all(np.abs(cmd - measured) <= f.max_tracking_error + 1e-9)
+        anchor = measured if previous is None else previous  # leaving a hold re-anchors
+        inside = np.clip(anchor, measured - f.max_tracking_error,
+                         measured + f.max_tracking_error)
+        allowed = np.maximum(f.max_step, np.abs(anchor - inside))
+        assert np.all(np.abs(cmd - anchor) <= allowed + 1e-9)
+        previous = cmd.copy()
+
+    for kind, value in events:
+        t += core.dt
+        fresh_now = False
+        if kind == "state":
+            feed(core, t, robot_state(CFG, value))
+            measured, fresh_now = value.copy(), True
+        elif kind == "nan_state":
+            q = value.copy()
+            q[0] = np.nan
+            feed(core, t, robot_state(CFG, q))
+        elif kind == "stale":
+            t += f.max_state_age_s
+        elif kind in ("estop_on", "estop_off"):
+            check(core.set_estop(kind == "estop_on", t), False)
+            continue
+        elif kind in ("pause", "resume"):
+            check(core.operator(kind, t), False)
+            continue
+        elif kind in ("learner_lost", "learner_back"):
+            core.learner_lost = kind == "learner_lost"
+        elif kind == "step" and core.inputs.state() is not None:
+            # no new message, still fresh: measured stays the newest fresh state
+            fresh_now = measured is not None and t - core.inputs.state().stamp <= \
+                f.max_state_age_s and core.inputs.state().is_finite()
+        check(core.step(t), fresh_now)
+
+
+@settings(max_examples=250, deadline=None)
+@given(events=st.lists(event, min_size=1, max_size=40),
+       actions=st.lists(action, min_size=1, max_size=5))
+def test_every_command_is_bounded_and_every_hold_is_the_measured_pose(
+        events: list[tuple[str, Any]], actions: list[list[float]]) -> None:
+    check_sequence(events, actions)
+
+
+def test_nothing_is_commanded_before_the_first_state() -> None:
+    core = ActorCore(CFG, Scripted([[1.0] * N]))  # type: ignore[arg-type]
+    outs = [core.step(k * core.dt) for k in range(80)]  # 4 s of control periods
+    outs.append(core.set_estop(True, 4.0))
+    outs.append(core.operator("pause", 4.0))
+    assert all(o is not None and o.command is None for o in outs)
+
+
+def test_defaults_bind_on_the_shipped_robots() -> None:
+    for name in ("a1", "panda"):
+        cfg = load_config(str(A1.parent / f"{name}.yaml"))
+        f = SafetyFilter.from_config(cfg)
+        full_speed = np.array(cfg.robot.velocity_limit) * cfg.control_dt
+        box = 2 * np.array(cfg.robot.action_scale)  # what one step of the policy can ask
+        assert np.all(f.max_step < full_speed) and np.any(f.max_step < box), name
+        assert np.all(f.max_tracking_error <= box + 1e-12), name
 
 
 def state(q: np.ndarray, stamp: float = 0.0) -> RobotState:
-    n = len(q)
-    return RobotState(stamp=stamp, joint_position=np.asarray(q, float),
-                      joint_velocity=np.zeros(n), joint_effort=np.zeros(n),
-                      imu_orientation=np.array([0, 0, 0, 1.0]), imu_angular_velocity=np.zeros(3))
+    return dataclasses.replace(robot_state(CFG, q), stamp=stamp)
 
 
-def make(**kw: object) -> SafetyFilter:
-    return SafetyFilter(LOWER, UPPER, VEL, DT, max_state_age_s=0.1, **kw)  # type: ignore[arg-type]
+def test_targets_are_clamped_by_step_tracking_and_limits() -> None:
+    f = SafetyFilter.from_config(CFG)
+    q = np.array(CFG.robot.nominal)
+    cmd, info = f.step(q + 5.0, state(q), now=0.0)
+    assert cmd is not None and info.clamped and not info.hold
+    bound = q + f.max_tracking_error
+    # the anchor is the measured pose: one step from it, within the tracking bound
+    np.testing.assert_allclose(cmd, np.minimum(np.minimum(q + f.max_step, bound), UPPER))
+    cmd2, _ = f.step(q + 5.0, state(q), now=0.0)  # the robot did not follow
+    assert cmd2 is not None
+    np.testing.assert_allclose(cmd2, np.minimum(np.minimum(cmd + f.max_step, bound), UPPER))
+    assert np.any(cmd2 > cmd)  # the step bound, not the tracking bound, stopped the first
+    low, _ = f.step(np.full(N, -50.0), state(LOWER.copy()), now=0.0)
+    assert low is not None and np.all(low >= LOWER)
 
 
-anything = st.floats(allow_nan=True, allow_infinity=True, width=64)
+def test_a_jump_of_the_robot_moves_the_command_towards_it() -> None:
+    f = SafetyFilter.from_config(CFG)
+    q = np.array(CFG.robot.nominal)
+    f.step(q, state(q), now=0.0)
+    far = q + 3 * f.max_tracking_error  # pushed far in one period
+    cmd, info = f.step(q, state(np.clip(far, LOWER, UPPER)), now=0.0)
+    assert cmd is not None and not info.hold
+    measured = np.clip(far, LOWER, UPPER)
+    assert np.all(np.abs(cmd - measured) <= f.max_tracking_error + 1e-12)
 
 
-@settings(max_examples=300, deadline=None)
-@given(steps=st.lists(st.tuples(st.lists(anything, min_size=3, max_size=3),
-                                st.lists(anything, min_size=3, max_size=3),
-                                st.floats(-1.0, 1.0), st.booleans()),
-                      min_size=1, max_size=20),
-       start=st.lists(anything, min_size=3, max_size=3))
-def test_no_command_ever_leaves_the_limits(steps: list, start: list) -> None:
-    f = make()
-    f.reset(np.array(start))
-    previous = f.last_command
-    assert np.all(previous >= LOWER) and np.all(previous <= UPPER)
-    for targets, measured, age, estop in steps:
-        f.set_estop(estop)
-        cmd, _ = f.filter(np.array(targets), state(np.array(measured)), now=age)
-        assert np.all(np.isfinite(cmd))
-        assert np.all(cmd >= LOWER) and np.all(cmd <= UPPER)
-        assert np.all(np.abs(cmd - previous) <= VEL * DT + 1e-12)
-        previous = cmd
-
-
-def test_clamps_to_position_limits() -> None:
-    f = make(rate_limit=False)
-    cmd, info = f.filter(np.array([5.0, -5.0, 0.0]), state(np.zeros(3)), now=0.0)
-    assert np.allclose(cmd, [0.8, -1.05, -0.92]) and info.clamped and not info.hold
-
-
-def test_rate_limits_by_velocity() -> None:
-    f = make()
-    f.reset(np.array([0.0, 0.0, -1.5]))
-    cmd, info = f.filter(np.array([0.5, 0.5, -1.0]), state(np.zeros(3)), now=0.0)
-    assert np.allclose(cmd, [0.5, 0.5, -1.5 + 2.0 * DT]) and info.clamped
-
-
-def test_nan_action_holds_last_safe_pose() -> None:
-    f = make()
-    first, _ = f.filter(np.array([0.1, 0.2, -1.5]), state(np.zeros(3)), now=0.0)
-    cmd, info = f.filter(np.array([np.nan, 0.0, -1.5]), state(np.zeros(3)), now=0.0)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nonfinite_action_holds_at_the_measured_pose(bad: float) -> None:
+    f = SafetyFilter.from_config(CFG)
+    q = np.array(CFG.robot.nominal) + 0.1
+    targets = q.copy()
+    targets[3] = bad
+    cmd, info = f.step(targets, state(q), now=0.0)
     assert info.hold and info.reason == "nonfinite_action"
-    assert np.array_equal(cmd, first)
-
-
-def test_nan_state_holds() -> None:
-    f = make()
-    cmd, info = f.filter(np.zeros(3), state(np.array([np.nan, 0, 0])), now=0.0)
-    assert info.hold and info.reason == "nonfinite_state"
-
-
-def test_stale_state_holds() -> None:
-    f = make()
-    _, info = f.filter(np.zeros(3) - 1.5, state(np.zeros(3), stamp=1.0), now=1.05)
-    assert not info.hold
-    _, info = f.filter(np.zeros(3) - 1.5, state(np.zeros(3), stamp=1.0), now=1.2)
-    assert info.hold and info.reason == "stale_state"
-
-
-def test_estop_holds_until_released() -> None:
-    f = make()
-    f.set_estop(True)
-    held, info = f.filter(np.array([0.5, 0.5, -1.0]), state(np.zeros(3)), now=0.0)
-    assert info.hold and info.reason == "estop"
-    f.set_estop(False)
-    _, info = f.filter(np.array([0.5, 0.5, -1.0]), state(np.zeros(3)), now=0.0)
-    assert not info.hold
+    np.testing.assert_array_equal(cmd, q)

@@ -9,7 +9,7 @@ import pytest
 
 from robot_rl.config import load_config
 from robot_rl.distributed.weights import pack_weights, policy_spec
-from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore, OperatorError
 from robot_rl.nodes.policy import Policy
 from robot_rl.nodes.signals import joint_state_msg
@@ -39,12 +39,13 @@ def run(core: ActorCore, steps: int, t0: float = 0.0, **kw: object) -> list:
 
 def test_holds_until_every_needed_input_arrived(core: ActorCore) -> None:
     out = core.step(0.0)
-    assert out.hold and out.reason == "no_state"
+    assert out.hold and out.reason == "no_state" and out.command is None  # nothing sent
     assert core.status(0.0)["waiting_for"].startswith("joint_states")
     state = robot_state(core.cfg)
     core.inputs.joint_state(joint_state_msg(state, core.cfg.robot.joints, 0), 0.0)
     assert core.inputs.missing() == "imu"
-    assert core.step(0.05).reason == "no_state"
+    out = core.step(0.05)
+    assert out.reason == "no_state" and out.command is None
     feed(core, 0.1)
     out = core.step(0.1)
     assert not out.hold and out.reason == ""
@@ -77,13 +78,13 @@ def test_mismatched_joint_state_is_rejected(core: ActorCore) -> None:
     assert core.inputs.rejected == 1
 
 
-def test_stale_state_holds_the_last_command(core: ActorCore) -> None:
-    outs = run(core, 5)
-    last = outs[-1].command
+def test_stale_state_holds_the_measured_pose(core: ActorCore) -> None:
+    q = np.array(core.cfg.robot.nominal) + 0.3
+    run(core, 5, state=robot_state(core.cfg, q))
     t = 4 * core.dt + core.safety.max_state_age_s + 0.01  # no new state since t = 4 dt
     out = core.step(t)
     assert out.hold and out.reason == "stale_state"
-    np.testing.assert_array_equal(out.command, last)
+    np.testing.assert_array_equal(out.command, q)  # where the robot is, not a target
     assert out.transition is None and core.dropped == 1
 
 
@@ -97,17 +98,31 @@ def test_nan_state_holds(core: ActorCore) -> None:
 
 
 def test_estop_holds_at_once_and_drops_the_interrupted_transition(core: ActorCore) -> None:
-    outs = run(core, 4)
-    held = core.set_estop(True)
+    q = np.array(core.cfg.robot.nominal) - 0.2
+    run(core, 4, state=robot_state(core.cfg, q))
+    held = core.set_estop(True, 4 * core.dt)
     assert held is not None and held.hold and held.reason == "estop"
-    np.testing.assert_array_equal(held.command, outs[-1].command)
-    more = run(core, 3, t0=4 * core.dt)
+    np.testing.assert_array_equal(held.command, q)  # the measured pose
+    moved = q + 0.4  # moved by hand while stopped: the hold follows the robot
+    more = run(core, 3, t0=4 * core.dt, state=robot_state(core.cfg, moved))
     assert all(o.hold and o.reason == "estop" and o.transition is None for o in more)
-    assert all(np.array_equal(o.command, held.command) for o in more)
-    assert core.set_estop(False) is None
-    resumed = run(core, 3, t0=7 * core.dt)
+    assert all(np.array_equal(o.command, moved) for o in more)
+    assert core.set_estop(False, 7 * core.dt) is None
+    resumed = run(core, 3, t0=7 * core.dt, state=robot_state(core.cfg, moved))
+    assert not resumed[0].hold  # re-anchored on the measured pose, moving from there
+    assert np.all(np.abs(resumed[0].command - moved) <= core.safety.max_step + 1e-12)
     assert not resumed[-1].hold and resumed[-1].transition is not None
     assert [e["engaged"] for e in core.events if e["event"] == "estop"] == [True, False]
+
+
+def test_estop_release_waits_for_a_fresh_state(core: ActorCore) -> None:
+    run(core, 3)
+    core.set_estop(True, 3 * core.dt)
+    core.set_estop(False, 3 * core.dt)
+    t = 3 * core.dt + core.safety.max_state_age_s + 0.01  # no fresh state since the release
+    out = core.step(t)
+    assert out.hold and out.reason == "estop"
+    assert not run(core, 1, t0=t)[0].hold  # a fresh state releases it
 
 
 def test_pause_and_resume(core: ActorCore) -> None:
@@ -132,7 +147,7 @@ def test_task_switch_truncates_the_episode(core: ActorCore) -> None:
     assert out.episode_end == "task_switch"
     assert out.transition is not None and out.transition.truncated
     assert not out.transition.terminated and out.transition.task == "walk"
-    assert core.task == "stand" and core.episode_steps == 0
+    assert core.task == "stand" and core.control.episode_steps == 0
     nxt = run(core, 2, t0=4 * core.dt)[-1]
     assert nxt.transition is not None and nxt.transition.task == "stand"
 
@@ -174,25 +189,25 @@ def test_commands_go_out_in_the_controllers_joint_order(tmp_path: Path, tiny_a1:
     order = list(reversed(base.robot.joints))
     core = make_core(write_config(tmp_path, tiny_a1, {"ros": {"command_joints": order}}))
     out = run(core, 2)[-1]
-    config_order = core.safety.last_command
+    config_order = core.safety.previous
+    assert config_order is not None
     np.testing.assert_array_equal(out.command, config_order[::-1])
 
 
-def test_weights_and_action_limit_from_the_learner(core: ActorCore) -> None:
+def test_weights_from_the_learner(core: ActorCore) -> None:
     cfg = core.cfg
     size = ObservationBuilder(cfg).size
     agent = SAC(size, cfg.n_joints, cfg.learner, seed=1)
     arrays, meta = pack_weights({"policy": agent.policy_arrays()},
-                                policy_spec(size, cfg.n_joints, cfg.learner.hidden),
-                                state={"limit": 0.5})
+                                policy_spec(size, cfg.n_joints, cfg.learner.hidden))
     assert core.policy.warming_up
     core.set_weights(arrays, meta, version=7)
-    assert core.policy.version == 7 and not core.policy.warming_up and core.limit == 0.5
+    assert core.policy.version == 7 and not core.policy.warming_up
     obs = np.zeros(size, np.float32)
     np.testing.assert_allclose(core.policy.act(obs, deterministic=True),
                                agent.act(obs, deterministic=True), atol=1e-6)
     status = core.status(0.0)
-    assert status["policy_version"] == 7 and status["limit"] == 0.5
+    assert status["policy_version"] == 7
 
 
 def test_steps_lock_to_the_control_period(core: ActorCore) -> None:
