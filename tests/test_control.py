@@ -1,0 +1,103 @@
+"""The one control step: the embedded env and the ROS actor produce identical transitions
+from the same seed and the same states; falls end episodes on every path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robot_rl.config import load_config
+from robot_rl.control import ControlStep, fallen
+from robot_rl.envs import RobotEnv
+from robot_rl.nodes.actor_core import ActorCore, Transition
+from robot_rl.nodes.policy import Policy
+from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg
+from robot_rl.robot import RobotState
+from robot_rl.ros import cdr, msgs
+from tests.conftest import write_config
+from tests.nodes.nodes_util import robot_state
+
+
+def wire(msg: object, msg_type: type) -> object:
+    """A message as it arrives over ROS 2: CDR-encoded, then decoded."""
+    return cdr.decode(cdr.encode(msg), msg_type)
+
+
+def deliver(core: ActorCore, state: RobotState, now: float) -> None:
+    """``state`` as a driver publishes it (Imu, extras, JointState) through the codec."""
+    cfg = core.cfg
+    stamp = int(now * 1e9)
+    core.inputs.imu(wire(imu_msg(state, stamp), msgs.Imu), now)  # type: ignore[arg-type]
+    core.inputs.extras_message(wire(extras_msg(state), msgs.Float64MultiArray),  # type: ignore[arg-type]
+                               now)
+    core.inputs.joint_state(wire(joint_state_msg(state, cfg.robot.joints, stamp),  # type: ignore[arg-type]
+                                 msgs.JointState), now)
+
+
+def embedded_run(cfg_path: Path, seed: int, steps: int) -> tuple[list[RobotState],
+                                                                 list[Transition]]:
+    """Steps the PyBullet env with a seeded policy; returns the states and transitions."""
+    cfg = load_config(str(cfg_path))
+    env = RobotEnv(cfg, seed=seed)
+    policy = Policy(env.observation_space.shape[0], cfg.n_joints, seed + 5)
+    obs, _ = env.reset(seed=seed)
+    states, out = [env.state], []
+    for k in range(steps):
+        action = policy.act(obs)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        clean = np.clip(action, -1.0, 1.0).astype(np.float32)
+        out.append(Transition(obs, clean, float(reward), next_obs, terminated, truncated, k,
+                              cfg.task.kind))
+        states.append(env.state)
+        obs = next_obs
+        if terminated or truncated:
+            break
+    env.close()
+    return states, out
+
+
+@pytest.mark.parametrize("robot", ["a1", "panda"])
+def test_embedded_and_ros_paths_give_identical_transitions(tmp_path: Path, robot: str) -> None:
+    base = Path(__file__).resolve().parents[1] / "robot_configs" / f"{robot}.yaml"
+    path = write_config(tmp_path, base, {"task": {"episode_steps": 30}})
+    states, embedded = embedded_run(path, seed=3, steps=60)
+    assert len(embedded) >= 5
+    cfg = load_config(str(path))
+    core = ActorCore(cfg, Policy(ActorCore(cfg, Policy(1, 1)).control.obs_builder.size,
+                                 cfg.n_joints, 3 + 5), seed=3)
+    ros: list[Transition] = []
+    ends = []
+    for k, state in enumerate(states):
+        now = 10.0 + k * cfg.control_dt
+        deliver(core, state, now)
+        out = core.step(now)
+        assert out.command is not None and not out.hold
+        if out.transition is not None:
+            ros.append(out.transition)
+            ends.append(out.episode_end)
+    assert len(ros) == len(embedded)
+    for e, r in zip(embedded, ros):
+        np.testing.assert_array_equal(e.obs, r.obs)
+        np.testing.assert_array_equal(e.action, r.action)
+        np.testing.assert_array_equal(e.next_obs, r.next_obs)
+        assert (e.reward, e.terminated, e.truncated, e.step, e.task) == \
+            (r.reward, r.terminated, r.truncated, r.step, r.task)
+    assert ends[-1] in ("terminated", "time_limit") and ends[:-1] == [None] * (len(ends) - 1)
+
+
+def test_a_fall_terminates_on_every_path(tiny_a1: Path) -> None:
+    cfg = load_config(str(tiny_a1))
+    upright, low = robot_state(cfg), robot_state(cfg)
+    low.base_position = np.array([0.0, 0.0, cfg.sim.fall_height / 2])  # lying flat
+    upright.base_position = np.array([0.0, 0.0, 0.3])
+    assert not fallen(cfg, upright) and fallen(cfg, low)
+    tipped = robot_state(cfg, roll=np.radians(cfg.sim.fall_tilt_deg + 1))
+    assert fallen(cfg, tipped)  # no base height (a driver without an estimator): tilt only
+    control = ControlStep(cfg)
+    control.new_episode()
+    control.act(np.zeros(cfg.n_joints), upright, 0.0)
+    done = control.complete(low)
+    assert done is not None and done.transition.terminated and done.end == "terminated"
+    assert done.info["fallen"] == 1.0
