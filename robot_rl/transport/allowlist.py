@@ -6,13 +6,16 @@ actor id ``<name>``: messages authenticated with that key may only speak for ``<
 changed; the ZAP authenticator asks :meth:`AllowList.callback` at every handshake, and the
 learner asks :meth:`AllowList.name_of` for every message (the ZAP ``User-Id`` of a CURVE
 connection is the Z85 text of the client's public key), so a deleted key is refused by new
-handshakes and by connections that were authenticated before the deletion.
+handshakes and by connections that were authenticated before the deletion. A handshake with
+an unknown key first looks for changes in the directory (a listing and a stat per file, as
+cheap as the handshake's own cryptography), so a key added a moment ago is accepted at once.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import zmq.auth
@@ -25,8 +28,9 @@ _Signature = tuple[tuple[str, int, int], ...]
 class AllowList:
     """Z85 public key -> actor name, from the ``*.key`` files of one directory.
 
-    Reads happen in the learner's thread; the authenticator's thread only looks keys up in
-    a dict that each refresh replaces whole, so no lock is needed.
+    The learner's thread and the authenticator's thread both refresh (under a lock); lookups
+    read a dict that each refresh replaces whole. :attr:`version` grows with every change,
+    so the learner can tell whether keys went away since it last looked.
 
     Args:
         directory: the allow-list directory (``DIR/actors``).
@@ -34,8 +38,10 @@ class AllowList:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self.version = 0
         self._by_key: dict[bytes, str] = {}
         self._signature: _Signature | None = None
+        self._lock = threading.Lock()
         self.refresh()
 
     @property
@@ -51,6 +57,8 @@ class AllowList:
 
     def callback(self, domain: str, key: bytes) -> bool:
         """ZAP: may the client with this Z85 public key connect? (``configure_curve_callback``)"""
+        if key not in self._by_key:
+            self.refresh()
         return key in self._by_key
 
     def refresh(self, force: bool = False) -> bool:
@@ -59,6 +67,10 @@ class AllowList:
         A missing or unreadable directory allows nobody. A file that cannot be read as a
         public key is skipped (logged), and read again once it changes.
         """
+        with self._lock:
+            return self._refresh(force)
+
+    def _refresh(self, force: bool) -> bool:
         signature = self._scan()
         if signature == self._signature and not force:
             return False
@@ -83,7 +95,8 @@ class AllowList:
             removed = set(self._by_key.values()) - set(by_key.values())
             logger.info("allow-list %s: %d actor keys%s", self.directory, len(by_key),
                         f" (removed: {', '.join(sorted(removed))})" if removed else "")
-        self._by_key = by_key  # one assignment: the authenticator sees old or new, never half
+            self.version += 1
+        self._by_key = by_key  # one assignment: lookups see old or new, never half
         return changed
 
     def _scan(self) -> _Signature | None:

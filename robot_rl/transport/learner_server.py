@@ -132,6 +132,7 @@ class LearnerServer:
         self._log = RateLimitedLog(logger)
         self._refused_at: dict[bytes, float] = {}  # routing id -> last refusal sent
         self._allow_checked = time.monotonic()
+        self._allow_swept = 0  # allow-list version whose removals were refused
         self.metrics: dict[str, int] = dict.fromkeys(
             ["rx_messages", "rx_bytes", "rejected", "handshake_failures", "accepted_batches",
              "accepted_transitions", "duplicates", "gaps", "lost_batches", "weights_sent",
@@ -159,7 +160,8 @@ class LearnerServer:
         now = time.monotonic()
         if self._allow is not None and now - self._allow_checked >= self.options.allow_refresh_s:
             self._allow_checked = now
-            if self._allow.refresh():
+            self._allow.refresh()
+            if self._allow.version != self._allow_swept:  # also when ZAP's thread re-read it
                 self._revoke_removed(now)
         self._housekeeping(now)
         return out
@@ -351,6 +353,7 @@ class LearnerServer:
 
     def _revoke_removed(self, now: float) -> None:
         assert self._allow is not None
+        self._allow_swept = self._allow.version
         for actor, peer in list(self._peers.items()):
             if self._allow.name_of(peer.key) != actor:  # key deleted (or now another's)
                 del self._peers[actor]
