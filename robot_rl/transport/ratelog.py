@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -29,11 +30,14 @@ class RateLimitedLog:
         interval_s: seconds per refilled line.
         burst: lines a kind may log back to back.
         max_arg_chars: longest argument text kept (longer is cut, with "...").
+        clock: seconds, monotonic.
     """
 
     def __init__(self, logger: logging.Logger, interval_s: float = 2.0, burst: int = 3,
-                 max_arg_chars: int = 200) -> None:
+                 max_arg_chars: int = 200,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.logger = logger
+        self.clock = clock
         self.interval_s = interval_s
         self.burst = burst
         self.max_arg_chars = max_arg_chars
@@ -42,7 +46,7 @@ class RateLimitedLog:
 
     def log(self, level: int, kind: str, text: str, *args: object) -> bool:
         """Logs ``text % args`` unless ``kind`` is over its rate; returns whether it did."""
-        now = time.monotonic()
+        now = self.clock()
         b = self._buckets.get(kind)
         if b is None:
             b = self._buckets[kind] = _Bucket(float(self.burst), now)
@@ -69,7 +73,7 @@ class RateLimitedLog:
 
     def flush(self) -> None:
         """Reports, once a kind may log again, how many of its lines were suppressed."""
-        now = time.monotonic()
+        now = self.clock()
         for kind, b in self._buckets.items():
             b.tokens = min(float(self.burst), b.tokens + (now - b.at) / self.interval_s)
             b.at = now
