@@ -26,6 +26,7 @@ import yaml
 from robot_rl.config import RobotConfig, to_dict
 
 KEEP_CHECKPOINTS = 2
+TMP_PREFIX = ".tmp-"
 
 
 class RunDir:
@@ -57,67 +58,138 @@ class RunDir:
 
     # ---------------------------------------------------------- checkpoints
     def save_checkpoint(self, step: int, write: Any) -> Path:
-        """Write a checkpoint atomically: into a temp folder, fsync, rename, then LATEST.
+        """Write a checkpoint so that a kill at any moment leaves a whole one to resume.
+
+        The files go into a temp folder, are fsynced with it, and the folder is renamed into
+        place (a new name if that step's folder exists: nothing is deleted first); then
+        LATEST is replaced atomically, and only then are older checkpoints pruned.
 
         Args:
             step: the environment step (names the folder).
             write: ``write(folder: Path)`` writes the checkpoint files into ``folder``.
         """
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        final = self.checkpoints / f"ckpt-{step:08d}"
-        tmp = self.checkpoints / f".tmp-{final.name}-{os.getpid()}"
+        final = self._free_name(f"ckpt-{step:08d}")
+        tmp = self.checkpoints / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         write(tmp)
         for f in tmp.iterdir():
             _fsync(f)
-        if final.exists():
-            shutil.rmtree(final)
+        _fsync(tmp)
         os.replace(tmp, final)
+        _fsync(self.checkpoints)
         atomic_write_text(self.checkpoints / "LATEST", final.name + "\n")
         self._prune(keep=final.name)
         return final
 
     def latest_checkpoint(self) -> Path | None:
-        """The newest complete checkpoint folder, or None."""
+        """The newest complete checkpoint folder, or None.
+
+        LATEST names it; without a usable LATEST, the highest-step ``ckpt-*`` folder (every
+        such folder is complete: folders only get that name once fsynced).
+        """
         latest = self.checkpoints / "LATEST"
-        if not latest.is_file():
-            return None
-        folder = self.checkpoints / latest.read_text().strip()
-        return folder if folder.is_dir() else None
+        if latest.is_file():
+            folder = self.checkpoints / latest.read_text().strip()
+            if folder.name.startswith("ckpt-") and folder.is_dir():
+                return folder
+        done = self._complete()
+        return done[-1] if done else None
+
+    def _free_name(self, name: str) -> Path:
+        path, i = self.checkpoints / name, 1
+        while path.exists():
+            path, i = self.checkpoints / f"{name}.{i}", i + 1
+        return path
+
+    def _complete(self) -> list[Path]:
+        """Complete checkpoint folders, oldest first (by step, then by rewrite)."""
+        return sorted((p for p in self.checkpoints.glob("ckpt-*") if p.is_dir()),
+                      key=_checkpoint_order)
 
     def _prune(self, keep: str) -> None:
-        done = sorted(p for p in self.checkpoints.glob("ckpt-*") if p.is_dir())
-        for old in done[:-KEEP_CHECKPOINTS]:
+        for old in self._complete()[:-KEEP_CHECKPOINTS]:
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
+        for tmp in self.checkpoints.glob(f"{TMP_PREFIX}*"):  # left by killed runs
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _checkpoint_order(path: Path) -> tuple[int, int]:
+    step, _, again = path.name.removeprefix("ckpt-").partition(".")
+    return int(step) if step.isdigit() else -1, int(again) if again.isdigit() else 0
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old or the new file, never a part."""
+    """Write ``text`` to ``path`` so readers see the old or the new file, never a part
+    (also after a power cut: the file and then its directory are fsynced)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    _fsync(path.parent)
 
 
 def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
+    """fsync a file or a directory (a directory's entries: renames and new files in it)."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def truncate_metrics(path: Path, step: int) -> int:
+    """Drop the rows of ``metrics.jsonl`` logged after ``step`` (and any torn line).
+
+    On resume from a checkpoint at ``step`` those rows are logged again. The file is
+    replaced atomically. Returns how many rows were dropped.
+    """
+    if not path.is_file():
+        return 0
+    keep, dropped = [], 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                dropped += 1
+                continue
+            if isinstance(row, dict) and row.get("step", 0) > step:
+                dropped += 1
+            else:
+                keep.append(json.dumps(row) + "\n")
+    if dropped:
+        atomic_write_text(path, "".join(keep))
+    return dropped
 
 
 class MetricsLogger:
-    """Appends metrics to ``metrics.jsonl`` and TensorBoard at the same time."""
+    """Appends metrics to ``metrics.jsonl`` and TensorBoard at the same time.
 
-    def __init__(self, run: RunDir, tensorboard: bool = True) -> None:
-        self.file = open(run.path / "metrics.jsonl", "a", encoding="utf-8")
+    Args:
+        run: the run directory.
+        tensorboard: also write TensorBoard events (``tb/``).
+        resume_step: resuming from a checkpoint at this step: rows and events logged after
+            it (by the run that was stopped) are dropped, since they are logged again.
+    """
+
+    def __init__(self, run: RunDir, tensorboard: bool = True,
+                 resume_step: int | None = None) -> None:
+        path = run.path / "metrics.jsonl"
+        if resume_step is not None:
+            truncate_metrics(path, resume_step)
+        self.file = open(path, "a", encoding="utf-8")
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(run.path / "tb"))
+            # purge_step: TensorBoard hides the old run's events at steps >= purge_step
+            purge = None if resume_step is None else resume_step + 1
+            self.writer = SummaryWriter(str(run.path / "tb"), purge_step=purge)
 
     def log(self, step: int, kind: str, values: dict[str, float]) -> None:
         """Record ``values`` of a ``kind`` ("train", "episode", "eval") at ``step``."""
@@ -136,8 +208,10 @@ class MetricsLogger:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """Read ``metrics.jsonl`` (skipping a partly written last line)."""
-    rows = []
+    """Read ``metrics.jsonl`` (skipping a partly written last line; none if no file)."""
+    rows: list[dict[str, Any]] = []
+    if not Path(path).is_file():
+        return rows
     with open(path, encoding="utf-8") as f:
         for line in f:
             try:

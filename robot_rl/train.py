@@ -59,7 +59,9 @@ class Trainer:
         self.env, self.agent, self.buffer, self.cfg = env, agent, buffer, cfg
         self.seed = seed
         self.run = run
-        self.logger = MetricsLogger(run) if run is not None else None
+        self._logger: MetricsLogger | None = None
+        self._resume_step: int | None = None  # set by load(): metrics past it are dropped
+        self._saved_step: int | None = None  # the step of the newest checkpoint on disk
         self.log_every, self.checkpoint_every = log_every, checkpoint_every
         self.progress = progress
         self.rescale = ActionRescale(env.action_space)
@@ -69,12 +71,28 @@ class Trainer:
         self.recent_returns: deque[float] = deque(maxlen=10)
         self.last_update: dict[str, float] = {}
 
+    @property
+    def logger(self) -> MetricsLogger | None:
+        """The run's metrics, opened on first use (None without a run).
+
+        Opened after :meth:`load`, it first drops the rows and TensorBoard events that the
+        stopped run logged after its checkpoint, so a resumed run repeats none of them.
+        """
+        return self._open_metrics()
+
+    def _open_metrics(self) -> MetricsLogger | None:
+        if self._logger is None and self.run is not None:
+            self._logger = MetricsLogger(self.run, resume_step=self._resume_step)
+            self._resume_step = None
+        return self._logger
+
     # -------------------------------------------------------------- the loop
     def train(self, total_steps: int) -> dict[str, float]:
         """Train until ``total_steps`` environment steps in all (counting resumed ones).
 
         Ctrl-C saves a checkpoint and re-raises ``KeyboardInterrupt`` for the caller.
         """
+        self._open_metrics()  # now (after any load), so metrics.jsonl exists from the start
         bar = self._progress_bar(total_steps)
         obs, _ = self.env.reset(seed=self.seed + self.episodes)
         ep_return, ep_len, ep_info = 0.0, 0, {}
@@ -184,8 +202,16 @@ class Trainer:
 
     # -------------------------------------------------------------- save/load
     def save(self) -> Path:
-        """Write a checkpoint (agent, replay buffer, counters, RNG) atomically."""
+        """Write a checkpoint (agent, replay buffer, counters, RNG) atomically.
+
+        Once per step: a second call at the same step (the end of training right after a
+        periodic checkpoint) returns the checkpoint already written.
+        """
         assert self.run is not None
+        if self._saved_step == self.step:
+            latest = self.run.latest_checkpoint()
+            if latest is not None:
+                return latest
 
         def write(folder: Path) -> None:
             torch.save(self.agent.state_dict(), folder / "agent.pt")
@@ -198,7 +224,9 @@ class Trainer:
                 state["env"] = self.env.state_dict()
             (folder / "trainer.json").write_text(json.dumps(state))
 
-        return self.run.save_checkpoint(self.step, write)
+        path = self.run.save_checkpoint(self.step, write)
+        self._saved_step = self.step
+        return path
 
     def load(self, folder: Path) -> None:
         """Restore from a checkpoint folder written by :meth:`save`."""
@@ -211,10 +239,16 @@ class Trainer:
         self.buffer.set_rng_state(state["buffer_rng"])
         if "env" in state and callable(getattr(self.env, "load_state_dict", None)):
             self.env.load_state_dict(state["env"])
+        self._saved_step = self.step
+        if self._logger is not None:  # opened before the load: reopen past the checkpoint
+            self._logger.close()
+            self._logger = None
+        self._resume_step = self.step
 
     def close(self) -> None:
-        if self.logger is not None:
-            self.logger.close()
+        if self._logger is not None:
+            self._logger.close()
+            self._logger = None
 
 
 @contextlib.contextmanager
