@@ -76,7 +76,7 @@ class TransportOptions:
     max_peers: int = 1024
     max_streams: int = 4096
     max_streams_per_actor: int = 16
-    max_gap: int = 1 << 20
+    max_gap: int = 1 << 16
     allow_refresh_s: float = 1.0
     limits: WireLimits = field(default_factory=lambda: DEFAULT_LIMITS)
 

@@ -54,7 +54,7 @@ class StreamMarks:
     """
 
     def __init__(self, max_streams: int = 4096, max_per_actor: int = 16,
-                 max_gap: int = 1 << 20, protect_s: float = 10.0) -> None:
+                 max_gap: int = 1 << 16, protect_s: float = 10.0) -> None:
         self.max_streams, self.max_per_actor = max_streams, max_per_actor
         self.max_gap, self.protect_s = max_gap, protect_s
         self._streams: dict[str, _Stream] = {}  # least recently active first
