@@ -37,11 +37,10 @@ from typing import Any
 
 import numpy as np
 import zmq
-from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
-from robot_rl.transport.allowlist import AllowList
+from robot_rl.transport.gate import Gate
 from robot_rl.transport.keys import ServerCurve, curve_required
 from robot_rl.transport.protocol import TransitionBatch, TransportError, TransportOptions
 from robot_rl.transport.ratelog import RateLimitedLog
@@ -102,8 +101,7 @@ class LearnerServer:
         self.options = opts = options or TransportOptions()
         self.session = secrets.randbits(63)
         self._ctx = zmq.Context()
-        self._auth: ThreadAuthenticator | None = None
-        self._allow: AllowList | None = None
+        self._gate = Gate(self._ctx, curve, opts)
         self._sock = self._ctx.socket(zmq.ROUTER)
         self._sock.linger = 0
         self._sock.maxmsgsize = opts.limits.max_message_bytes
@@ -111,10 +109,6 @@ class LearnerServer:
         self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
         self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
         if curve is not None:
-            self._allow = AllowList(curve.allowed_dir)
-            self._auth = ThreadAuthenticator(self._ctx, log=logging.getLogger(f"{__name__}.zap"))
-            self._auth.start()
-            self._auth.configure_curve_callback(domain="*", credentials_provider=self._allow)
             self._sock.curve_publickey = curve.public
             self._sock.curve_secretkey = curve.secret
             self._sock.curve_server = True
@@ -130,9 +124,6 @@ class LearnerServer:
         self._peers: dict[str, _Peer] = {}
         self._weights: tuple[int, list[bytes]] | None = None
         self._log = RateLimitedLog(logger)
-        self._refused_at: dict[bytes, float] = {}  # routing id -> last refusal sent
-        self._allow_checked = time.monotonic()
-        self._allow_swept = 0  # allow-list version whose removals were refused
         self.metrics: dict[str, int] = dict.fromkeys(
             ["rx_messages", "rx_bytes", "rejected", "handshake_failures", "accepted_batches",
              "accepted_transitions", "duplicates", "gaps", "lost_batches", "weights_sent",
@@ -158,11 +149,8 @@ class LearnerServer:
                 self._handle(frames, time.monotonic(), out)
         self._drain_monitor()
         now = time.monotonic()
-        if self._allow is not None and now - self._allow_checked >= self.options.allow_refresh_s:
-            self._allow_checked = now
-            self._allow.refresh()
-            if self._allow.version != self._allow_swept:  # also when ZAP's thread re-read it
-                self._revoke_removed(now)
+        if self._gate.removals_due(now):
+            self._revoke_removed(now)
         self._housekeeping(now)
         return out
 
@@ -215,8 +203,7 @@ class LearnerServer:
     def reload_allowed_keys(self) -> None:
         """Re-reads the allow-list now (:meth:`poll` also does when it changed, every
         ``options.allow_refresh_s``); refuses connected actors whose key left it."""
-        if self._allow is not None:
-            self._allow.refresh(force=True)
+        if self._gate.removals_due(time.monotonic(), force=True):
             self._revoke_removed(time.monotonic())
 
     def close(self) -> None:
@@ -228,9 +215,7 @@ class LearnerServer:
             self._monitor.close(0)
             self._monitor = None
         self._sock.close(0)
-        if self._auth is not None:
-            self._auth.stop()
-            self._auth = None
+        self._gate.close()
         self._ctx.term()
 
     def __enter__(self) -> LearnerServer:
@@ -245,12 +230,12 @@ class LearnerServer:
         self.metrics["rx_messages"] += 1
         self.metrics["rx_bytes"] += sum(len(f) for f in frames)
         routing_id = frames[0].bytes
-        key = self._user_id(frames)
+        key = Gate.user_id(frames)
         try:
-            if self._allow is not None and self._allow.name_of(key) is None:
+            refused = self._gate.check(key)
+            if refused is not None:  # its key left the allow-list after the handshake
                 self.metrics["revoked"] += 1
-                self._refuse(routing_id, "revoked", "this actor's key is not in the learner's "
-                             "allow-list (removed?)", now)
+                self._refuse(routing_id, *refused, now)
                 return
             msg = decode(frames[1:], self.options.limits)
             if msg.kind == proto.HEARTBEAT:
@@ -293,26 +278,15 @@ class LearnerServer:
             self.metrics["evicted_streams"] = self._marks.evicted
             self.metrics["refused_streams"] = self._marks.refused
 
-    @staticmethod
-    def _user_id(frames: list[zmq.Frame]) -> str | None:
-        # ZAP's User-Id: pyzmq's authenticator sets the Z85 text of the client's CURVE key.
-        try:
-            return frames[1].get("User-Id") if len(frames) > 1 else None
-        except zmq.ZMQError:  # no such property: not a CURVE connection
-            return None
-
     def _identify(self, actor: str, key: str | None, routing_id: bytes, now: float) -> bool:
         """With CURVE, the actor id in a message must be the name its key is listed under."""
-        if self._allow is None:
-            return True  # no keys, no identities: any peer may claim any id
-        owner = self._allow.name_of(key)
-        if owner == actor:
+        refused = self._gate.check(key, actor)
+        if refused is None:
             return True
         self.metrics["forged"] += 1
         self._log.warning("forged", "refused a message from actor %s claiming to be %s (%d so "
-                          "far)", owner, actor, self.metrics["forged"])
-        self._refuse(routing_id, "forged", f"the actor id {actor[:64]!r} is not the name of "
-                     f"this actor's key ({owner!r}): use --id {owner}", now)
+                          "far)", self._gate.owner(key), actor, self.metrics["forged"])
+        self._refuse(routing_id, *refused, now)
         return False
 
     def _touch(self, actor: str, inc: int, routing_id: bytes, key: str | None,
@@ -352,27 +326,19 @@ class LearnerServer:
             out.append(TransitionBatch(head.actor, head.seq, arrays))
 
     def _revoke_removed(self, now: float) -> None:
-        assert self._allow is not None
-        self._allow_swept = self._allow.version
         for actor, peer in list(self._peers.items()):
-            if self._allow.name_of(peer.key) != actor:  # key deleted (or now another's)
+            refused = self._gate.check(peer.key, actor)  # key deleted (or now another's)
+            if refused is not None:
                 del self._peers[actor]
                 self.metrics["revoked"] += 1
                 logger.warning("actor %s: its key left the allow-list; refusing it", actor)
-                self._refuse(peer.routing_id, "revoked", "this actor's key was removed from "
-                             "the learner's allow-list", now)
+                self._refuse(peer.routing_id, *refused, now)
 
     def _refuse(self, routing_id: bytes, code: str, reason: str, now: float) -> None:
-        # One refusal per peer connection and heartbeat period: a flood gets few answers.
-        if now - self._refused_at.get(routing_id, float("-inf")) < self.options.heartbeat_s:
-            return
-        if len(self._refused_at) >= self.options.max_peers:
-            self._refused_at.clear()
-        self._refused_at[routing_id] = now
-        frames = encode(proto.REFUSED, {"session": self.session, "code": code,
-                                        "reason": reason})
-        self._sock.send_multipart([routing_id, *frames], zmq.NOBLOCK, copy=False)
-        self.metrics["refusals_sent"] += 1
+        frames = self._gate.refusal(routing_id, code, reason, self.session, now)
+        if frames is not None:  # at most one per connection and heartbeat period
+            self._sock.send_multipart([routing_id, *frames], zmq.NOBLOCK, copy=False)
+            self.metrics["refusals_sent"] += 1
 
     def _drain_monitor(self) -> None:
         while self._monitor is not None and self._monitor.poll(0):
