@@ -6,6 +6,9 @@ rclpy entry points declare one ROS parameter per field, defaults from here) and
 here; command-line options override it). Topic names are not parameters: they come from the
 robot config's ``ros:`` section (and ROS remapping, ``-r /joint_states:=/a1/joint_states``).
 
+Under rclpy every parameter is declared read-only (a change at run time would do nothing, so
+``ros2 param set`` is refused) and the values go through the same validation as here.
+
 Example ``params.yaml``::
 
     actor_node:
@@ -42,6 +45,8 @@ class ActorParams:
     record_mcap: bool = True  # record states, commands, events, transitions (session.mcap)
     batch_size: int = 32  # transitions per message to the learner (and at episode ends)
     start_paused: bool = False  # hold until the operator resumes (robot-rl operator resume)
+    autostart: bool = False  # under rclpy (a managed node): configure and activate at start
+    # instead of waiting for `ros2 lifecycle set /actor_node configure`, then `activate`
     hold_without_learner: bool = False  # hold while the learner is unreachable (else act on
     # the last weights; transitions stay buffered either way)
     seed: int = 0  # random actions, exploration noise, reach targets

@@ -3,7 +3,8 @@
 Used by ``robot-rl node KIND CONFIG`` (plain DDS, no ROS) and by the ``robot_rl_ros``
 console scripts (rclpy). Ctrl-C and SIGTERM stop the spin loop; the node then closes
 cleanly (the actor flushes transitions and finishes its recording, the learner writes a
-final checkpoint).
+final checkpoint) and the process exits with status 0: a requested stop is a normal end
+(``ros2 launch`` reports any other status as "process has died").
 """
 
 from __future__ import annotations
@@ -25,16 +26,40 @@ NODE_NAMES = {"actor": "actor_node", "sim_bridge": "sim_bridge_node",
 """``robot-rl node`` kind -> ROS node name (and params.yaml section)."""
 
 
-def build(kind: str, node: Node, params: Any) -> Any:
-    """The node object of ``kind`` (``actor``, ``sim_bridge``, ``learner``) on ``node``."""
+def robot_config(kind: str, params: Any) -> Any:
+    """Loads the robot config named by the ``robot_config`` parameter.
+
+    Raises:
+        ConfigError: If the parameter is empty or the config is invalid.
+    """
     from robot_rl.config import load_config
     from robot_rl.errors import ConfigError
-    from robot_rl.runs import RunDir
 
     if not params.robot_config:
         raise ConfigError(NODE_NAMES[kind], "robot_config", "expected the path of a robot "
                           "config YAML (parameter robot_config)")
-    cfg = load_config(params.robot_config)
+    return load_config(params.robot_config)
+
+
+def actor_run_dir(cfg: Any, params: Any) -> Path | None:
+    """Where the actor records (None without ``record_mcap``); created here."""
+    from robot_rl.runs import RunDir
+
+    if not params.record_mcap:  # the actor writes nothing else there
+        return None
+    run_dir = Path(params.run_dir) if params.run_dir else RunDir.create(
+        "runs", f"{cfg.name}-actor").path
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def build(kind: str, node: Node, params: Any) -> Any:
+    """The node object of ``kind`` (``actor``, ``sim_bridge``, ``learner``) on ``node``."""
+    from robot_rl.runs import RunDir
+
+    if kind not in NODE_NAMES:
+        raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_NAMES)}")
+    cfg = robot_config(kind, params)
     if kind == "sim_bridge":
         from robot_rl.nodes.sim_bridge_node import SimBridgeNode
 
@@ -42,14 +67,7 @@ def build(kind: str, node: Node, params: Any) -> Any:
     if kind == "actor":
         from robot_rl.nodes.actor_node import ActorNode
 
-        run_dir = None
-        if params.record_mcap:  # the actor writes nothing else there
-            run_dir = Path(params.run_dir) if params.run_dir else RunDir.create(
-                "runs", f"{cfg.name}-actor").path
-            run_dir.mkdir(parents=True, exist_ok=True)
-        return ActorNode(node, cfg, params, run_dir)
-    if kind != "learner":
-        raise ValueError(f"unknown node kind {kind!r}; expected one of {sorted(NODE_NAMES)}")
+        return ActorNode(node, cfg, params, actor_run_dir(cfg, params))
     from robot_rl.nodes.learner_node import LearnerNode
 
     run_dir = Path(params.run_dir) if params.run_dir else RunDir.create("runs", cfg.name).path
@@ -57,8 +75,12 @@ def build(kind: str, node: Node, params: Any) -> Any:
     return LearnerNode(node, cfg, params, run_dir)
 
 
+Builder = Callable[[str, Any, Any], Any]
+"""``(kind, middleware node, params) -> node object`` (:func:`build` or a variant of it)."""
+
+
 def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
-              duration_s: float | None = None) -> int:
+              duration_s: float | None = None, builder: Builder = build) -> int:
     """Creates the middleware node, builds ``kind`` on it and spins until stopped.
 
     Args:
@@ -67,9 +89,11 @@ def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
         params: The node's parameter dataclass (:mod:`robot_rl.nodes.params`), or a
             function of the middleware node returning it (rclpy: parameters live there).
         duration_s: Stop after this many seconds (None: until Ctrl-C/SIGTERM).
+        builder: Builds the node object (default :func:`build`); it may have ``spin_once()``
+            and a ``done`` flag, and must have ``close()``.
 
     Returns:
-        An exit status: 0, or 130 after Ctrl-C.
+        0 once stopped (Ctrl-C, SIGTERM, ``duration_s`` or the node being done).
     """
     import torch
 
@@ -80,7 +104,7 @@ def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
     previous = {s: signal.signal(s, lambda num, _: stop.append(num))
                 for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        obj = build(kind, node, params(node) if callable(params) else params)
+        obj = builder(kind, node, params(node) if callable(params) else params)
         print(f"{NODE_NAMES[kind]}: running", file=sys.stderr, flush=True)
         deadline = None if duration_s is None else time.monotonic() + duration_s
         spin_once = getattr(obj, "spin_once", None) or (lambda: node.spin_once(0.1))
@@ -96,7 +120,7 @@ def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
                 obj.close()
         finally:
             node.close()
-            for s, h in previous.items():
-                signal.signal(s, h)
+            for s, h in previous.items():  # None: a handler installed outside Python
+                signal.signal(s, signal.SIG_DFL if h is None else h)
     print(f"{NODE_NAMES[kind]}: stopped", file=sys.stderr, flush=True)
-    return 130 if stop and stop[0] == signal.SIGINT else 0
+    return 0

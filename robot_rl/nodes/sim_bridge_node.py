@@ -1,9 +1,12 @@
 """sim_bridge_node: the PyBullet robot on the topics a real robot's driver offers.
 
-Publishes ``sensor_msgs/JointState`` and ``sensor_msgs/Imu`` (sensor-data QoS, best effort,
-as drivers do) plus the extras topic, takes ``std_msgs/Float64MultiArray`` on the command
-topic (controller joint order) and ``std_msgs/Bool`` on the e-stop topic, and steps physics
-one control period per tick of a real-time timer. The logic is in
+Publishes ``sensor_msgs/JointState`` and ``sensor_msgs/Imu`` plus the extras topic with the QoS
+of ros2_control's broadcasters (reliable, keep last 10, volatile: ``joint_state_broadcaster``
+uses ``rclcpp::SystemDefaultsQoS()``, see :data:`robot_rl.ros.wire.QOS_STATE_WRITER`), so a
+default subscriber (RViz, robot_state_publisher, ``ros2 topic echo``) matches. Takes
+``std_msgs/Float64MultiArray`` on the command topic (controller joint order) and
+``std_msgs/Bool`` on the e-stop topic, and steps physics one control period per tick of a
+real-time timer. The logic is in
 :class:`~robot_rl.nodes.bridge_core.BridgeCore`.
 """
 
@@ -18,7 +21,7 @@ from robot_rl.nodes.bridge_core import BridgeCore
 from robot_rl.nodes.params import BridgeParams
 from robot_rl.ros import msgs
 from robot_rl.ros.api import Node
-from robot_rl.ros.wire import QOS_DEFAULT, QOS_SENSOR_DATA
+from robot_rl.ros.wire import QOS_DEFAULT, QOS_STATE_WRITER
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +47,12 @@ class SimBridgeNode:
         ros = cfg.ros
         self.publishers: dict[str, Any] = {
             "joint_states": node.publisher(ros.joint_states_topic, msgs.JointState,
-                                           QOS_SENSOR_DATA)}
+                                           QOS_STATE_WRITER)}
         if ros.imu_topic:
-            self.publishers["imu"] = node.publisher(ros.imu_topic, msgs.Imu, QOS_SENSOR_DATA)
+            self.publishers["imu"] = node.publisher(ros.imu_topic, msgs.Imu, QOS_STATE_WRITER)
         if ros.extras_topic:
             self.publishers["extras"] = node.publisher(ros.extras_topic, msgs.Float64MultiArray,
-                                                       QOS_SENSOR_DATA)
+                                                       QOS_STATE_WRITER)
         self.status_pub = node.publisher(params.status_topic, msgs.String, QOS_DEFAULT)
         node.subscription(ros.command_topic, msgs.Float64MultiArray, self._on_command,
                           QOS_DEFAULT)

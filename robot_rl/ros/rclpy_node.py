@@ -15,13 +15,16 @@ from __future__ import annotations
 import importlib
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 import rclpy
+from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node as _RosNode
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 
 from robot_rl.ros import cdr
 from robot_rl.ros.wire import QOS_DEFAULT, QosProfile, ros_topic
@@ -49,23 +52,31 @@ def ros_message_class(ros_type: str) -> type[Any]:
 
 
 class RclpyPublisher(Generic[M]):
-    """See :class:`robot_rl.ros.api.Publisher`."""
+    """See :class:`robot_rl.ros.api.Publisher`. A publisher on a gated topic of its node
+    (:meth:`RclpyNode.gate_topics`) drops messages while the node's gate is closed and counts
+    them in ``dropped``."""
 
-    def __init__(self, node: _RosNode, topic: str, msg_type: type[M], qos: QosProfile) -> None:
+    def __init__(self, owner: RclpyNode, topic: str, msg_type: type[M], qos: QosProfile) -> None:
         self.topic = ros_topic(topic)
         self.msg_type = msg_type
-        self._pub = node.create_publisher(ros_message_class(msg_type.ROS_TYPE), self.topic,
-                                          rclpy_qos(qos))
+        self.dropped = 0
+        self._owner = owner
+        self.gated = self.topic in owner.gated_topics
+        self._pub = owner.ros_node.create_publisher(ros_message_class(msg_type.ROS_TYPE),
+                                                    self.topic, rclpy_qos(qos))
 
     def publish(self, msg: M) -> None:
         """Encodes ``msg`` to CDR and publishes the bytes."""
         if not isinstance(msg, self.msg_type):
             raise TypeError(f"{self.topic}: expected {self.msg_type.__name__}, "
                             f"got {type(msg).__name__}")
-        self._pub.publish(cdr.encode(msg))
+        self.publish_raw(cdr.encode(msg))
 
     def publish_raw(self, data: bytes) -> None:
-        """Publishes encoded CDR bytes unchanged."""
+        """Publishes encoded CDR bytes unchanged (unless gated and the gate is closed)."""
+        if self.gated and not self._owner.gate_open:
+            self.dropped += 1
+            return
         self._pub.publish(bytes(data))
 
     def matched_count(self) -> int:
@@ -114,31 +125,128 @@ class RclpySubscription(Generic[M]):
         return int(self._owner.ros_node.count_publishers(self.topic))
 
 
+class LifecycleHandler(Protocol):
+    """What a managed node does on each lifecycle transition; True means success.
+
+    An exception counts as an error (the node goes through ``on_error``)."""
+
+    def on_configure(self) -> bool: ...
+
+    def on_activate(self) -> bool: ...
+
+    def on_deactivate(self) -> bool: ...
+
+    def on_cleanup(self) -> bool: ...
+
+    def on_shutdown(self) -> bool: ...
+
+    def on_error(self) -> bool: ...
+
+
+class _ManagedRosNode(LifecycleNode):
+    """An rclpy LifecycleNode whose transitions call a :class:`LifecycleHandler`."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
+        self.handler: LifecycleHandler | None = None
+
+    def _run(self, transition: str) -> TransitionCallbackReturn:
+        handler = self.handler
+        if handler is None:
+            return TransitionCallbackReturn.SUCCESS
+        try:
+            ok = getattr(handler, transition)()
+        except Exception:  # noqa: BLE001 - a failed transition must not kill the spin loop
+            log.exception("%s failed", transition)
+            return TransitionCallbackReturn.ERROR
+        return TransitionCallbackReturn.SUCCESS if ok else TransitionCallbackReturn.FAILURE
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_configure")
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_activate")
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_deactivate")
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_cleanup")
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_shutdown")
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self._run("on_error")
+
+
 class RclpyNode:
     """A robot_rl node on rclpy; implements :class:`robot_rl.ros.api.Node`.
 
     Args:
         name: ROS node name.
         args: Command-line arguments for ``rclpy.init`` (``--ros-args`` ...), if this node
-            initializes rclpy (it does when rclpy is not initialized yet, and then shuts it
-            down on :meth:`close`).
+            initializes rclpy (it does when rclpy is not initialized yet, or when
+            ``domain_id`` asks for a context of its own; it then shuts it down on
+            :meth:`close`). rclpy's signal handlers are not installed: the caller handles
+            Ctrl-C/SIGTERM (:func:`robot_rl.nodes.runner.spin_node`).
+        domain_id: A ROS domain id for a context of this node's own (tests: one per test);
+            None: the default context (``ROS_DOMAIN_ID``).
+        lifecycle: Make it a managed node (``rclpy.lifecycle.LifecycleNode``); transitions
+            go to :attr:`lifecycle_handler`.
+        parameter_overrides: Initial values of parameters declared later (name -> value).
     """
 
-    def __init__(self, name: str, args: list[str] | None = None) -> None:
+    def __init__(self, name: str, args: list[str] | None = None, domain_id: int | None = None,
+                 lifecycle: bool = False,
+                 parameter_overrides: dict[str, Any] | None = None) -> None:
+        from rclpy.parameter import Parameter
+
         self.name = name
-        self._owns_rclpy = not rclpy.ok()
-        if self._owns_rclpy:
-            rclpy.init(args=args)
-        self.ros_node = _RosNode(name)
-        self._executor = SingleThreadedExecutor()
+        self.context: Context | None = None
+        self._owns_rclpy = False
+        if domain_id is not None:
+            self.context = Context()
+            rclpy.init(args=args, context=self.context, domain_id=domain_id,
+                       signal_handler_options=SignalHandlerOptions.NO)
+            self._owns_rclpy = True
+        elif not rclpy.ok():
+            rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+            self._owns_rclpy = True
+        overrides = [Parameter(k, value=v) for k, v in (parameter_overrides or {}).items()]
+        kwargs: dict[str, Any] = {"context": self.context, "parameter_overrides": overrides}
+        self.ros_node: _RosNode = _ManagedRosNode(name, **kwargs) if lifecycle \
+            else _RosNode(name, **kwargs)
+        self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self.ros_node)
         self.ran = 0
+        self.gated_topics: set[str] = set()
+        self.gate_open = True
+        self.publishers: list[RclpyPublisher[Any]] = []
         self._closed = False
+
+    @property
+    def lifecycle_handler(self) -> LifecycleHandler | None:
+        """Who handles the lifecycle transitions (managed nodes only)."""
+        return getattr(self.ros_node, "handler", None)
+
+    @lifecycle_handler.setter
+    def lifecycle_handler(self, handler: LifecycleHandler) -> None:
+        if not isinstance(self.ros_node, _ManagedRosNode):
+            raise TypeError(f"{self.name} is not a lifecycle node")
+        self.ros_node.handler = handler
+
+    def gate_topics(self, topics: Iterable[str]) -> None:
+        """Publishers created from now on for these topics send nothing while
+        :attr:`gate_open` is False (and count what they drop)."""
+        self.gated_topics |= {ros_topic(t) for t in topics if t}
 
     def publisher(self, topic: str, msg_type: type[M], qos: QosProfile = QOS_DEFAULT
                   ) -> RclpyPublisher[M]:
         """Creates an rclpy publisher that sends our CDR bytes."""
-        return RclpyPublisher(self.ros_node, topic, msg_type, qos)
+        pub = RclpyPublisher(self, topic, msg_type, qos)
+        self.publishers.append(pub)
+        return pub
 
     def subscription(self, topic: str, msg_type: type[M],
                      callback: Callable[[M], None] | None = None,
@@ -171,6 +279,41 @@ class RclpyNode:
             return
         self._closed = True
         self._executor.remove_node(self.ros_node)
+        self._executor.shutdown(timeout_sec=1.0)
         self.ros_node.destroy_node()
         if self._owns_rclpy:
-            rclpy.try_shutdown()
+            rclpy.try_shutdown(context=self.context)
+
+
+class RosLogHandler(logging.Handler):
+    """Forwards Python log records to an rclpy node's logger, so they reach the ROS console
+    format, the log files and ``/rosout`` like any ROS node's log.
+
+    Example::
+
+        handler = RosLogHandler(node.ros_node)
+        logging.getLogger().addHandler(handler)
+    """
+
+    def __init__(self, ros_node: _RosNode, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self._logger = ros_node.get_logger()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = f"[{record.name}] {record.getMessage()}"
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            # one call site per severity: rclpy's logger fixes the severity of each call site
+            if record.levelno >= logging.CRITICAL:
+                self._logger.fatal(text)
+            elif record.levelno >= logging.ERROR:
+                self._logger.error(text)
+            elif record.levelno >= logging.WARNING:
+                self._logger.warning(text)
+            elif record.levelno >= logging.INFO:
+                self._logger.info(text)
+            else:
+                self._logger.debug(text)
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)

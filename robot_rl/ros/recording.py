@@ -3,8 +3,12 @@
 Files are what rosbag2's MCAP storage writes, so ``ros2 bag info``/``ros2 bag play`` and
 Foxglove open them: profile ``ros2``; one schema per type with encoding ``ros2msg`` and the
 ``.msg`` text including dependencies; channels with message encoding ``cdr`` and the
-metadata ``offered_qos_profiles`` (rosbag2 YAML) and ``topic_type_hash`` (RIHS01). Message
-payloads are the same CDR bytes that go on the wire (:mod:`robot_rl.ros.cdr`).
+metadata ``offered_qos_profiles`` (rosbag2 YAML) and ``topic_type_hash`` (RIHS01); and, at
+close, the metadata record ``rosbag2`` that rosbag2's MCAP plugin writes
+(``serialized_metadata``: the bag's ``BagMetadata`` as YAML, metadata version 9, with
+``ros_distro``; plus ``ROS_DISTRO`` for older readers), so ``ros2 bag info`` shows the
+distribution. Message payloads are the same CDR bytes that go on the wire
+(:mod:`robot_rl.ros.cdr`).
 
 Example:
     >>> with McapRecorder("run/session.mcap") as rec:               # doctest: +SKIP
@@ -21,12 +25,15 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml
 from mcap.exceptions import McapError
 from mcap.reader import NonSeekingReader
 from mcap.writer import CompressionType, Writer
@@ -39,6 +46,9 @@ log = logging.getLogger(__name__)
 PROFILE = "ros2"
 SCHEMA_ENCODING = "ros2msg"
 MESSAGE_ENCODING = "cdr"
+ROSBAG2_METADATA = "rosbag2"  # name of the MCAP metadata record rosbag2 reads
+ROS_DISTRO = "jazzy"  # the distribution whose message definitions and type hashes we write
+BAG_METADATA_VERSION = 9  # rosbag2's BagMetadata version in Jazzy
 _COMPRESSION = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
                 "none": CompressionType.NONE}
 
@@ -60,6 +70,48 @@ class RecordedMessage(NamedTuple):
     message: Any
 
 
+@dataclass
+class _TopicStats:
+    ros_type: str
+    qos: QosProfile
+    count: int = 0
+
+
+@dataclass
+class _BagStats:
+    """What rosbag2 keeps to write its ``BagMetadata`` at the end of a recording."""
+
+    topics: dict[str, _TopicStats] = field(default_factory=dict)
+    first_ns: int | None = None
+    last_ns: int = 0
+    count: int = 0
+
+    def add(self, topic: str, log_time_ns: int) -> None:
+        self.topics[topic].count += 1
+        self.count += 1
+        self.first_ns = log_time_ns if self.first_ns is None else min(self.first_ns,
+                                                                      log_time_ns)
+        self.last_ns = max(self.last_ns, log_time_ns)
+
+    def metadata(self, file_name: str, ros_distro: str) -> dict[str, Any]:
+        """rosbag2's ``BagMetadata`` (the fields of ``YAML::convert<BagMetadata>::encode``)."""
+        start = self.first_ns or 0
+        duration = {"nanoseconds": max(0, self.last_ns - start)}
+        starting = {"nanoseconds_since_epoch": start}
+        topics = [{"topic_metadata": {"name": name, "type": t.ros_type,
+                                      "serialization_format": MESSAGE_ENCODING,
+                                      "offered_qos_profiles": [t.qos.rosbag2_qos()],
+                                      "type_description_hash": msgs.type_hash(t.ros_type)},
+                   "message_count": t.count} for name, t in self.topics.items()]
+        return {"version": BAG_METADATA_VERSION, "storage_identifier": "mcap",
+                "duration": duration, "starting_time": starting, "message_count": self.count,
+                "topics_with_message_count": topics, "compression_format": "",
+                "compression_mode": "", "relative_file_paths": [file_name],
+                "files": [{"path": file_name, "starting_time": starting,
+                           "duration": duration, "message_count": self.count}],
+                "custom_data": {}, "ros_distro": ros_distro}
+
+
 class McapRecorder:
     """Writes messages to an MCAP file (thread-safe).
 
@@ -68,10 +120,12 @@ class McapRecorder:
         compression: ``"zstd"`` (default), ``"lz4"`` or ``"none"``.
         chunk_size: Bytes per chunk; at most this much is lost on a crash.
         library: Writer name stored in the MCAP header.
+        ros_distro: The ROS distribution named in the ``rosbag2`` metadata record.
     """
 
     def __init__(self, path: str | Path, compression: str = "zstd",
-                 chunk_size: int = 256 * 1024, library: str = "robot_rl") -> None:
+                 chunk_size: int = 256 * 1024, library: str = "robot_rl",
+                 ros_distro: str = ROS_DISTRO) -> None:
         if compression not in _COMPRESSION:
             raise ValueError(f"compression must be one of {sorted(_COMPRESSION)}, "
                              f"got {compression!r}")
@@ -86,6 +140,8 @@ class McapRecorder:
         self._lock = threading.Lock()
         self._sequence = 0
         self.message_count = 0
+        self.ros_distro = ros_distro
+        self._stats = _BagStats()
         self._closed = False
 
     def add_topic(self, topic: str, msg_type: type[Any] | str,
@@ -115,6 +171,7 @@ class McapRecorder:
         channel_id = self._writer.register_channel(topic, MESSAGE_ENCODING,
                                                    self._schemas[ros_type], metadata)
         self._channels[topic] = (channel_id, ros_type)
+        self._stats.topics[topic] = _TopicStats(ros_type, qos)
         return channel_id
 
     def write_raw(self, topic: str, msg_type: type[Any] | str, data: bytes,
@@ -132,6 +189,7 @@ class McapRecorder:
                                      log_time if publish_time_ns is None else publish_time_ns,
                                      self._sequence)
             self.message_count += 1
+            self._stats.add(topic, log_time)
 
     def write(self, topic: str, msg: Any, log_time_ns: int | None = None,
               publish_time_ns: int | None = None) -> None:
@@ -155,6 +213,10 @@ class McapRecorder:
                 return
             self._closed = True
             try:
+                meta = self._stats.metadata(self.path.name, self.ros_distro)
+                self._writer.add_metadata(ROSBAG2_METADATA, {
+                    "serialized_metadata": yaml.safe_dump(meta, sort_keys=False),
+                    "ROS_DISTRO": self.ros_distro})
                 self._writer.finish()
             finally:
                 self._file.close()
@@ -203,7 +265,7 @@ def read_recording(path: str | Path, topics: Iterable[str] | None = None,
                 schema, channel, message = next(items)
             except StopIteration:
                 return
-            except (McapError, EOFError, ValueError) as err:  # truncated tail
+            except (McapError, EOFError, ValueError, struct.error) as err:  # cut short
                 log.warning("%s: recording ends early (%r)", path, err)
                 return
             if (schema is None or schema.encoding != SCHEMA_ENCODING
@@ -223,3 +285,22 @@ def read_recording(path: str | Path, topics: Iterable[str] | None = None,
                 log.warning("%s: skipped malformed %s message: %s", path, channel.topic, err)
                 continue
             yield RecordedMessage(channel.topic, message.log_time, ros_type, value)
+
+
+def read_bag_metadata(path: str | Path) -> dict[str, Any] | None:
+    """The ``rosbag2`` metadata record of a recording as a dict (``BagMetadata`` fields plus
+    ``ROS_DISTRO``), or None if the file has none (e.g. cut short by a crash)."""
+    from mcap.reader import make_reader
+
+    with Path(path).open("rb") as stream:
+        try:
+            records = [m for m in make_reader(stream).iter_metadata()
+                       if m.name == ROSBAG2_METADATA]
+        except (McapError, EOFError, ValueError, struct.error):
+            return None
+    if not records:
+        return None
+    data = dict(records[-1].metadata)
+    meta = yaml.safe_load(data.get("serialized_metadata", "")) or {}
+    meta["ROS_DISTRO"] = data.get("ROS_DISTRO", "")
+    return meta

@@ -5,7 +5,9 @@ Pure Python, shared by the DDS edge, the rclpy edge and the MCAP recorder.
 - ROS topic ``/a/b`` is DDS topic ``rt/a/b``; ROS type ``pkg/msg/T`` is DDS type
   ``pkg::msg::dds_::T_``.
 - QoS: the ROS default profile is reliable, keep last 10, volatile; the sensor-data profile
-  is best effort, keep last 5, volatile. A reliable reader never matches a best-effort writer.
+  is best effort, keep last 5, volatile. A reliable reader never matches a best-effort writer,
+  so state *writers* are reliable (as ros2_control's broadcasters) and state *readers* best
+  effort (they match both kinds of writer).
 - Jazzy endpoints carry user data ``typehash=RIHS01_<64 hex>;``.
 """
 
@@ -74,21 +76,31 @@ class QosProfile:
         durability_ok = writer.transient_local or not self.transient_local
         return reliability_ok and durability_ok
 
-    def rosbag2_yaml(self) -> str:
-        """This profile as rosbag2 ``offered_qos_profiles`` YAML (metadata version 8, ints).
+    def rosbag2_qos(self) -> dict[str, object]:
+        """This profile as one entry of rosbag2's ``offered_qos_profiles`` (metadata version 9,
+        the Jazzy format: policies as the strings of ``rmw_qos_*_policy_to_str``).
 
-        Enum values are ``rmw_qos_*_policy_t``: history keep-last 1; reliability reliable 1,
-        best effort 2; durability transient local 1, volatile 2; liveliness automatic 1.
-        Durations 0/0 mean unspecified (the default).
+        Durations 0/0 mean unspecified (the default); liveliness is automatic.
         """
-        zero = "\n    sec: 0\n    nsec: 0"
-        return (
-            f"- history: 1\n  depth: {self.depth}\n"
-            f"  reliability: {1 if self.reliable else 2}\n"
-            f"  durability: {1 if self.transient_local else 2}\n"
-            f"  deadline:{zero}\n  lifespan:{zero}\n  liveliness: 1\n"
-            f"  liveliness_lease_duration:{zero}\n  avoid_ros_namespace_conventions: false\n"
-        )
+        zero = {"sec": 0, "nsec": 0}
+        return {"history": "keep_last", "depth": self.depth,
+                "reliability": "reliable" if self.reliable else "best_effort",
+                "durability": "transient_local" if self.transient_local else "volatile",
+                "deadline": dict(zero), "lifespan": dict(zero), "liveliness": "automatic",
+                "liveliness_lease_duration": dict(zero),
+                "avoid_ros_namespace_conventions": False}
+
+    def rosbag2_yaml(self) -> str:
+        """This profile as rosbag2 ``offered_qos_profiles`` YAML (a one-element list, metadata
+        version 9) as rosbag2 stores it in an MCAP channel's metadata."""
+        q = self.rosbag2_qos()
+        lines = [f"- history: {q['history']}", f"  depth: {q['depth']}",
+                 f"  reliability: {q['reliability']}", f"  durability: {q['durability']}"]
+        for key in ("deadline", "lifespan"):
+            lines += [f"  {key}:", "    sec: 0", "    nsec: 0"]
+        lines += [f"  liveliness: {q['liveliness']}", "  liveliness_lease_duration:",
+                  "    sec: 0", "    nsec: 0", "  avoid_ros_namespace_conventions: false"]
+        return "\n".join(lines) + "\n"
 
 
 QOS_DEFAULT = QosProfile(reliable=True, depth=10)
@@ -99,3 +111,11 @@ QOS_SENSOR_DATA = QosProfile(reliable=False, depth=5)
 
 QOS_LATCHED = QosProfile(reliable=True, depth=1, transient_local=True)
 """Reliable, keep last 1, transient local: late joiners get the last value (e.g. e-stop)."""
+
+QOS_STATE_WRITER = QosProfile(reliable=True, depth=10)
+"""What a ros2_control broadcaster offers for joint states and the IMU: reliable, keep last,
+volatile. ``joint_state_broadcaster`` creates its publisher with ``rclcpp::SystemDefaultsQoS()``
+(ros2_controllers, ``joint_state_broadcaster/src/joint_state_broadcaster.cpp``, ``on_configure``),
+which Fast DDS and Cyclone DDS both resolve to reliable and volatile. A default (reliable)
+subscriber such as RViz, robot_state_publisher or ``ros2 topic echo`` matches it; so does the
+actor's best-effort reader (:data:`QOS_SENSOR_DATA`)."""

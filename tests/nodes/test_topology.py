@@ -25,7 +25,7 @@ import pytest
 
 from robot_rl.config import load_config
 from robot_rl.distributed.weights import pack_weights, policy_spec
-from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.operator import parse, send
 from robot_rl.nodes.session_record import TRANSITIONS_TOPIC, recording_to_prior
 from robot_rl.ros import msgs
@@ -196,7 +196,7 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
 
         # 5. the actor stops cleanly; its recording becomes prior data
         procs["actor"].send_signal(signal.SIGINT)
-        assert procs["actor"].wait(30) == 130
+        assert procs["actor"].wait(30) == 0  # a requested stop is a normal end
     finally:
         for proc in procs.values():
             if proc.poll() is None:

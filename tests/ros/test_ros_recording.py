@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from ros_testutil import sample_messages
 
 from robot_rl.ros import cdr, msgs
-from robot_rl.ros.recording import McapRecorder, read_recording
+from robot_rl.ros.recording import McapRecorder, read_bag_metadata, read_recording
 from robot_rl.ros.wire import QOS_SENSOR_DATA
 
 pytest.importorskip("mcap")
@@ -69,12 +70,41 @@ def test_file_follows_the_ros2_profile(tmp_path: Path) -> None:
             assert channel.message_encoding == "cdr"
             assert channel.metadata["topic_type_hash"] == \
                 msgs.type_hash(schemas_by_id(summary)[channel.schema_id])
-        assert "reliability: 2" in channels["/joint_states"].metadata["offered_qos_profiles"]
-        assert "reliability: 1" in \
+        # rosbag2 metadata version 9 (Jazzy): policies as strings
+        assert yaml.safe_load(channels["/joint_states"].metadata["offered_qos_profiles"]) == \
+            [QOS_SENSOR_DATA.rosbag2_qos()]
+        assert "reliability: best_effort" in \
+            channels["/joint_states"].metadata["offered_qos_profiles"]
+        assert "reliability: reliable" in \
             channels["/robot_rl/events"].metadata["offered_qos_profiles"]
         assert summary.statistics.message_count == 7
-        (meta,) = list(reader.iter_metadata())
-        assert meta.name == "robot_rl" and meta.metadata["robot"] == "a1"
+        metas = {m.name: m for m in reader.iter_metadata()}
+        assert set(metas) == {"robot_rl", "rosbag2"}
+        assert metas["robot_rl"].metadata["robot"] == "a1"
+
+
+def test_rosbag2_metadata_names_the_distro_and_topics(tmp_path: Path) -> None:
+    # what `ros2 bag info` reads: the "rosbag2" metadata record, as rosbag2's MCAP plugin
+    # writes it (serialized_metadata: BagMetadata YAML, version 9, with ros_distro)
+    path = tmp_path / "session.mcap"
+    record_session(path, steps=3)
+    meta = read_bag_metadata(path)
+    assert meta is not None
+    assert meta["ros_distro"] == meta["ROS_DISTRO"] == "jazzy"
+    assert meta["version"] == 9 and meta["storage_identifier"] == "mcap"
+    assert meta["message_count"] == 7 and meta["relative_file_paths"] == ["session.mcap"]
+    assert meta["starting_time"] == {"nanoseconds_since_epoch": 1_000_000_000}
+    assert meta["duration"] == {"nanoseconds": 9_000_000_000 - 1_000_000_000}
+    topics = {t["topic_metadata"]["name"]: t for t in meta["topics_with_message_count"]}
+    assert {n: t["message_count"] for n, t in topics.items()} == {
+        "/joint_states": 3, "/forward_position_controller/commands": 3, "/robot_rl/events": 1}
+    joint_states = topics["/joint_states"]["topic_metadata"]
+    assert joint_states["type"] == "sensor_msgs/msg/JointState"
+    assert joint_states["serialization_format"] == "cdr"
+    assert joint_states["type_description_hash"] == msgs.type_hash("sensor_msgs/msg/JointState")
+    assert joint_states["offered_qos_profiles"] == [QOS_SENSOR_DATA.rosbag2_qos()]
+    (file_info,) = meta["files"]
+    assert file_info["path"] == "session.mcap" and file_info["message_count"] == 7
 
 
 def schemas_by_id(summary: object) -> dict[int, str]:
