@@ -187,8 +187,10 @@ class MetricsLogger:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            # purge_step: TensorBoard hides the old run's events at steps >= purge_step
-            purge = None if resume_step is None else resume_step + 1
+            purge = None
+            if resume_step is not None:  # TensorBoard hides older events at steps >= purge
+                purge = resume_step + 1
+                _wait_past_event_files(run.path / "tb")
             self.writer = SummaryWriter(str(run.path / "tb"), purge_step=purge)
 
     def log(self, step: int, kind: str, values: dict[str, float]) -> None:
@@ -201,10 +203,32 @@ class MetricsLogger:
             for key, value in clean.items():
                 self.writer.add_scalar(f"{kind}/{key}", value, step)
 
+    def sync(self) -> None:
+        """Put everything logged so far on disk (before a checkpoint: a kill after it loses
+        nothing that the resumed run will not log again)."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        if self.writer is not None:
+            self.writer.flush()
+
     def close(self) -> None:
         self.file.close()
         if self.writer is not None:
             self.writer.close()
+
+
+def _wait_past_event_files(tb: Path, limit_s: float = 2.0) -> None:
+    """Wait (at most ``limit_s``) until the clock is past the second of every event file.
+
+    TensorBoard reads a run's event files in name order, and names start with the second
+    they were made in, then the pid: a resumed run's file made in the same second as the
+    stopped run's could sort first, and its purge would come before the events it purges.
+    """
+    stamps = [int(p.name.split(".")[3]) for p in tb.glob("events.out.tfevents.*")
+              if p.name.split(".")[3].isdigit()]
+    deadline = time.monotonic() + limit_s
+    while stamps and int(time.time()) <= max(stamps) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

@@ -224,6 +224,8 @@ class Trainer:
                 state["env"] = self.env.state_dict()
             (folder / "trainer.json").write_text(json.dumps(state))
 
+        if self._logger is not None:
+            self._logger.sync()
         path = self.run.save_checkpoint(self.step, write)
         self._saved_step = self.step
         return path
