@@ -1,4 +1,4 @@
-"""The actor node on rclpy (runs on a ROS 2 machine; skipped without rclpy)."""
+"""The actor node on rclpy with our codec on both sides (rclpy from PyPI: always runs)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-rclpy = pytest.importorskip("rclpy")
-
-from robot_rl.config import load_config  # noqa: E402
-from robot_rl.nodes.actor_node import ActorNode  # noqa: E402
-from robot_rl.nodes.params import ActorParams  # noqa: E402
-from robot_rl.nodes.ros_entry import ros_params  # noqa: E402
-from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg  # noqa: E402
-from robot_rl.ros import msgs  # noqa: E402
-from robot_rl.ros.rclpy_node import RclpyNode  # noqa: E402
-from robot_rl.ros.wire import QOS_SENSOR_DATA  # noqa: E402
-from tests.nodes.nodes_util import robot_state  # noqa: E402
+from robot_rl.config import load_config
+from robot_rl.nodes.actor_node import ActorNode
+from robot_rl.nodes.params import ActorParams
+from robot_rl.nodes.ros_entry import ros_params
+from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg
+from robot_rl.ros import msgs
+from robot_rl.ros.rclpy_node import RclpyNode
+from robot_rl.ros.wire import QOS_SENSOR_DATA
+from tests.nodes.nodes_util import robot_state
 
 
 @pytest.mark.timeout(60)
-def test_actor_node_on_rclpy_takes_parameters_and_answers_states(tiny_a1: Path) -> None:
-    node = RclpyNode("actor_node", args=["--ros-args", "-p", f"robot_config:={tiny_a1}",
-                                         "-p", "batch_size:=8"])
-    driver = RclpyNode("fake_driver")
+def test_actor_node_on_rclpy_takes_parameters_and_answers_states(tiny_a1: Path,
+                                                                 domain_id: int) -> None:
+    node = RclpyNode("actor_node", domain_id=domain_id,
+                     args=["--ros-args", "-p", f"robot_config:={tiny_a1}", "-p", "batch_size:=8"])
+    driver = RclpyNode("fake_driver", domain_id=domain_id)
     try:
         params = ros_params(node.ros_node, ActorParams)
         assert params.robot_config == str(tiny_a1) and params.batch_size == 8
