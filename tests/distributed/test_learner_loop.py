@@ -85,7 +85,9 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
                                    atol=1e-6)
 
         folder = learner.save()
-        assert folder is not None and folder.name == "ckpt-00000080"  # incl. 10 dropped
+        # named by accepted transitions, incl. 10 dropped (".1" if a periodic checkpoint
+        # already holds this state: batches may arrive several per poll)
+        assert folder is not None and folder.name.split(".")[0] == "ckpt-00000080"
         with np.load(folder / "buffer.npz") as data:
             stored = data["obs"][:, 0]
         steps = read_sources(folder / "sources.npz")["scripted"]
