@@ -4,7 +4,6 @@ re-read, and 10,000 hostile frames against an in-process learner without keys.""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import msgpack

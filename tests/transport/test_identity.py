@@ -15,7 +15,7 @@ from robot_rl.transport.actor_client import ActorClient
 from robot_rl.transport.keys import ClientCurve, client_curve, generate_keys, server_curve
 from robot_rl.transport.learner_server import LearnerServer
 from robot_rl.transport.protocol import TransportOptions
-from robot_rl.transport.wire import encode
+from robot_rl.transport.wire import decode, encode
 
 from .conftest import pump
 
@@ -47,8 +47,6 @@ class CurveDealer:
         self.sock.send_multipart(encode(kind, meta, arrays or {}))
 
     def refusals(self) -> list[proto.Refusal]:
-        from robot_rl.transport.wire import decode
-
         out = []
         while self.sock.poll(0):
             msg = decode(self.sock.recv_multipart())
