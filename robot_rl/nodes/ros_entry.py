@@ -31,7 +31,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.nodes.params import PARAMS, declare_defaults
 from robot_rl.nodes.runner import NODE_NAMES
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("robot_rl.nodes.ros_entry")  # also when run with -m
 
 _ROS_OWN = ("use_sim_time", "start_type_description_service", "qos_overrides.")
 """Parameters rclpy declares or reads by itself (not ours to refuse)."""
@@ -47,7 +47,7 @@ def ros_params(ros_node: Any, cls: type[Any]) -> Any:
     from rcl_interfaces.msg import ParameterDescriptor
     from rclpy.exceptions import ParameterException
 
-    where = f"{ros_node.get_name()} parameters"
+    where = "parameters"  # printed after the node's name
     values = {}
     for name, default in declare_defaults(cls).items():
         descriptor = ParameterDescriptor(read_only=True)
@@ -156,6 +156,8 @@ def main_for(kind: str, args: Sequence[str] | None = None) -> int:
         0 after Ctrl-C, SIGTERM or a lifecycle shutdown; 2 with one line on stderr for a
         parameter or config error (and an unusable address or key).
     """
+    from rclpy._rclpy_pybind11 import RCLError
+
     from robot_rl.nodes.runner import spin_node
     from robot_rl.ros.rclpy_node import RclpyNode, RosLogHandler
     from robot_rl.transport import KeyFileError, TransportError
@@ -176,7 +178,12 @@ def main_for(kind: str, args: Sequence[str] | None = None) -> int:
         return spin_node(kind, make, lambda node: ros_params(node.ros_node, cls),
                          builder=build_for_ros)
     except (ConfigError, TransportError, KeyFileError) as err:
-        print(f"{NODE_NAMES[kind]}: {err}", file=sys.stderr, flush=True)
+        text = str(err)
+        prefix = "" if text.startswith(f"{NODE_NAMES[kind]}: ") else f"{NODE_NAMES[kind]}: "
+        print(prefix + text, file=sys.stderr, flush=True)
+        return 2
+    except RCLError as err:  # e.g. a malformed --ros-args rule
+        print(f"{NODE_NAMES[kind]}: invalid ROS arguments: {err}", file=sys.stderr, flush=True)
         return 2
     finally:
         for handler in handlers:
