@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from robot_rl.spaces import ActionMapper, ObservationBuilder
 from robot_rl.rewards import reach_reward, walk_reward
 from robot_rl.robot import RobotState, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
+
+if TYPE_CHECKING:
+    from robot_rl.aprl.actor_side import AprlGate, GateInfo
 
 Reward = Callable[[RobotState, np.ndarray, "np.ndarray | None", float],
                   tuple[float, bool, dict[str, float]]]
@@ -57,6 +60,7 @@ class Transition(NamedTuple):
     truncated: bool
     step: int
     task: str
+    aprl_L: np.ndarray | None = None  # APRL: the limit L in force for this step
 
 
 class Action(NamedTuple):
@@ -73,6 +77,7 @@ class Completed(NamedTuple):
     held: bool  # the step's action was held by the safety filter (never reached the robot)
     end: str | None  # "terminated", "time_limit", "task_switch" or None
     info: dict[str, float]  # the reward's info plus ``fallen``
+    aprl: GateInfo | None = None  # APRL: the gate's verdict on the step
 
 
 def task_rewards(cfg: RobotConfig) -> dict[str, Reward]:
@@ -127,14 +132,20 @@ class ControlStep:
         self.tasks = task_rewards(cfg)
         self.task = cfg.task.kind
         self.rng = np.random.default_rng(seed)
-        self.limit: float | np.ndarray = 1.0  # adaptive action limit L (APRL); 1: full range
+        self.limit: float | np.ndarray = 1.0  # action range factor (APRL: range_factor)
+        self.gate: AprlGate | None = None  # APRL: applies L, scores each step
         self.target: np.ndarray | None = None
         self.prev_action = np.zeros(cfg.n_joints, np.float32)
         self.episode_steps = 0
         self.episode_return = 0.0
         self.transitions = 0  # completed transitions (numbers them)
         self._start_yaw: float | None = None
-        self._pending: tuple[np.ndarray, np.ndarray, bool] | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, bool, np.ndarray | None] | None = None
+
+    def attach_gate(self, gate: AprlGate, range_factor: float) -> None:
+        """APRL: every step's action passes ``gate`` (its limit L) before the safety filter;
+        targets are ``nominal + range_factor * a * action_scale``."""
+        self.gate, self.limit = gate, range_factor
 
     def seed(self, seed: int) -> None:
         """Reseeds the reach targets."""
@@ -157,7 +168,7 @@ class ControlStep:
         return self.obs_builder.build(state, self.prev_action, self.target)
 
     def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
-            scale: float = 1.0) -> Action:
+            scale: float = 1.0, gated: bool = True) -> Action:
         """Maps ``action`` (normalized) through the limit and the safety filter; the step is
         pending until :meth:`complete`.
 
@@ -169,15 +180,21 @@ class ControlStep:
             scale: Widens the action range (a task graph's per-task ``action_scale``) and
                 the safety filter's step and tracking bounds with it; the previous-action
                 observation is the physical offset ``a * scale``.
+            gated: Pass the action through the APRL gate, if any (a task graph's scripted
+                controller is not gated).
         """
         if self._start_yaw is None:
             self._start_yaw = float(quat_to_rpy(state.imu_orientation)[2])
         obs = self.observe(state)
         action = np.asarray(action, dtype=np.float32)
+        limit_l = None
+        if self.gate is not None and gated:  # APRL: the applied action is inside [-L, L]
+            limit_l = self.gate.limits.L.astype(np.float32)
+            action = self.gate.begin_step(obs, action).action.astype(np.float32)
         targets = self.mapper(action, np.asarray(self.limit) * scale)
         command, info = self.safety.step(targets, state, now, hold, widen=scale)
         clean = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
-        self._pending = (obs, clean, info.hold)
+        self._pending = (obs, clean, info.hold, limit_l)
         if not info.hold:
             self.prev_action = (clean * scale).astype(np.float32)
         return Action(command, info)
@@ -207,7 +224,7 @@ class ControlStep:
         """
         if self._pending is None:
             return None
-        obs, action, held = self._pending
+        obs, action, held, limit_l = self._pending
         self._pending = None
         next_obs = self.observe(state)
         start_yaw = self._start_yaw if self._start_yaw is not None else 0.0
@@ -219,11 +236,14 @@ class ControlStep:
         time_up = self.episode_steps >= self.cfg.task.episode_steps
         truncated = not terminated and (time_up or switching)
         transition = Transition(obs, action, float(reward), next_obs, terminated,
-                                bool(truncated), self.transitions, self.task)
+                                bool(truncated), self.transitions, self.task, limit_l)
         self.transitions += 1
         end = ("terminated" if terminated else "time_limit" if time_up
                else "task_switch" if switching else None)
-        return Completed(transition, held, end, {**info, "fallen": float(fell)})
+        gate = None
+        if self.gate is not None and not held:  # a fall is not scored; it may shrink L
+            gate = self.gate.end_step(next_obs, fell=terminated)
+        return Completed(transition, held, end, {**info, "fallen": float(fell)}, gate)
 
     def status(self) -> dict[str, Any]:
         """Counters for a status message."""

@@ -86,6 +86,11 @@ def check_sequence(events: list[tuple[str, Any]], actions: list[list[float]]) ->
         assert np.all(np.abs(cmd - anchor) <= allowed + 1e-9)
         previous = cmd.copy()
 
+    def still_fresh() -> bool:  # no new message, but the newest state is still fresh
+        state = core.inputs.state()
+        return (measured is not None and state is not None and state.is_finite()
+                and t - state.stamp <= f.max_state_age_s)
+
     for kind, value in events:
         t += core.dt
         fresh_now = False
@@ -99,17 +104,15 @@ def check_sequence(events: list[tuple[str, Any]], actions: list[list[float]]) ->
         elif kind == "stale":
             t += f.max_state_age_s
         elif kind in ("estop_on", "estop_off"):
-            check(core.set_estop(kind == "estop_on", t), False)
+            check(core.set_estop(kind == "estop_on", t), still_fresh())
             continue
         elif kind in ("pause", "resume"):
-            check(core.operator(kind, t), False)
+            check(core.operator(kind, t), still_fresh())
             continue
         elif kind in ("learner_lost", "learner_back"):
             core.learner_lost = kind == "learner_lost"
-        elif kind == "step" and core.inputs.state() is not None:
-            # no new message, still fresh: measured stays the newest fresh state
-            fresh_now = measured is not None and t - core.inputs.state().stamp <= \
-                f.max_state_age_s and core.inputs.state().is_finite()
+        if kind != "state":
+            fresh_now = still_fresh()
         check(core.step(t), fresh_now)
 
 

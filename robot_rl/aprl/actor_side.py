@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,10 @@ from robot_rl.aprl.limits import (
 )
 from robot_rl.aprl.predictor import DynamicsPredictor
 from robot_rl.aprl.surprise import SurpriseInfo, SurpriseMonitor
+
+if TYPE_CHECKING:
+    from robot_rl.aprl.settings import AprlSettings
+    from robot_rl.config import RobotConfig
 
 
 class GateCommand(NamedTuple):
@@ -154,3 +158,15 @@ class AprlGate:
         """Restore from :meth:`state_dict`."""
         self.limits.load_state_dict(state["limits"])
         self.monitor.load_state_dict(state["monitor"])
+
+
+def joint_box(cfg: RobotConfig, range_factor: float = 1.0) -> JointBox:
+    """Nominal pose, half range at ``|a| = 1`` (``range_factor * action_scale``), hard limits."""
+    r = cfg.robot
+    return JointBox.create(r.nominal, range_factor * np.asarray(r.action_scale, np.float64),
+                           r.position_lower, r.position_upper)
+
+
+def make_gate(cfg: RobotConfig, settings: AprlSettings, obs_dim: int) -> AprlGate:
+    """The actor-side gate for a robot config's ``aprl`` settings."""
+    return AprlGate(settings.config, joint_box(cfg, settings.range_factor), obs_dim)

@@ -29,10 +29,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from robot_rl.aprl.actor_side import AprlGate, GateInfo
+from robot_rl.aprl.actor_side import AprlGate, GateInfo, joint_box, make_gate
 from robot_rl.aprl.config import AprlConfig
 from robot_rl.aprl.dynamics import DynamicsEnsemble, DynamicsTrainer
-from robot_rl.aprl.limits import JointBox
 from robot_rl.aprl.penalty import actor_penalty
 from robot_rl.aprl.settings import AprlSettings
 from robot_rl.config import LearnerConfig, RobotConfig
@@ -44,32 +43,22 @@ from robot_rl.train import Trainer
 SHRINK_REASONS = {"surprise": 1.0, "fall": 2.0}  # the ``reason`` code of ``aprl_shrink`` rows
 
 
-def joint_box(cfg: RobotConfig, range_factor: float = 1.0) -> JointBox:
-    """Nominal pose, half range at ``|a| = 1`` (``range_factor * action_scale``), hard limits."""
-    r = cfg.robot
-    return JointBox.create(r.nominal, range_factor * np.asarray(r.action_scale, np.float64),
-                           r.position_lower, r.position_upper)
-
-
-def make_gate(cfg: RobotConfig, settings: AprlSettings, obs_dim: int) -> AprlGate:
-    """The actor-side gate for a robot config's ``aprl`` settings."""
-    return AprlGate(settings.config, joint_box(cfg, settings.range_factor), obs_dim)
-
-
 class AprlEnv(gym.Wrapper):
-    """A :class:`~robot_rl.envs.RobotEnv` whose every control step passes the APRL gate.
+    """A :class:`~robot_rl.envs.RobotEnv` whose control step runs the APRL gate.
 
-    Actions are the policy's normalized actions in [-1, 1]; what reaches the robot is
-    ``cmd.action`` (inside ``[-L, L]`` in clip mode). A termination (tilt beyond the task's
-    limit or a fall) counts as a fall for the gate. Other attributes (``cfg``, ``robot``,
-    ``safety``, ...) are the wrapped environment's.
+    The gate is attached to the environment's :class:`~robot_rl.control.ControlStep` (the
+    one control step of every mode), which asks it for the applied action at each step and
+    scores the step with the state that followed. Actions are the policy's normalized actions
+    in [-1, 1]; what reaches the robot is the gate's action (inside ``[-L, L]`` in clip mode),
+    mapped with the limit ``range_factor``. ``info["applied_action"]`` and ``info["aprl"]`` (a
+    :class:`GateInfo`) carry what happened. Other attributes (``cfg``, ``robot``, ``safety``,
+    ...) are the wrapped environment's.
     """
 
     def __init__(self, env: Any, gate: AprlGate, range_factor: float = 1.0) -> None:
         super().__init__(env)
         self.gate = gate
-        env.limit = range_factor  # RobotEnv: target = nominal + limit * a * action_scale
-        self._obs: np.ndarray | None = None
+        env.control.attach_gate(gate, range_factor)
         self.last_info: GateInfo | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -77,21 +66,9 @@ class AprlEnv(gym.Wrapper):
             raise AttributeError(name)
         return getattr(self.env, name)
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._obs = obs
-        return obs, info
-
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        assert self._obs is not None, "call reset() before step()"
-        cmd = self.gate.begin_step(self._obs, action)
-        applied = cmd.action.astype(np.float32)
-        obs, reward, terminated, truncated, info = self.env.step(applied)
-        fell = bool(info.get("fallen", False) or terminated)
-        self.last_info = self.gate.end_step(obs, fell=fell)
-        self._obs = obs
-        info.update(applied_action=applied, aprl=self.last_info)
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.last_info = info.get("aprl", self.last_info)
         return obs, reward, terminated, truncated, info
 
 

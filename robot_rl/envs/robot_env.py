@@ -15,7 +15,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.control import Action, ControlStep
-from robot_rl.robot import RobotState
+from robot_rl.robot import Robot, RobotState
 
 
 class RobotEnv(gym.Env):
@@ -25,18 +25,21 @@ class RobotEnv(gym.Env):
         cfg: a robot config, or the path of its YAML file.
         seed: seeds sensor noise and target sampling.
         render_mode: "rgb_array" to allow :meth:`render`.
+        robot: the robot to drive (default: the config's robot in PyBullet).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, cfg: RobotConfig | str, seed: int = 0,
-                 render_mode: str | None = None) -> None:
-        from sim_bridge.pybullet_robot import PyBulletRobot  # the sim edge, loaded lazily
-
+                 render_mode: str | None = None, robot: Robot | None = None) -> None:
         self.cfg = load_config(cfg) if isinstance(cfg, str) else cfg
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": int(self.cfg.robot.control_hz)}
-        self.robot = PyBulletRobot(self.cfg, seed=seed)
+        if robot is None:
+            from sim_bridge.pybullet_robot import PyBulletRobot  # the sim edge, lazily
+
+            robot = PyBulletRobot(self.cfg, seed=seed)
+        self.robot: Any = robot
         self.control = ControlStep(self.cfg, seed)
         self.obs_builder = self.control.obs_builder
         self.safety = self.control.safety
@@ -76,6 +79,8 @@ class RobotEnv(gym.Env):
         info: dict[str, Any] = {**done.info, "fallen": bool(done.info["fallen"]),
                                 "safety_hold": out.safety.hold,
                                 "safety_clamped": out.safety.clamped, "command": out.command}
+        if done.aprl is not None:
+            info.update(applied_action=t.action, aprl=done.aprl)
         return t.next_obs, t.reward, t.terminated, t.truncated, info
 
     def hold(self, reason: str) -> Action:

@@ -137,8 +137,10 @@ class TaskEnv(RobotEnv):
             signals = self._signals or self._current_signals()
             action = np.clip(controller(signals) / factor, -1.0, 1.0).astype(np.float32)
         out = self._send(self.control.act(action, self._state, self.robot.now(),
-                                          scale=factor))
-        self.control.drop()  # the scheduler scores the step (rewards of every task)
+                                          scale=factor, gated=controller is None))
+        # the scheduler scores the step (rewards of every task); the control step's own
+        # scoring matters only to APRL's gate
+        done = self.control.complete(self.state)
         safety = out.safety
         command = out.command
         self.total_steps += 1
@@ -171,6 +173,8 @@ class TaskEnv(RobotEnv):
                 info[key] = signals[key]
         if controller is not None:
             info["applied_action"] = action
+        if done is not None and done.aprl is not None:
+            info.update(applied_action=done.transition.action, aprl=done.aprl)
         return obs, result.reward, result.terminated, result.truncated, info
 
     # ------------------------------------------------------------------ helpers

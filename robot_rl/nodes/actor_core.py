@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from robot_rl.aprl.actor_side import make_gate
 from robot_rl.config import RobotConfig
 from robot_rl.control import Action, ControlStep, Transition
 from robot_rl.nodes.policy import Policy
@@ -71,6 +72,10 @@ class ActorCore:
         self.dt = cfg.control_dt
         self.inputs = StateAssembler(cfg)
         self.control = ControlStep(cfg, seed)
+        settings = cfg.aprl_settings()
+        if settings is not None and settings.active:  # APRL: the gate in the control step
+            self.control.attach_gate(make_gate(cfg, settings, self.control.obs_builder.size),
+                                     settings.range_factor)
         self.safety = self.control.safety
         self.tasks = self.control.tasks
         order = cfg.ros.command_joints or cfg.robot.joints
@@ -261,8 +266,16 @@ class ActorCore:
 
     def set_weights(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
                     version: int) -> None:
-        """Loads new policy weights."""
-        self.policy.load(arrays, meta, version)
+        """Loads new policy weights (and APRL's dynamics model, when the gate is on).
+
+        Raises:
+            WeightsError: The policy does not fit this robot (nothing is loaded).
+            ValueError: The dynamics model does not fit (the policy is loaded).
+        """
+        weights = self.policy.load(arrays, meta, version)
+        gate = self.control.gate
+        if gate is not None and "dynamics" in weights.groups:
+            gate.set_model(weights.groups["dynamics"], version)
         self._event(event="weights", version=version)
 
     # ------------------------------------------------------------------ status
@@ -280,4 +293,6 @@ class ActorCore:
             "state_age_ms": age, "stamp_lag_ms": round(self.inputs.stamp_lag_ns / 1e6, 2),
             "waiting_for": self.inputs.missing(), "rejected_messages": self.inputs.rejected,
             "safety_holds": self.safety.holds,
+            "aprl_L": None if self.control.gate is None else
+            [round(float(v), 4) for v in self.control.gate.limits.L],
         }

@@ -191,6 +191,8 @@ class ActorNode:
                   "terminated": np.array([t.terminated for t in rows], np.bool_),
                   "truncated": np.array([t.truncated for t in rows], np.bool_),
                   "step": np.array([t.step for t in rows], np.int64)}
+        if all(t.aprl_L is not None for t in rows):  # APRL: L per row, for the penalty
+            arrays["aprl_L"] = np.stack([t.aprl_L for t in rows]).astype(np.float32)
         if self.client.send_transitions(arrays) is not None:
             self.sent += len(rows)
         self._rows = []
@@ -205,7 +207,7 @@ class ActorNode:
         if update is not None:
             try:
                 self.core.set_weights(update.arrays, update.meta, update.version)
-            except WeightsError as err:
+            except ValueError as err:  # WeightsError, or a dynamics model that does not fit
                 log.error("ignoring weights version %d: %s", update.version, err)
 
     def _flush_events(self) -> None:

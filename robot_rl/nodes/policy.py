@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from robot_rl.distributed.weights import POLICY, ActorPolicy, WeightsError, unpack_weights
+from robot_rl.distributed.weights import (
+    POLICY,
+    ActorPolicy,
+    Weights,
+    WeightsError,
+    unpack_weights,
+)
 
 
 class Policy:
@@ -34,8 +40,9 @@ class Policy:
         self.state: dict[str, Any] = {}  # the weights message's state slot (e.g. APRL limit)
 
     def load(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any],
-             version: int) -> None:
-        """Loads a weights message; raises :class:`WeightsError` if it does not fit."""
+             version: int) -> Weights:
+        """Loads a weights message (returned unpacked, e.g. for APRL's dynamics group);
+        raises :class:`WeightsError` if it does not fit."""
         weights = unpack_weights(arrays, meta)
         spec = weights.spec
         if (spec.obs_dim, spec.act_dim) != (self.obs_dim, self.act_dim):
@@ -46,6 +53,7 @@ class Policy:
             ActorPolicy(spec, self.seed)
         net.load(weights.groups[POLICY])
         self.net, self.version, self.state = net, version, weights.state
+        return weights
 
     @property
     def warming_up(self) -> bool:

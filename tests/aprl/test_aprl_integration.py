@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 from robot_rl.aprl import AprlConfig, AprlGate, DynamicsConfig, JointBox
 from robot_rl.aprl.integration import AprlAgent, AprlEnv, AprlTrainer, joint_box
-from robot_rl.config import LearnerConfig, load_config
+from robot_rl.config import LearnerConfig, RobotConfig, from_dict, load_config
+from robot_rl.envs import RobotEnv
+from robot_rl.robot import RobotState
 from robot_rl.errors import ConfigError
 from robot_rl.runs import RunDir, plot_aprl, read_metrics
 from robot_rl.sac import SAC, ReplayBuffer
@@ -22,28 +24,51 @@ OBS, ACT = 6, 3
 TINY_DYN = DynamicsConfig(ensemble_size=2, hidden=(16,))
 
 
-class FakeRobotEnv(gym.Env):
-    """Records the actions it gets; falls (terminates with ``fallen``) at step ``fall_at``."""
+FAKE = from_dict(RobotConfig, {
+    "name": "fake", "observation": {"signals": ["joint_position", "previous_action"]},
+    "robot": {"urdf": "none.urdf", "joints": ["a", "b", "c"], "nominal": [0.0] * ACT,
+              "position_lower": [-1.0] * ACT, "position_upper": [1.0] * ACT,
+              "velocity_limit": [100.0] * ACT, "effort_limit": [1.0] * ACT,
+              "action_scale": [0.5] * ACT},
+    "task": {"episode_steps": 50}})
 
-    def __init__(self, fall_at: int | None = None, horizon: int = 50) -> None:
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (ACT,), np.float32)
-        self.fall_at, self.horizon = fall_at, horizon
-        self.limit: float = 1.0
+
+class FakeRobot:
+    """A kinematic 3-joint robot (no simulator): goes where it is sent; rolls over (a fall) at
+    step ``fall_at`` of each episode. Records the joint targets it gets."""
+
+    def __init__(self, fall_at: int | None = None) -> None:
+        self.joint_names, self.control_dt = FAKE.robot.joints, FAKE.control_dt
+        self.fall_at, self.t, self.clock = fall_at, 0, 0.0
+        self.q = np.zeros(ACT)
         self.received: list[np.ndarray] = []
-        self.t = 0
-        self.cfg = "fake config"
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
-        self.t = 0
-        return np.zeros(OBS, np.float32), {}
+    def reset(self) -> RobotState:
+        self.t, self.q = 0, np.zeros(ACT)
+        return self.read_state()
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        self.received.append(np.array(action))
+    def read_state(self) -> RobotState:
+        roll = 1.5 if self.t == self.fall_at else 0.0  # beyond sim.fall_tilt_deg
+        return RobotState(stamp=self.clock, joint_position=self.q.copy(),
+                          joint_velocity=np.zeros(ACT), joint_effort=np.zeros(ACT),
+                          imu_orientation=np.array([np.sin(roll / 2), 0, 0, np.cos(roll / 2)]),
+                          imu_angular_velocity=np.zeros(3), base_linear_velocity=np.zeros(3))
+
+    def send_command(self, targets: np.ndarray) -> None:
+        self.received.append(np.array(targets))
+        self.q = np.array(targets)
+
+    def tick(self) -> None:
         self.t += 1
-        obs = np.concatenate([action, -action]).astype(np.float32) * 0.5
-        fallen = self.t == self.fall_at
-        return obs, 1.0, fallen, self.t >= self.horizon, {"fallen": fallen}
+        self.clock += self.control_dt
+
+    def now(self) -> float:
+        return self.clock
+
+
+def fake_env(fall_at: int | None = None, horizon: int = 50) -> RobotEnv:
+    cfg = dataclasses.replace(FAKE, task=dataclasses.replace(FAKE.task, episode_steps=horizon))
+    return RobotEnv(cfg, robot=FakeRobot(fall_at))
 
 
 def gate_for(cfg: AprlConfig) -> AprlGate:
@@ -57,19 +82,21 @@ def learner(**kw: Any) -> LearnerConfig:
 
 def test_env_sends_the_gated_action_and_reports_it():
     cfg = AprlConfig(l_min=0.3, l_max=0.3, ramp_steps=0, dynamics=TINY_DYN)
-    robot = FakeRobotEnv()
-    env = AprlEnv(robot, gate_for(cfg), range_factor=4.0)
-    assert robot.limit == 4.0 and env.cfg == "fake config"  # attributes pass through
+    robot_env = fake_env()
+    env = AprlEnv(robot_env, gate_for(cfg), range_factor=0.4)
+    assert robot_env.limit == 0.4 and env.cfg is robot_env.cfg  # attributes pass through
     env.reset()
     _, _, _, _, info = env.step(np.array([1.0, -1.0, 0.1], np.float32))
-    np.testing.assert_allclose(robot.received[-1], [0.3, -0.3, 0.1], atol=1e-6)
-    np.testing.assert_allclose(info["applied_action"], robot.received[-1])
+    np.testing.assert_allclose(info["applied_action"], [0.3, -0.3, 0.1], atol=1e-6)
+    # sent: nominal + range_factor * applied * action_scale, through the safety filter
+    np.testing.assert_allclose(robot_env.robot.received[-1],
+                               0.4 * 0.5 * np.array([0.3, -0.3, 0.1]), atol=1e-6)
     assert info["aprl"].event is None and info["aprl"].metrics()["aprl/L"] == pytest.approx(0.3)
 
 
 def test_a_fall_shrinks_L_through_the_wrapper():
     cfg = AprlConfig(l_min=0.2, l_max=0.8, ramp_steps=10, dynamics=TINY_DYN)
-    env = AprlEnv(FakeRobotEnv(fall_at=12), gate_for(cfg))
+    env = AprlEnv(fake_env(fall_at=12), gate_for(cfg))
     env.reset()
     for _ in range(11):
         env.step(np.zeros(ACT, np.float32))
@@ -139,7 +166,7 @@ def test_agent_state_round_trips_through_a_weights_only_checkpoint(tmp_path: Pat
 def test_trainer_stores_applied_actions_and_logs_L_surprise_and_shrinks(tmp_path: Path):
     cfg = AprlConfig(l_min=0.25, l_max=0.5, ramp_steps=20, dynamics=TINY_DYN)
     gate = gate_for(cfg)
-    env = AprlEnv(FakeRobotEnv(fall_at=30, horizon=40), gate)
+    env = AprlEnv(fake_env(fall_at=30, horizon=40), gate)
     lcfg = learner()
     agent = AprlAgent(SAC(OBS, ACT, lcfg, seed=0), cfg, gate, sync_every=5)
     buffer = ReplayBuffer(OBS, ACT, 1000, seed=0)

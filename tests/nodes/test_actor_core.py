@@ -228,3 +228,27 @@ def test_lost_learner_holds_when_asked(core: ActorCore) -> None:
     assert out.hold and out.reason == "learner_lost" and out.transition is None
     core.learner_lost = False
     assert not run(core, 2, t0=5 * core.dt)[-1].hold
+
+
+def test_aprl_gate_runs_in_the_ros_actors_control_step(tmp_path: Path, tiny_a1: Path) -> None:
+    from robot_rl.aprl.dynamics import DynamicsEnsemble
+
+    path = write_config(tmp_path, tiny_a1, {"aprl": {
+        "active": True, "l_min": 0.25, "l_max": 0.25, "ramp_steps": 0,
+        "dynamics": {"ensemble_size": 2, "hidden": [16]}}}, name="aprl.yaml")
+    core = make_core(path)
+    gate = core.control.gate
+    assert gate is not None
+    ts = [o.transition for o in run(core, 8) if o.transition is not None]
+    assert ts and all(t.aprl_L is not None for t in ts)
+    assert all(np.all(np.abs(t.action) <= 0.25 + 1e-6) for t in ts)  # inside [-L, L]
+    cfg = core.cfg
+    size = ObservationBuilder(cfg).size
+    agent = SAC(size, cfg.n_joints, cfg.learner, seed=1)
+    model = DynamicsEnsemble(size, cfg.n_joints, ensemble_size=2, hidden=(16,))
+    arrays, meta = pack_weights({"policy": agent.policy_arrays(),
+                                 "dynamics": model.export_numpy()},
+                                policy_spec(size, cfg.n_joints, cfg.learner.hidden))
+    core.set_weights(arrays, meta, version=3)
+    assert gate.predictor is not None and gate.model_version == 3
+    assert core.status(0.0)["aprl_L"] == [0.25] * cfg.n_joints
