@@ -61,27 +61,37 @@ class RunDir:
         """Write a checkpoint so that a kill at any moment leaves a whole one to resume.
 
         The files go into a temp folder, are fsynced with it, and the folder is renamed into
-        place (a new name if that step's folder exists: nothing is deleted first); then
-        LATEST is replaced atomically, and only then are older checkpoints pruned.
+        place; then LATEST is replaced atomically, and only then are older checkpoints
+        pruned. Nothing is deleted first: a step saved again is written beside the old one
+        (``ckpt-<step>.1``), which is moved away only once LATEST names the new one.
 
         Args:
             step: the environment step (names the folder).
             write: ``write(folder: Path)`` writes the checkpoint files into ``folder``.
         """
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        final = self._free_name(f"ckpt-{step:08d}")
-        tmp = self.checkpoints / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
+        final = self.checkpoints / f"ckpt-{step:08d}"
+        target = self._free_name(final.name)
+        tmp = self.checkpoints / f"{TMP_PREFIX}{target.name}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         write(tmp)
         for f in tmp.iterdir():
             _fsync(f)
         _fsync(tmp)
-        os.replace(tmp, final)
-        _fsync(self.checkpoints)
-        atomic_write_text(self.checkpoints / "LATEST", final.name + "\n")
+        self._rename(tmp, target)
+        atomic_write_text(self.checkpoints / "LATEST", target.name + "\n")
+        if target != final:  # give the new one the plain name (between these renames,
+            # LATEST names no folder and latest_checkpoint() finds the newest by its name)
+            self._rename(final, self.checkpoints / f"{TMP_PREFIX}old-{final.name}-{os.getpid()}")
+            self._rename(target, final)
+            atomic_write_text(self.checkpoints / "LATEST", final.name + "\n")
         self._prune(keep=final.name)
         return final
+
+    def _rename(self, source: Path, dest: Path) -> None:
+        os.replace(source, dest)
+        _fsync(self.checkpoints)
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete checkpoint folder, or None.
@@ -109,7 +119,11 @@ class RunDir:
                       key=_checkpoint_order)
 
     def _prune(self, keep: str) -> None:
-        for old in self._complete()[:-KEEP_CHECKPOINTS]:
+        done = self._complete()
+        for old in [p for p in done if p.name.startswith(keep + ".")]:  # older saves of it
+            shutil.rmtree(old, ignore_errors=True)
+            done.remove(old)
+        for old in done[:-KEEP_CHECKPOINTS]:
             if old.name != keep:
                 shutil.rmtree(old, ignore_errors=True)
         for tmp in self.checkpoints.glob(f"{TMP_PREFIX}*"):  # left by killed runs

@@ -128,14 +128,23 @@ def test_kill_9_while_checkpointing_always_leaves_a_whole_checkpoint(tmp_path: P
         whole_step(folder)
 
 
-def test_a_rewritten_step_keeps_the_old_checkpoint_until_the_new_one_is_whole(
+def test_a_rewritten_step_keeps_the_old_checkpoint_until_the_new_one_is_named(
         tmp_path: Path) -> None:
     run = RunDir(tmp_path)
+    run.save_checkpoint(4, lambda f: (f / "x").write_text("four"))
     first = run.save_checkpoint(5, lambda f: (f / "x").write_text("old"))
-    second = run.save_checkpoint(5, lambda f: (f / "x").write_text("new"))
-    assert first.name == "ckpt-00000005" and second.name == "ckpt-00000005.1"
-    assert run.latest_checkpoint() == second and (second / "x").read_text() == "new"
-    assert (first / "x").read_text() == "old"
+    seen: list[str] = []
+
+    def write(folder: Path) -> None:  # the old one is still there, still LATEST
+        seen.append((first / "x").read_text())
+        assert run.latest_checkpoint() == first
+        (folder / "x").write_text("new")
+
+    second = run.save_checkpoint(5, write)
+    assert seen == ["old"] and second == first and (second / "x").read_text() == "new"
+    assert run.latest_checkpoint() == second
+    names = sorted(p.name for p in run.checkpoints.iterdir())
+    assert names == ["LATEST", "ckpt-00000004", "ckpt-00000005"]
     (run.checkpoints / "LATEST").unlink()  # lost LATEST: the newest folder is found
     assert run.latest_checkpoint() == second
 
