@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from robot_rl.config import load_config
-from robot_rl.envs.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore
 from robot_rl.nodes.bridge_core import BridgeCore
 from robot_rl.nodes.policy import Policy
