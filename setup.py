@@ -36,10 +36,16 @@ setup(
         "mcap-ros2-support>=0.5",
     ],
     extras_require={
-        # stable-baselines3: the benchmark smoke tests run the SB3 peer for real
+        # stable-baselines3: the benchmark smoke tests run the SB3 peer for real; the ROS 2
+        # Jazzy wheels: the rclpy tests run against real rclpy and Fast DDS
         "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80", "catkin_pkg>=1.0",
-                 "stable-baselines3>=2.2"],
+                 "stable-baselines3>=2.2", "ros-jazzy-rclpy", "ros-jazzy-std-msgs",
+                 "ros-jazzy-sensor-msgs", "ros-jazzy-rmw-fastrtps-cpp"],
         "bench": ["stable-baselines3>=2.2"],
+        # rclpy and the message packages from PyPI (no ROS install needed), for the
+        # robot_rl_ros nodes (ros2_ws/src/robot_rl_ros/package.xml) and RclpyNode
+        "ros": ["ros-jazzy-rclpy", "ros-jazzy-std-msgs", "ros-jazzy-sensor-msgs",
+                "ros-jazzy-rmw-fastrtps-cpp"],
     },
     entry_points={"console_scripts": ["robot-rl=robot_rl.cli:main"]},
 )

@@ -47,7 +47,8 @@ DEFINITIONS: dict[str, str] = {
     "std_msgs/msg/String": "string data\n",
 }
 
-# RIHS01 hashes from a ROS 2 Jazzy install (see /work/shared/REFERENCES.md).
+# RIHS01 hashes as ROS 2 Jazzy lists them (share/<package>/msg/<Type>.json, "type_hashes";
+# tests/ros/test_ros_rclpy.py compares them with the installed Jazzy packages).
 TYPE_HASHES: dict[str, str] = {
     "sensor_msgs/msg/JointState":
         "RIHS01_a13ee3a330e346c9d87b5aa18d24e11690752bd33a0350f11c5882bc9179260e",

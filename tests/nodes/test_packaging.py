@@ -117,3 +117,29 @@ def test_installed_robot_configs_load() -> None:
     for path in sorted((PKG / "robot_configs").glob("*.yaml")):
         load_config(path)
     assert (PKG / "setup.py").read_text().count("robot_configs/*.yaml") == 1
+
+
+def extras() -> dict[str, list[str]]:
+    """setup.py's extras_require, read with ``ast``."""
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "setup":
+            (value,) = [k.value for k in call.keywords if k.arg == "extras_require"]
+            return ast.literal_eval(value)
+    raise AssertionError("no setup() call in setup.py")
+
+
+def test_the_ros_extra_that_package_xml_names_exists_and_tests_install_rclpy() -> None:
+    assert "robot_rl[ros]" in (PKG / "package.xml").read_text()
+    wheels = {"ros-jazzy-rclpy", "ros-jazzy-std-msgs", "ros-jazzy-sensor-msgs",
+              "ros-jazzy-rmw-fastrtps-cpp"}
+    assert wheels <= set(extras()["ros"]) and wheels <= set(extras()["test"])
+
+
+def test_no_paths_outside_the_repository() -> None:
+    files = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("launch/*.py"),
+             *ROOT.glob("robot_rl/**/*.py"), *(p for p in PKG.rglob("*") if p.is_file())]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for marker in ("/work/", "../shared", "/home/", "/root/"):
+            assert marker not in text, f"{path.relative_to(ROOT)} mentions {marker}"

@@ -6,7 +6,10 @@ ros-jazzy-rmw-fastrtps-cpp; in the ``test`` extra), so these tests always run.
 
 from __future__ import annotations
 
+import json
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +53,15 @@ def test_rclpy_serialization_equals_ours_but_for_padding(topic: str) -> None:
     assert [b for b, pad in zip(theirs, mask) if not pad] == \
         [b for b, pad in zip(ours, mask) if not pad]
     assert msgs.messages_equal(cdr.decode(theirs, type(msg)), msg)
+
+
+@pytest.mark.parametrize("ros_type", sorted(msgs.TYPE_HASHES))
+def test_type_hashes_equal_the_installed_jazzy_type_descriptions(ros_type: str) -> None:
+    package, _, name = ros_type.split("/")
+    share = Path(sys.prefix) / "share" / package / "msg" / f"{name}.json"
+    hashes = {h["type_name"]: h["hash_string"]
+              for h in json.loads(share.read_text())["type_hashes"]}
+    assert hashes[ros_type] == msgs.TYPE_HASHES[ros_type] == msgs.type_hash(ros_type)
 
 
 def _spin_until(nodes: list[RclpyNode], done: Any, timeout_s: float = 10.0) -> bool:
