@@ -22,6 +22,7 @@ from robot_rl.config import load_config
 from robot_rl.nodes.params import ActorParams
 from robot_rl.nodes.ros_entry import LifecycleActor, ros_params
 from robot_rl.ros.rclpy_node import RclpyNode, RosLogHandler
+from robot_rl.ros.recording import read_recording
 from tests.conftest import write_config
 from tests.ros.rclpy_driver import RclpyDriver, spin_all
 
@@ -241,3 +242,26 @@ def test_python_logging_reaches_rosout(domain_id: int) -> None:
         listener.destroy_node()
         rclpy.try_shutdown(context=listener_ctx)
         node.close()
+
+
+def test_panda_needs_and_records_no_imu(tmp_path: Path, panda_path: Path,
+                                        domain_id: int) -> None:
+    cfg = load_config(panda_path)
+    assert cfg.ros.imu_topic == ""  # robot_configs/panda.yaml: an arm has no IMU
+    node = RclpyNode("actor_node", domain_id=domain_id, lifecycle=True)
+    driver = RclpyDriver(cfg, domain_id, rate_hz=50)  # joint states and extras, no IMU
+    actor = LifecycleActor(node, cfg, actor_params(autostart=True, record_mcap=True),
+                           tmp_path / "actor")
+    try:
+        assert driver.imu_pub is None
+        assert spin_all([node, driver], lambda: len(driver.commands) >= 3, 30), \
+            actor.actor.status()
+        assert all(c.shape == (7,) for c in driver.commands)
+        assert "/imu" not in node.ros_node.get_topic_names_and_types().__repr__()
+    finally:
+        actor.close()
+        driver.close()
+        node.close()
+    topics = {item.topic for item in read_recording(tmp_path / "actor" / "session.mcap")}
+    assert cfg.ros.joint_states_topic in topics and cfg.ros.command_topic in topics
+    assert not any("imu" in t for t in topics), topics
