@@ -6,15 +6,20 @@ Arguments: ``robot`` (a robot config installed with the package, e.g. ``a1``, ``
 path to a robot config YAML), ``learner_address`` (where the learner listens and the actor
 connects), ``run_dir`` (learner checkpoints in ``<run_dir>/learner``, the actor's recording in
 ``<run_dir>/actor``; empty: ``runs/...`` in the working directory). Parameters come from the
-package's ``config/params.yaml`` with these arguments on top. Without ROS 2 the same topology
-runs as processes: ``robot-rl launch sim robot_configs/a1.yaml``.
+package's ``config/params.yaml`` with these arguments on top. The actor (a lifecycle node)
+is configured and activated at start (``autostart``). The launch ends when any node exits
+(non-zero if one failed, e.g. on a config error); on Ctrl-C every node stops cleanly: the
+actor sends its last transitions and the learner takes them in before its final
+checkpoint. Without ROS 2 the same topology runs as processes: ``robot-rl launch sim
+robot_configs/a1.yaml``.
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown
+from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -28,6 +33,20 @@ def robot_config(robot: str) -> str:
     return os.path.join(get_package_share_directory(PACKAGE), "robot_configs", f"{robot}.yaml")
 
 
+def stop_all_when_it_exits(node):
+    """Ends the whole launch when ``node`` exits: after a failure (status 2: a config or
+    parameter error, printed above as one line) with an exception, so ``ros2 launch`` exits
+    non-zero; after a normal exit with a Shutdown."""
+
+    def on_exit(event, context):
+        if event.returncode != 0:
+            raise RuntimeError(f"{event.name} exited with status {event.returncode}; "
+                               "stopping the launch")
+        return [Shutdown(reason=f"{event.name} exited")]
+
+    return RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit))
+
+
 def nodes(context):
     share = get_package_share_directory(PACKAGE)
     params = os.path.join(share, "config", "params.yaml")
@@ -35,16 +54,19 @@ def nodes(context):
     address = LaunchConfiguration("learner_address").perform(context)
     run_dir = LaunchConfiguration("run_dir").perform(context)
     sub = (lambda name: os.path.join(run_dir, name)) if run_dir else (lambda name: "")
-    return [
+    started = [
+        # on SIGINT the learner drains the actor's last transitions, then checkpoints
         Node(package=PACKAGE, executable="learner_node", name="learner_node", output="screen",
+             sigterm_timeout="20",
              parameters=[params, {"robot_config": config, "bind_address": address,
                                   "run_dir": sub("learner")}]),
         Node(package=PACKAGE, executable="sim_bridge_node", name="sim_bridge_node",
              output="screen", parameters=[params, {"robot_config": config}]),
         Node(package=PACKAGE, executable="actor_node", name="actor_node", output="screen",
              parameters=[params, {"robot_config": config, "learner_address": address,
-                                  "run_dir": sub("actor")}]),
+                                  "run_dir": sub("actor"), "autostart": True}]),
     ]
+    return started + [stop_all_when_it_exits(node) for node in started]
 
 
 def generate_launch_description():

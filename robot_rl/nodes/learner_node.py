@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +88,23 @@ class LearnerNode:
         text = json.dumps(self.status(), sort_keys=True, default=float)
         self.status_pub.publish(msgs.String(text.replace("NaN", "null")))
 
+    def drain(self, quiet_s: float = 0.5, max_s: float = 3.0) -> None:
+        """Keeps receiving while actors still send: until ``quiet_s`` passes without a new
+        transition (at most ``max_s``). A Ctrl-C under ``ros2 launch`` reaches every node at
+        once; this lets the actors' last transitions (sent as they close) in before the
+        final checkpoint."""
+        start = last = time.monotonic()
+        seen = self.learner.received
+        while time.monotonic() - last < quiet_s and time.monotonic() - start < max_s:
+            self.learner.step(timeout_s=0.02)
+            if self.learner.received != seen:
+                seen, last = self.learner.received, time.monotonic()
+
     def close(self) -> None:
-        """Final checkpoint and commit (answering actors briefly), then closes the server."""
+        """Drains the actors' last transitions, then the final checkpoint and commit
+        (answering actors briefly), then closes the server."""
         try:
+            self.drain()
             self.learner.shutdown()
         finally:
             self.server.close()

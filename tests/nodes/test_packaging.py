@@ -1,14 +1,17 @@
 """robot_rl_ros packaging without ROS: entry points, launch files, params, robot configs.
 
-Launch files are read with ``ast`` (``launch``/``launch_ros`` are not importable here).
+Launch files are read with ``ast`` and run against stand-ins for ``launch``/``launch_ros``
+(which do not install from PyPI), so their own logic (event handlers, arguments) is tested.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import subprocess
 import sys
+import types
 from glob import glob
 from pathlib import Path
 
@@ -143,3 +146,80 @@ def test_no_paths_outside_the_repository() -> None:
         text = path.read_text(encoding="utf-8")
         for marker in ("/work/", "../shared", "/home/", "/root/"):
             assert marker not in text, f"{path.relative_to(ROOT)} mentions {marker}"
+
+
+class _Fake:
+    """Stands in for a launch/launch_ros class: records its arguments."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.args, self.kwargs = args, kwargs
+
+
+def load_launch_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """Executes a launch file against stand-ins for ``launch``/``launch_ros`` (which do not
+    install from PyPI), so its own logic runs here."""
+    fakes = {
+        "launch": {"LaunchDescription": _Fake},
+        "launch.actions": {n: type(n, (_Fake,), {}) for n in (
+            "DeclareLaunchArgument", "OpaqueFunction", "RegisterEventHandler", "Shutdown")},
+        "launch.event_handlers": {"OnProcessExit": type("OnProcessExit", (_Fake,), {})},
+        "launch.substitutions": {"LaunchConfiguration": type("LaunchConfiguration", (_Fake,), {
+            "perform": lambda self, context: context[self.args[0]]})},
+        "launch_ros.actions": {"Node": type("Node", (_Fake,), {})},
+        "ament_index_python.packages": {"get_package_share_directory": lambda p: f"/share/{p}"},
+    }
+    for name, attrs in fakes.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(attrs)
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def launched(path: Path, monkeypatch: pytest.MonkeyPatch,
+             **args: str) -> tuple[dict[str, str], list[_Fake]]:
+    """(declared arguments -> defaults, entities of the OpaqueFunction) for ``args``."""
+    module = load_launch_file(path, monkeypatch)
+    description = module.generate_launch_description()
+    actions = description.args[0]
+    defaults = {a.args[0]: a.kwargs["default_value"] for a in actions
+                if type(a).__name__ == "DeclareLaunchArgument"}
+    (opaque,) = [a for a in actions if type(a).__name__ == "OpaqueFunction"]
+    return defaults, opaque.kwargs["function"]({**defaults, **args})
+
+
+@pytest.mark.parametrize("launch", LAUNCH_FILES)
+def test_launch_ends_when_a_node_exits_and_fails_when_it_failed(
+        launch: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, entities = launched(ROOT / "launch" / launch, monkeypatch)
+    nodes = [e for e in entities if type(e).__name__ == "Node"]
+    handlers = [e.args[0] for e in entities if type(e).__name__ == "RegisterEventHandler"]
+    assert nodes and {id(h.kwargs["target_action"]) for h in handlers} == {id(n) for n in nodes}
+    for handler in handlers:
+        on_exit = handler.kwargs["on_exit"]
+        ok = types.SimpleNamespace(returncode=0, name="actor_node-1")
+        (action,) = on_exit(ok, None)  # a normal exit (Ctrl-C, shutdown) ends the launch
+        assert type(action).__name__ == "Shutdown"
+        failed = types.SimpleNamespace(returncode=2, name="actor_node-1")
+        with pytest.raises(RuntimeError, match="status 2"):  # ros2 launch then exits 1
+            on_exit(failed, None)
+
+
+def test_launch_arguments_insecure_and_autostart(monkeypatch: pytest.MonkeyPatch) -> None:
+    for launch, key in (("learner.launch.py", "learner_node"), ("robot.launch.py", "actor_node")):
+        defaults, entities = launched(ROOT / "launch" / launch, monkeypatch, insecure="true")
+        assert defaults["insecure"] == "false"
+        (node,) = [e for e in entities if type(e).__name__ == "Node"]
+        assert node.kwargs["name"] == key and node.kwargs["parameters"][1]["insecure"] is True
+    defaults, entities = launched(ROOT / "launch" / "robot.launch.py", monkeypatch)
+    (actor,) = [e for e in entities if type(e).__name__ == "Node"]
+    assert defaults["autostart"] == "false"  # on a robot: activated by hand
+    assert actor.kwargs["parameters"][1]["autostart"] is False
+    assert "ros2 lifecycle set /actor_node activate" in (ROOT / "launch" /
+                                                         "robot.launch.py").read_text()
+    _, entities = launched(ROOT / "launch" / "sim.launch.py", monkeypatch)
+    actor = next(e for e in entities if getattr(e, "kwargs", {}).get("name") == "actor_node")
+    assert actor.kwargs["parameters"][1]["autostart"] is True  # in simulation: at once
