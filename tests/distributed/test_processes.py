@@ -142,8 +142,9 @@ def test_two_actors_learner_killed_and_resumed_every_transition_once(
     for report in reports:
         assert report["committed"] and report["steps"] == STEPS
         assert report["policy_steps"] > 0 and report["transport"]["weights_received"] >= 1
-        assert report["transport"]["learner_lost"] >= 1  # it saw the learner die ...
-        assert report["transport"]["learner_restarts"] >= 1  # ... and come back
+        # it saw the learner die and come back: a new incarnation answered (it also counts
+        # ``learner_lost`` only when the restart took longer than its peer timeout)
+        assert report["transport"]["learner_restarts"] >= 1
 
 
 # ------------------------------------------------------------------ refused actor processes
