@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from robot_rl.ros import msgs, typedesc
-from robot_rl.ros.wire import (QOS_DEFAULT, QOS_SENSOR_DATA, QosProfile, dds_topic,
+from robot_rl.ros.wire import (QOS_DEFAULT, QOS_LATCHED, QOS_SENSOR_DATA, QosProfile, dds_topic,
                                dds_type_name, ros_topic, type_hash_user_data)
 
 # Copied from /work/shared/REFERENCES.md (read from a ROS 2 Jazzy install), independently of
@@ -128,11 +128,16 @@ def test_qos_profiles_and_matching_rules() -> None:
 
 def test_rosbag2_qos_yaml() -> None:
     yaml = pytest.importorskip("yaml")
+    # rosbag2 metadata version 9 (Jazzy): policies as rmw_qos_*_policy_to_str strings
     (profile,) = yaml.safe_load(QOS_SENSOR_DATA.rosbag2_yaml())
-    assert profile["history"] == 1 and profile["depth"] == 5
-    assert profile["reliability"] == 2 and profile["durability"] == 2
+    assert profile["history"] == "keep_last" and profile["depth"] == 5
+    assert profile["reliability"] == "best_effort" and profile["durability"] == "volatile"
+    assert profile["liveliness"] == "automatic"
     assert profile["deadline"] == {"sec": 0, "nsec": 0}
     assert profile["avoid_ros_namespace_conventions"] is False
+    (latched,) = yaml.safe_load(QOS_LATCHED.rosbag2_yaml())
+    assert (latched["reliability"], latched["durability"]) == ("reliable", "transient_local")
+    assert profile == QOS_SENSOR_DATA.rosbag2_qos()
 
 
 def test_pure_modules_import_without_cyclonedds_or_rclpy() -> None:
