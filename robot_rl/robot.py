@@ -49,8 +49,9 @@ class Robot(Protocol):
     joint_names: list[str]
     control_dt: float
 
-    def reset(self) -> RobotState:
-        """Bring the robot to its start (sim: spawn; hardware: current state)."""
+    def reset(self, seed: int | None = None) -> RobotState:
+        """Bring the robot to its start (sim: spawn, ``seed`` reseeds its noise; hardware:
+        current state)."""
         ...
 
     def read_state(self) -> RobotState:

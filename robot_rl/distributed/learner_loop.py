@@ -302,6 +302,11 @@ class Learner:
         self.recent_returns.extend(state["recent_returns"])
         self._saved_at, self._logged_at = self.accepted, self.received
         self._start = (time.monotonic(), self.received, self.update_steps)
+        if self.logger is not None and self.run is not None:  # reopened: drops the rows
+            # logged after the checkpoint (they are logged again)
+            self.logger.close()
+            self.logger = MetricsLogger(self.run, tensorboard=self.settings.tensorboard,
+                                        resume_step=self.received)
         logger.info("resumed from %s: %d transitions, %d update steps, weights version %d",
                     folder, self.received, self.update_steps, self.weights_version)
 

@@ -66,7 +66,7 @@ class RobotEnv(gym.Env):
         if seed is not None:
             self.control.seed(seed)
         self.manual_resets += 1
-        self._spawn()
+        self._spawn(seed)
         self.control.new_episode()
         return self.control.observe(self.state), {}
 
@@ -97,9 +97,10 @@ class RobotEnv(gym.Env):
         self._state = self.robot.read_state()
         return out
 
-    def _spawn(self) -> None:
-        """Teleports the robot to its spawn pose; the next command starts from there."""
-        self._state = self.robot.reset()
+    def _spawn(self, seed: int | None = None) -> None:
+        """Teleports the robot to its spawn pose (``seed`` reseeds its sensor noise); the
+        next command starts from there."""
+        self._state = self.robot.reset(seed=seed)
         self.safety.restart()
 
     def render(self) -> np.ndarray:

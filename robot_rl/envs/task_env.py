@@ -109,7 +109,7 @@ class TaskEnv(RobotEnv):
         spawn = (first or self.fixed_task is not None or self._pending_reset
                  or bool((options or {}).get("spawn")))
         if spawn:
-            self._spawn()
+            self._spawn(seed)
             self.control.new_episode()
             self._pending_reset = False
             if first:

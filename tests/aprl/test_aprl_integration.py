@@ -43,7 +43,7 @@ class FakeRobot:
         self.q = np.zeros(ACT)
         self.received: list[np.ndarray] = []
 
-    def reset(self) -> RobotState:
+    def reset(self, seed: int | None = None) -> RobotState:
         self.t, self.q = 0, np.zeros(ACT)
         return self.read_state()
 

@@ -136,7 +136,10 @@ def test_two_actors_learner_killed_and_resumed_every_transition_once(
     for steps in sources.values():
         np.testing.assert_array_equal(np.sort(steps), np.arange(STEPS))
     assert state["update_steps"] + state["lag"] + state["dropped_updates"] == 2 * STEPS - WARMUP
-    last = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "train"][-1]
+    train = [r for r in read_metrics(run.path / "metrics.jsonl") if r["kind"] == "train"]
+    steps = [r["step"] for r in train]
+    assert steps == sorted(set(steps))  # the resumed learner repeated no row of the killed one
+    last = train[-1]
     assert last["updates"] == UTD * last["update_steps"] > 0
     assert last["handshake_failures"] >= 2  # logged at shutdown, after the refusals
     for report in reports:
