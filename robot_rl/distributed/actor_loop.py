@@ -180,7 +180,7 @@ class ActorLoop:
                 self._rows[-1] = (obs, act, rew, nxt, term, True, num)  # truncated
             self._end_episode()
             self._send()
-            logger.warning("learner gone: holding the safe pose (%d batches kept)",
+            logger.warning("learner gone: holding the measured pose (%d batches kept)",
                            self.client.pending_batches)
         self.env.hold("learner_lost")
         self.metrics["hold_steps"] += 1

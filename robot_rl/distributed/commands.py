@@ -90,7 +90,7 @@ def _add_actor(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--on-learner-loss", choices=["continue", "hold"], default="continue",
                    help="with the learner gone: act on the last weights (default) or hold "
-                   "the safe pose; transitions stay buffered either way")
+                   "the measured pose; transitions stay buffered either way")
     p.add_argument("--batch", type=int, default=32, help="transitions per message (default 32)")
     p.add_argument("--rate-hz", type=float, help="pace control steps (default: as fast as "
                    "the simulator runs)")
