@@ -6,10 +6,9 @@ that mapping and raises :class:`robot_rl.errors.ConfigError` naming file, key an
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from robot_rl.errors import ConfigError
 
@@ -68,26 +67,20 @@ class AprlConfig:
     ) -> AprlConfig:
         """Build a validated config from a YAML mapping; missing keys keep their defaults.
 
+        The mapping goes through the robot config loader
+        (:func:`robot_rl.config.loader.from_dict`), which checks keys and types against the
+        field annotations and then calls :meth:`validate`.
+
         Raises:
             ConfigError: unknown key, wrong type or out-of-range value.
         """
-        data = {} if data is None else data
-        _check_mapping(data, file, key_prefix)
-        cfg = _build(cls, {k: v for k, v in data.items() if k != "dynamics"}, file, key_prefix)
-        if "dynamics" in data:
-            key = f"{key_prefix}.dynamics"
-            _check_mapping(data["dynamics"], file, key)
-            cfg = dataclasses.replace(cfg, dynamics=_build(DynamicsConfig, data["dynamics"],
-                                                           file, key))
-        cfg.validate(file, key_prefix)
-        return cfg
+        from robot_rl.config.loader import from_dict
 
-    def validate(self, file: str | None = None, key_prefix: str = "aprl") -> None:
-        """Check ranges and cross-field rules. Raises ConfigError."""
+        return from_dict(cls, data, file, key_prefix)
 
-        def fail(name: str, expected: str) -> None:
-            raise ConfigError(file, f"{key_prefix}.{name}", expected)
-
+    def validate(self, fail: Callable[[str, str], NoReturn]) -> None:
+        """Check ranges and cross-field rules (the loader's hook; ``fail(key, expected)``
+        raises a ConfigError with ``key`` relative to this section)."""
         if self.action_mode not in ("clip", "scale"):
             fail("action_mode", f"expected 'clip' or 'scale', got {self.action_mode!r}")
         if self.penalty_form not in ("published", "hinge"):
@@ -98,6 +91,9 @@ class AprlConfig:
                 continue
             if any(not 0.0 <= v <= 1.0 for v in as_tuple(vals)):
                 fail(name, f"expected values in [0, 1], got {vals}")
+        for name in ("l_min", "l_max", "fixed_limit"):
+            if getattr(self, name) == ():
+                fail(name, "expected a number or a non-empty list of numbers")
         if len(lo) > 1 and len(hi) > 1 and len(lo) != len(hi):
             fail("l_max", f"expected {len(lo)} values like l_min, got {len(hi)}")
         n = max(len(lo), len(hi))
@@ -136,7 +132,6 @@ class AprlConfig:
         if self.penalty_coef < 0.0:
             fail("penalty_coef", f"expected a value >= 0, got {self.penalty_coef}")
         d = self.dynamics
-        dyn = f"{key_prefix}.dynamics"
         checks = (
             ("ensemble_size", d.ensemble_size >= 1, "an integer >= 1"),
             ("hidden", len(d.hidden) >= 1 and all(h >= 1 for h in d.hidden), "widths >= 1"),
@@ -148,8 +143,7 @@ class AprlConfig:
         )
         for name, ok, expected in checks:
             if not ok:
-                raise ConfigError(file, f"{dyn}.{name}", f"expected {expected}, got "
-                                  f"{getattr(d, name)}")
+                fail(f"dynamics.{name}", f"expected {expected}, got {getattr(d, name)}")
         if self.use_disagreement and d.ensemble_size < 2:
             fail("use_disagreement", "expected dynamics.ensemble_size >= 2 for disagreement")
 
@@ -189,87 +183,3 @@ def as_tuple(value: Limit) -> tuple[float, ...]:
 
 def _broadcast(values: tuple[float, ...], n: int) -> tuple[float, ...]:
     return values * n if len(values) == 1 else values
-
-
-def _check_mapping(value: Any, file: str | None, key: str) -> None:
-    if not isinstance(value, Mapping):
-        raise ConfigError(file, key, f"expected a mapping, got {type(value).__name__}")
-
-
-def _build(cls: type, data: Mapping[str, Any], file: str | None, prefix: str) -> Any:
-    """Coerce each value to its field's annotated type; unknown keys are errors."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for name, value in data.items():
-        key = f"{prefix}.{name}"
-        if name not in fields:
-            raise ConfigError(file, key, f"unknown key; expected one of {sorted(fields)}")
-        kwargs[name] = _coerce(_FIELD_KINDS[(cls.__name__, name)], value, file, key)
-    return cls(**kwargs)
-
-
-def _coerce(kind: str, value: Any, file: str | None, key: str) -> Any:
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(file, key, f"expected {expected}, got {value!r}")
-
-    def num(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise bad("a number")
-        return float(v)
-
-    def integer(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise bad("an integer")
-        return v
-
-    def seq(v: Any) -> list[Any]:
-        if not isinstance(v, list | tuple):
-            raise bad("a list")
-        return list(v)
-
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if kind == "int":
-        return integer(value)
-    if kind == "float":
-        return num(value)
-    if kind == "str":
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if kind == "ints":
-        return tuple(integer(v) for v in seq(value))
-    if kind == "ints?":
-        return None if value is None else tuple(integer(v) for v in seq(value))
-    if kind in ("limit", "limit?"):
-        if value is None and kind == "limit?":
-            return None
-        if isinstance(value, list | tuple):
-            if not value:
-                raise bad("a number or a non-empty list of numbers")
-            return tuple(num(v) for v in value)
-        return num(value)
-    if kind == "groups?":
-        if value is None:
-            return None
-        return tuple(tuple(integer(j) for j in seq(g)) for g in seq(value))
-    raise AssertionError(kind)  # pragma: no cover
-
-
-_FIELD_KINDS: dict[tuple[str, str], str] = {
-    **{("DynamicsConfig", n): k for n, k in (
-        ("ensemble_size", "int"), ("hidden", "ints"), ("lr", "float"),
-        ("weight_decay", "float"), ("batch_size", "int"), ("bootstrap", "bool"),
-        ("updates_per_actor_update", "int"), ("std_floor", "float"))},
-    **{("AprlConfig", n): k for n, k in (
-        ("enabled", "bool"), ("action_mode", "str"), ("l_min", "limit"), ("l_max", "limit"),
-        ("ramp_steps", "int"), ("shrink_factor", "float"), ("fixed_limit", "limit?"),
-        ("groups", "groups?"), ("shrink_on_fall", "bool"), ("surprise_threshold", "float"),
-        ("use_disagreement", "bool"), ("disagreement_threshold", "float"),
-        ("stats_rate", "float"), ("stats_clip_z", "float"), ("min_log_std", "float"),
-        ("error_floor", "float"), ("warmup_steps", "int"), ("trigger_steps", "int"),
-        ("cooldown_steps", "int"), ("surprise_dims", "ints?"), ("penalty_coef", "float"),
-        ("penalty_form", "str"))},
-}

@@ -18,8 +18,9 @@ jump by design (``previous_action``, ``target_delta``) is scored.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NoReturn
 
 from robot_rl.aprl.config import AprlConfig
 from robot_rl.errors import ConfigError
@@ -31,6 +32,33 @@ if TYPE_CHECKING:
 UNSCORED_SIGNALS = ("previous_action", "target_delta")
 #: keys of the section beyond the AprlConfig fields
 EXTRA_KEYS = ("active", "range_factor", "surprise_signals")
+
+
+@dataclass(frozen=True)
+class AprlSection(AprlConfig):
+    """The ``aprl:`` section as written in a robot YAML: every :class:`AprlConfig` field plus
+    the three keys that need the robot. The config loader types and validates it like every
+    other section; :func:`aprl_settings` then checks it against the robot."""
+
+    active: bool = True  # false: keep the section, train without APRL
+    range_factor: float = 1.0  # the APRL action box is range_factor x robot.action_scale
+    surprise_signals: tuple[str, ...] | None = None  # scored observation signals (by name)
+
+    def validate(self, fail: Callable[[str, str], NoReturn]) -> None:
+        super().validate(fail)
+        if not self.range_factor > 0:
+            fail("range_factor", f"expected a number > 0, got {self.range_factor}")
+        if self.surprise_signals is not None:
+            if self.surprise_dims is not None:
+                fail("surprise_signals", "expected surprise_signals or surprise_dims, not both")
+            if not self.surprise_signals:
+                fail("surprise_signals", "expected a non-empty list of observation signal "
+                     "names")
+
+    def aprl_config(self, surprise_dims: tuple[int, ...] | None) -> AprlConfig:
+        """The plain :class:`AprlConfig` of this section with ``surprise_dims`` resolved."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(AprlConfig)}
+        return AprlConfig(**{**fields, "surprise_dims": surprise_dims})
 
 
 @dataclass(frozen=True)
@@ -63,30 +91,25 @@ def signal_dims(cfg: RobotConfig, names: list[str] | tuple[str, ...]) -> tuple[i
 
 
 def aprl_settings(cfg: RobotConfig, file: str | None = None) -> AprlSettings | None:
-    """Parse and check ``cfg.aprl`` against the robot; None when the config has no section.
+    """Check ``cfg.aprl`` against the robot; None when the config has no section.
+
+    ``cfg.aprl`` is an :class:`AprlSection` (the loader built and validated it); a plain
+    mapping (a config built in code) goes through the same loader first.
 
     Raises:
         ConfigError: naming ``file``, the ``aprl.<key>`` and what was expected.
     """
-    if cfg.aprl is None:
+    section = cfg.aprl
+    if section is None:
         return None
-    data = dict(cfg.aprl)  # the loader checked it is a mapping
-    active = data.pop("active", True)
-    if not isinstance(active, bool):
-        raise ConfigError(file, "aprl.active", f"expected true or false, got {active!r}")
-    factor = data.pop("range_factor", 1.0)
-    if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 0:
-        raise ConfigError(file, "aprl.range_factor", f"expected a number > 0, got {factor!r}")
-    signals = data.pop("surprise_signals", None)
-    if signals is not None and "surprise_dims" in data:
-        raise ConfigError(file, "aprl.surprise_signals", "expected surprise_signals or "
-                          "surprise_dims, not both")
-    if signals is None and "surprise_dims" not in data:
-        signals = [s for s in cfg.observation.signals if s not in UNSCORED_SIGNALS]
+    if not isinstance(section, AprlSection):
+        section = AprlSection.from_dict(section, file, "aprl")  # type: ignore[assignment]
+    assert isinstance(section, AprlSection)
+    signals = section.surprise_signals
+    dims = section.surprise_dims
+    if signals is None and dims is None:
+        signals = tuple(s for s in cfg.observation.signals if s not in UNSCORED_SIGNALS)
     if signals is not None:
-        if not isinstance(signals, list | tuple) or not signals:
-            raise ConfigError(file, "aprl.surprise_signals", "expected a non-empty list of "
-                              "observation signal names")
         try:
             dims = signal_dims(cfg, signals)
         except ConfigError as err:
@@ -94,14 +117,9 @@ def aprl_settings(cfg: RobotConfig, file: str | None = None) -> AprlSettings | N
         if not dims:
             raise ConfigError(file, "aprl.surprise_signals", "expected at least one scored "
                               "observation entry")
-        data["surprise_dims"] = list(dims)
     from robot_rl.spaces import signal_size
 
     obs_dim = sum(signal_size(s, cfg) for s in cfg.observation.signals)
-    known = sorted({f.name for f in dataclasses.fields(AprlConfig)} | set(EXTRA_KEYS))
-    for key in data:
-        if key not in known:
-            raise ConfigError(file, f"aprl.{key}", f"unknown key; expected one of {known}")
-    config = AprlConfig.from_dict(data, file, "aprl")
+    config = section.aprl_config(dims)
     config.check_robot(cfg.n_joints, obs_dim, file)
-    return AprlSettings(active, float(factor), config)
+    return AprlSettings(section.active, float(section.range_factor), config)

@@ -5,11 +5,16 @@ wrong types, missing required fields and bad list lengths each raise a
 :class:`~robot_rl.errors.ConfigError` that names the file, the dotted key and what was
 expected. Dataclasses may define ``validate(self, fail)`` for range and cross-field checks;
 ``fail(key, expected)`` raises the error with the key made relative to the dataclass.
+
+This is the one validator of robot configs: every section, ``aprl`` and ``task_graph``
+included, is a dataclass read by :func:`from_dict`. A field whose YAML key is not a Python
+name (``from``) names its key in ``field(metadata={"key": "from"})``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -42,13 +47,26 @@ def _describe(tp: Any) -> str:
     return str(tp)
 
 
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters (never the repr of a huge value)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"an integer of {len(str(abs(value)))} digits"
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]
+        return repr(value)[:-1] + "...'"
+    if isinstance(value, (list, tuple, dict)) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _got(value: Any) -> str:
     if isinstance(value, bool):
         return f"got {str(value).lower()}"
     if isinstance(value, (int, float)):
-        return f"got {value!r}"
+        return f"got {short(value)}"
     if isinstance(value, str):
-        return f"got the string {value!r}"
+        return f"got the string {short(value)}"
     if value is None:
         return "got nothing (null)"
     if isinstance(value, list):
@@ -79,10 +97,12 @@ def _convert(tp: Any, value: Any, ctx: _Ctx) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        arms = [a for a in args if a is not type(None)]
+        fitting = [a for a in arms if _fits(a, value)]
+        if len(fitting) == 1:  # the one arm of the value's shape gives the precise error
+            return _convert(fitting[0], value, ctx)
         errors: list[ConfigError] = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        for arg in fitting or arms:
             try:
                 return _convert(arg, value, ctx)
             except ConfigError as err:
@@ -124,10 +144,37 @@ def _convert(tp: Any, value: Any, ctx: _Ctx) -> Any:
         if not isinstance(value, Mapping):
             ctx.fail(f"expected a mapping, {_got(value)}")
         _, vt = get_args(tp)
-        return {str(k): _convert(vt, v, ctx.child(str(k))) for k, v in value.items()}
+        for k in value:
+            if not isinstance(k, str):
+                ctx.fail(f"expected text keys, got the key {short(k)}")
+        return {k: _convert(vt, v, ctx.child(k)) for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, ctx.file, ctx.key)
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in a schema, not user input
+
+
+def _fits(tp: Any, value: Any) -> bool:
+    """Whether ``value`` has the shape of ``tp`` (mapping, list or scalar), ignoring details."""
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp) or origin is dict:
+        return isinstance(value, Mapping)
+    if origin in (list, tuple):
+        return isinstance(value, list)
+    return not isinstance(value, (Mapping, list))
+
+
+def yaml_key(field: dataclasses.Field) -> str:  # type: ignore[type-arg]
+    """The YAML key of a dataclass field (``metadata["key"]``, else the field's name)."""
+    return str(field.metadata.get("key", field.name))
+
+
+def _unknown_key(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listing = ", ".join(known)
+    if len(listing) > 160:
+        return f"unknown key; {hint}see docs/configs.md for the keys of this section"
+    return f"unknown key; {hint}expected one of: {listing}"
 
 
 def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -> T:
@@ -151,17 +198,21 @@ def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -
     if not isinstance(data, Mapping):
         ctx.fail(f"expected a mapping of settings, {_got(data)}")
     hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    fields = {yaml_key(f): f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     for name in data:
+        if not isinstance(name, str):
+            what = str(name).lower() if isinstance(name, bool) else short(name)
+            ctx.fail(f"expected text keys, got the key {what}"
+                     + (" (a bare yes/no/on/off; quote it)" if isinstance(name, bool) else ""))
         if name not in fields:
-            known = ", ".join(sorted(fields))
-            ctx.child(str(name)).fail(f"unknown key; expected one of: {known}")
+            ctx.child(name).fail(_unknown_key(name, sorted(fields)))
     kwargs: dict[str, Any] = {}
     for name, field in fields.items():
         if name in data:
-            kwargs[name] = _convert(hints[name], data[name], ctx.child(name))
+            kwargs[field.name] = _convert(hints[field.name], data[name], ctx.child(name))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            ctx.child(name).fail(f"missing required key (expected {_describe(hints[name])})")
+            ctx.child(name).fail(f"missing required key (expected "
+                                 f"{_describe(hints[field.name])})")
     obj = cls(**kwargs)
     validate = getattr(obj, "validate", None)
     if callable(validate):
@@ -179,7 +230,7 @@ def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -
 def to_dict(obj: Any) -> Any:
     """Turn a config dataclass back into plain YAML-friendly data."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {yaml_key(f): to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):

@@ -6,16 +6,19 @@ below maps to a top-level key of that file; values not given take these defaults
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+from robot_rl.aprl.settings import AprlSection, AprlSettings
 from robot_rl.config.loader import Fail
-from robot_rl.config.taskgraph import TaskGraphSettings, parse_task_graph_section
+from robot_rl.config.taskgraph import (
+    TaskGraphSection,
+    TaskGraphSettings,
+    parse_task_graph_section,
+)
 from robot_rl.errors import ConfigError
-
-if TYPE_CHECKING:
-    from robot_rl.aprl.settings import AprlSettings
 
 OBS_SIGNALS = (
     "joint_position",  # n joint angles relative to the nominal pose (rad)
@@ -32,9 +35,13 @@ OBS_SIGNALS = (
 PRIVILEGED_SIGNALS = ("base_linear_velocity",)
 
 
-def _per_joint(fail: Fail, key: str, values: list[float], n: int) -> None:
-    if len(values) != n:
+def _per_joint(fail: Fail, key: str, values: list[float] | None, n: int) -> None:
+    if values is not None and len(values) != n:
         fail(key, f"expected a list of {n} numbers (one per joint), got {len(values)}")
+
+
+LIMIT_KEYS = ("position_lower", "position_upper", "velocity_limit", "effort_limit")
+"""Per-joint limits: given in the config, or taken from the URDF where left out."""
 
 
 @dataclass
@@ -42,18 +49,26 @@ class RobotSpec:
     """The robot's body: URDF, joints, hard limits and low-level control."""
 
     urdf: str  # URDF path: absolute, relative to the config file, or inside pybullet_data
-    joints: list[str]  # actuated joint names, in command order
+    joints: list[str]  # actuated joint names (as in the URDF), in command order
     nominal: list[float]  # nominal pose (rad), one per joint; actions move around it
-    position_lower: list[float]  # hard lower position limit per joint (rad)
-    position_upper: list[float]  # hard upper position limit per joint (rad)
-    velocity_limit: list[float]  # max joint speed per joint (rad/s); rate-limits targets
-    effort_limit: list[float]  # max torque per joint (N*m)
     action_scale: list[float]  # half-range around nominal reached at action +/-1 (rad)
+    # Hard limits per joint; left out (or null): the URDF's <limit> of each joint. A value
+    # beyond the URDF's is allowed with a warning (docs/configs.md); a limit found neither
+    # here nor in the URDF is an error. The loader fills them in: after load_config they
+    # are always lists.
+    position_lower: list[float] | None = None  # hard lower position limit per joint (rad)
+    position_upper: list[float] | None = None  # hard upper position limit per joint (rad)
+    velocity_limit: list[float] | None = None  # max joint speed per joint (rad/s)
+    effort_limit: list[float] | None = None  # max torque per joint (N*m)
     kind: Literal["legged", "arm"] = "legged"  # legged robots fall; arms are fixed-base
     kp: float | list[float] = 60.0  # PD stiffness (N*m/rad), scalar or per joint
     kd: float | list[float] = 2.0  # PD damping (N*m*s/rad), scalar or per joint
     control_hz: float = 20.0  # policy / command rate (Hz)
     base_position: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.3])  # spawn (m)
+    # spawn orientation of the base in the world: [roll, pitch, yaw] (rad, rotations about
+    # the fixed x, y, z axes in that order) or a quaternion [x, y, z, w]; e.g. [1.5708, 0, 0]
+    # stands a Y-up URDF upright in PyBullet's Z-up world
+    base_orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     fixed_base: bool = False  # weld the base to the world (arms)
     foot_links: list[str] = field(default_factory=list)  # links whose contacts are reported
     end_effector_link: str | None = None  # link whose position is the end effector (arms)
@@ -64,8 +79,9 @@ class RobotSpec:
             fail("joints", "expected at least one joint name")
         if len(set(self.joints)) != n:
             fail("joints", "expected unique joint names, found a duplicate")
-        for key in ("nominal", "position_lower", "position_upper", "velocity_limit",
-                    "effort_limit", "action_scale"):
+        if not self.urdf.strip():
+            fail("urdf", "expected the path of a URDF file")
+        for key in ("nominal", *LIMIT_KEYS, "action_scale"):
             _per_joint(fail, key, getattr(self, key), n)
         for key in ("kp", "kd"):
             value = getattr(self, key)
@@ -74,14 +90,20 @@ class RobotSpec:
                 _per_joint(fail, key, value, n)
             if any(v < 0 for v in values):
                 fail(key, "expected gains >= 0")
-        for i, (lo, hi, q0) in enumerate(zip(self.position_lower, self.position_upper,
-                                             self.nominal)):
-            if not lo < hi:
-                fail(f"position_upper[{i}]", f"expected a value above position_lower ({lo})")
-            if not lo <= q0 <= hi:
-                fail(f"nominal[{i}]", f"expected a value within [{lo}, {hi}], got {q0}")
+        if (self.position_lower is None) != (self.position_upper is None):
+            given = "position_lower" if self.position_upper is None else "position_upper"
+            other = "position_upper" if given == "position_lower" else "position_lower"
+            fail(other, f"expected a list next to {given} (or leave both out: the URDF's)")
+        if self.position_lower is not None and self.position_upper is not None:
+            for i, (lo, hi, q0) in enumerate(zip(self.position_lower, self.position_upper,
+                                                 self.nominal)):
+                if not lo < hi:
+                    fail(f"position_upper[{i}]",
+                         f"expected a value above position_lower ({lo})")
+                if not lo <= q0 <= hi:
+                    fail(f"nominal[{i}]", f"expected a value within [{lo}, {hi}], got {q0}")
         for key in ("velocity_limit", "effort_limit"):
-            if any(v <= 0 for v in getattr(self, key)):
+            if any(v <= 0 for v in getattr(self, key) or ()):
                 fail(key, "expected positive limits")
         if any(v < 0 for v in self.action_scale):
             fail("action_scale", "expected values >= 0")
@@ -89,8 +111,27 @@ class RobotSpec:
             fail("control_hz", f"expected a rate in (0, 1000] Hz, got {self.control_hz}")
         if len(self.base_position) != 3:
             fail("base_position", "expected [x, y, z]")
+        if len(self.base_orientation) not in (3, 4):
+            fail("base_orientation", "expected [roll, pitch, yaw] (rad) or a quaternion "
+                 f"[x, y, z, w], got {len(self.base_orientation)} numbers")
+        if len(self.base_orientation) == 4 and not 1e-6 < math.hypot(*self.base_orientation):
+            fail("base_orientation", "expected a quaternion [x, y, z, w] of non-zero length")
         if self.kind == "arm" and not self.end_effector_link:
             fail("end_effector_link", "expected a link name for an arm")
+
+    def base_quaternion(self) -> tuple[float, float, float, float]:
+        """The spawn orientation as a unit quaternion ``(x, y, z, w)`` (PyBullet's order;
+        from ``[roll, pitch, yaw]`` exactly as ``pybullet.getQuaternionFromEuler``)."""
+        if len(self.base_orientation) == 4:
+            x, y, z, w = self.base_orientation
+            norm = math.sqrt(x * x + y * y + z * z + w * w)
+            return (x / norm, y / norm, z / norm, w / norm)
+        roll, pitch, yaw = (0.5 * a for a in self.base_orientation)
+        cr, sr = math.cos(roll), math.sin(roll)
+        cp, sp = math.cos(pitch), math.sin(pitch)
+        cy, sy = math.cos(yaw), math.sin(yaw)
+        return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
+                cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy)
 
 
 @dataclass
@@ -381,6 +422,7 @@ class TrainConfig:
                 fail(key, "expected a count >= 1")
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _ROS_NAME = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -419,7 +461,7 @@ class RosConfig:
 class RobotConfig:
     """One robot: body, observation, task, learner, safety, simulator and training."""
 
-    name: str  # short robot name (used in run directory names)
+    name: str  # short robot name: letters, digits, '_' and '-' (names run directories)
     robot: RobotSpec  # body, joints, limits and low-level control
     observation: ObservationSpec = field(default_factory=ObservationSpec)
     task: TaskConfig = field(default_factory=TaskConfig)
@@ -430,12 +472,15 @@ class RobotConfig:
     ros: RosConfig = field(default_factory=RosConfig)  # ROS 2 topics (actor, sim bridge)
     # Tasks and edges for reset-free training (docs/task_graph.md); used only when
     # task_graph.enabled is true (or `robot-rl train --task-graph`), else `task:` is trained.
-    task_graph: dict[str, Any] | None = None
+    task_graph: TaskGraphSection | None = None
     # APRL adaptive joint limits gated by a learned dynamics model (docs/aprl.md); null: none
-    aprl: dict[str, Any] | None = None
+    aprl: AprlSection | None = None
     source: str | None = None  # the file this was loaded from (set by the loader)
 
     def validate(self, fail: Fail) -> None:
+        if not _NAME.match(self.name):
+            fail("name", f"expected a plain name of at most 64 letters, digits, '_' and '-' "
+                 f"(it names run directories: no path separators or '..'), got {self.name!r}")
         ratio = self.sim.physics_hz / self.robot.control_hz
         if abs(ratio - round(ratio)) > 1e-6:
             fail("sim.physics_hz", f"expected a whole multiple of robot.control_hz "
@@ -456,27 +501,35 @@ class RobotConfig:
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "
                  "the controller's order (or [] for robot.joints' order)")
-        if self.task_graph is not None:
-            try:
-                parse_task_graph_section(self.task_graph, None, self.robot.kind, self.n_joints)
-            except ConfigError as err:  # re-raised with this file's name
-                fail(err.key, err.expected)
-        if self.aprl is not None:
-            try:
-                self.aprl_settings()
-            except ConfigError as err:
-                fail(err.key, err.expected)
+        try:  # the checks against the robot; re-raised with this file's name
+            self.aprl_settings()
+            self.task_graph_settings()
+        except ConfigError as err:
+            fail(err.key, err.expected)
 
     def task_graph_settings(self) -> TaskGraphSettings | None:
-        """The validated ``task_graph`` section, or None when the config has none."""
+        """The validated ``task_graph`` section, or None when the config has none.
+
+        Also refuses what training cannot combine with an enabled graph (APRL, prior data),
+        so that ``--task-graph`` fails before anything is created.
+        """
         if self.task_graph is None:
             return None
-        return parse_task_graph_section(self.task_graph, self.source, self.robot.kind,
-                                        self.n_joints)
+        settings = parse_task_graph_section(self.task_graph, self.source, self.robot.kind,
+                                            self.n_joints)
+        if settings.enabled:
+            aprl = self.aprl_settings()
+            if aprl is not None and aprl.active:
+                raise ConfigError(self.source, "aprl.active", "expected false with "
+                                  "task_graph.enabled (APRL is not wired into task graphs yet)")
+            if self.learner.prior_data is not None:
+                raise ConfigError(self.source, "learner.prior_data", "expected null with "
+                                  "task_graph.enabled (prior data has no per-task rewards)")
+        return settings
 
     def aprl_settings(self) -> AprlSettings | None:
-        """The validated ``aprl`` section, or None when the config has none."""
-        from robot_rl.aprl.settings import aprl_settings  # lazily: it reads observation sizes
+        """The ``aprl`` section checked against the robot, or None when the config has none."""
+        from robot_rl.aprl.settings import aprl_settings
 
         return aprl_settings(self, self.source)
 
