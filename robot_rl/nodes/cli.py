@@ -111,12 +111,12 @@ def _cmd_launch(args: argparse.Namespace) -> int:
 
 
 def add_operator(sub: argparse._SubParsersAction) -> None:
-    """``robot-rl operator estop on|off | pause | resume | task NAME | status``."""
+    """``robot-rl operator estop on|off | pause | resume | heartbeat | task NAME | status``."""
     p = sub.add_parser("operator", help="e-stop, pause/resume learning, switch task, status",
                        description="Operator controls of a running session, sent as ROS 2 "
                        "topics; waits until an actor's status confirms the change.")
     p.add_argument("action", nargs="+", metavar="ACTION",
-                   help="estop on|off, pause, resume, task NAME, status")
+                   help="estop on|off, pause, resume, heartbeat, task NAME, status")
     p.add_argument("--config", help="robot config YAML whose ros: topics to use "
                    "(default: the standard topic names)")
     _add_dds(p)

@@ -34,8 +34,8 @@ class OperatorCommand(NamedTuple):
 
 
 def parse(words: Sequence[str], ros: RosConfig) -> OperatorCommand:
-    """Turns ``estop on|off``, ``pause``, ``resume``, ``task NAME`` or ``status`` into a
-    command.
+    """Turns ``estop on|off``, ``pause``, ``resume``, ``heartbeat``, ``task NAME`` or
+    ``status`` into a command.
 
     Raises:
         ValueError: For anything else.
@@ -45,6 +45,8 @@ def parse(words: Sequence[str], ros: RosConfig) -> OperatorCommand:
         engaged = words[1] == "on"
         return OperatorCommand(ros.estop_topic, msgs.Bool(engaged),
                                lambda s: s.get("estop") is engaged)
+    if words == ["heartbeat"]:  # safety.operator_timeout_s: any operator message resets it
+        return OperatorCommand(ros.operator_topic, msgs.String("heartbeat"), lambda s: True)
     if words in (["pause"], ["resume"]):
         paused = words == ["pause"]
         return OperatorCommand(ros.operator_topic, msgs.String(words[0]),
@@ -56,7 +58,7 @@ def parse(words: Sequence[str], ros: RosConfig) -> OperatorCommand:
     if words == ["status"]:
         return OperatorCommand(ros.status_topic, None, lambda s: True)
     raise ValueError(f"unknown operator command {' '.join(words)!r}; expected estop on|off, "
-                     "pause, resume, task NAME or status")
+                     "pause, resume, heartbeat, task NAME or status")
 
 
 def send(node: Node, command: OperatorCommand, ros: RosConfig,

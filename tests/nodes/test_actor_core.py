@@ -252,3 +252,19 @@ def test_aprl_gate_runs_in_the_ros_actors_control_step(tmp_path: Path, tiny_a1: 
     core.set_weights(arrays, meta, version=3)
     assert gate.predictor is not None and gate.model_version == 3
     assert core.status(0.0)["aprl_L"] == [0.25] * cfg.n_joints
+
+
+def test_operator_heartbeat_holds_when_the_operator_goes_silent(tmp_path: Path,
+                                                               tiny_a1: Path) -> None:
+    core = make_core(write_config(tmp_path, tiny_a1, {"safety": {"operator_timeout_s": 0.5}},
+                                  name="heartbeat.yaml"))
+    q = np.array(core.cfg.robot.nominal) + 0.2
+    assert run(core, 2, state=robot_state(core.cfg, q))[-1].reason == "operator_timeout"
+    core.operator("heartbeat", 0.1)
+    acting = run(core, 4, t0=0.1, state=robot_state(core.cfg, q))
+    assert not acting[-1].hold
+    silent = run(core, 10, t0=0.3, state=robot_state(core.cfg, q))  # no heartbeat since 0.1
+    held = [o for o in silent if o.reason == "operator_timeout"]
+    assert held and all(np.array_equal(o.command, q) for o in held)  # the measured pose
+    core.set_estop(False, 1.0)  # any operator or e-stop message is a heartbeat
+    assert not run(core, 1, t0=1.0, state=robot_state(core.cfg, q))[0].hold

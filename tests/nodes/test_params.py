@@ -66,6 +66,8 @@ def test_operator_commands_parse() -> None:
     assert task.topic == "/robot_rl/operator" and task.message == msgs.String("task stand")
     assert parse(["pause"], ros).confirmed({"paused": True})
     assert parse(["status"], ros).message is None
+    beat = parse(["heartbeat"], ros)
+    assert beat.topic == "/robot_rl/operator" and beat.message == msgs.String("heartbeat")
     for bad in (["estop"], ["estop", "maybe"], ["task"], ["dance"]):
         with pytest.raises(ValueError):
             parse(bad, ros)
