@@ -139,11 +139,12 @@ def parse_yaml(text: str, name: str) -> Any:
                           f"({type(err).__name__}: {str(err).splitlines()[0][:120]})") from None
 
 
-def load_config(path: str | os.PathLike[str]) -> RobotConfig:
+def load_config(path: str | os.PathLike[str], warn: bool = True) -> RobotConfig:
     """Load and validate a robot config YAML file, and check it against its URDF.
 
     Limits left out of ``robot:`` are filled in from the URDF; limits beyond the URDF's are
-    logged as one warning line per key (``robot_rl.config`` logger) once the config is valid.
+    logged as one warning line per key (``robot_rl.config`` logger) once the config is valid,
+    unless ``warn`` is false.
 
     Raises:
         ConfigError: one line naming the file, the key and what was expected.
@@ -166,10 +167,29 @@ def load_config(path: str | os.PathLike[str]) -> RobotConfig:
         data["robot"].update(filled)
         cfg = from_dict(RobotConfig, data, name)
     cfg.robot.urdf = str(urdf_path)
+    if cfg.learner.prior_data is not None:
+        cfg.learner.prior_data = str(_prior_data(cfg.learner.prior_data, path.parent, name))
     cfg.source = name
-    for line in warnings:
+    for line in warnings if warn else ():
         log.warning("robot-rl: config warning: %s", line)
     return cfg
+
+
+def _prior_data(given: str, config_dir: Path, name: str) -> Path:
+    """The prior-data file, found as ``robot_rl.sac.prior.resolve_prior_path`` does
+    (absolute, next to the config, or in the working directory), made absolute so that a
+    run's copied config finds it too."""
+    p = Path(given)
+    candidates = [p] if p.is_absolute() else [config_dir / p, Path.cwd() / p]
+    try:
+        found = next((c.resolve() for c in candidates if c.is_file()), None)
+    except (OSError, ValueError):
+        found = None
+    if found is None:
+        raise ConfigError(name, "learner.prior_data", f"expected an existing .npz file, "
+                          f"{given!r} was not found (absolute, next to the config, or in the "
+                          "working directory)")
+    return found
 
 
 def check_against_urdf(cfg: RobotConfig, urdf: Urdf,

@@ -219,6 +219,12 @@ class TaskConfig:
             fail("episode_steps", "expected at least 1 step")
 
 
+MAX_BUFFER = 100_000_000
+"""Largest replay buffer accepted (a bigger one is a typo that would exhaust memory)."""
+MAX_WIDTH = 65_536
+"""Widest hidden layer accepted."""
+
+
 @dataclass
 class LearnerConfig:
     """Soft Actor-Critic settings; ``recipe`` picks the critic recipe (docs/learner.md).
@@ -328,6 +334,12 @@ class LearnerConfig:
         if self.batch_size < 1 or self.utd < 1 or self.buffer_size < self.batch_size:
             fail("batch_size" if self.batch_size < 1 else "utd" if self.utd < 1
                  else "buffer_size", "expected batch_size >= 1, utd >= 1, buffer >= batch")
+        if self.buffer_size > MAX_BUFFER:
+            fail("buffer_size", f"expected at most {MAX_BUFFER:,} transitions, got "
+                 f"{self.buffer_size:.3g}")
+        for key in ("hidden", "critic_hidden"):
+            if any(h > MAX_WIDTH for h in getattr(self, key) or ()):
+                fail(key, f"expected widths of at most {MAX_WIDTH}")
         if self.policy_delay is not None and self.policy_delay < 1:
             fail("policy_delay", "expected a count >= 1 (or null: utd)")
         if not 0 < self.bn_momentum < 1:
