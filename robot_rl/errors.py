@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-#: most characters of each part of a message (file, key, expectation); a longer part is cut
-#: in the middle so that a huge value, key or path can never flood a terminal
-LIMITS = {"file": 160, "key": 100, "expected": 300}
+#: most characters of the file and the key in a message, and of the whole message; a longer
+#: part is cut in the middle so that a huge value, key or path can never flood a terminal
+#: (the expectation gets what is left, at least 100 characters)
+LIMITS = {"file": 100, "key": 60, "message": 270}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -32,7 +33,8 @@ class ConfigError(ValueError):
     def __init__(self, file: str | None, key: str, expected: str) -> None:
         self.file = one_line(file or "<config>", LIMITS["file"])
         self.key = one_line(key or "<root>", LIMITS["key"])
-        self.expected = one_line(expected, LIMITS["expected"])
+        room = max(100, LIMITS["message"] - len(self.file) - len(self.key) - 4)
+        self.expected = one_line(expected, room)
         super().__init__(f"{self.file}: {self.key}: {self.expected}")
 
     def __reduce__(self) -> tuple[type, tuple[str, str, str]]:

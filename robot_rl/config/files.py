@@ -127,6 +127,8 @@ def parse_yaml(text: str, name: str) -> Any:
                 if nodes > MAX_NODES:
                     raise ConfigError(name, "<yaml>", f"expected at most {MAX_NODES} values")
         return yaml.load(text, Loader=_FastUniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except ConfigError:
+        raise
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

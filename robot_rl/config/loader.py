@@ -164,7 +164,11 @@ def _fits(tp: Any, value: Any) -> bool:
 
 
 def yaml_key(field: dataclasses.Field) -> str:  # type: ignore[type-arg]
-    """The YAML key of a dataclass field (``metadata["key"]``, else the field's name)."""
+    """The YAML key of a dataclass field (``metadata["key"]``, else the field's name).
+
+    A field with ``metadata={"yaml": False}`` (set by code, e.g. ``RobotConfig.source``) is not
+    read from YAML.
+    """
     return str(field.metadata.get("key", field.name))
 
 
@@ -198,7 +202,8 @@ def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -
     if not isinstance(data, Mapping):
         ctx.fail(f"expected a mapping of settings, {_got(data)}")
     hints = get_type_hints(cls)
-    fields = {yaml_key(f): f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    fields = {yaml_key(f): f for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+              if f.init and f.metadata.get("yaml", True)}
     for name in data:
         if not isinstance(name, str):
             what = str(name).lower() if isinstance(name, bool) else short(name)
@@ -230,7 +235,8 @@ def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -
 def to_dict(obj: Any) -> Any:
     """Turn a config dataclass back into plain YAML-friendly data."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {yaml_key(f): to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {yaml_key(f): to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.metadata.get("yaml", True)}
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from robot_rl.aprl.settings import AprlSection, AprlSettings
-from robot_rl.config.loader import Fail
+from robot_rl.config.loader import Fail, short
 from robot_rl.config.taskgraph import (
     TaskGraphSection,
     TaskGraphSettings,
@@ -487,12 +487,13 @@ class RobotConfig:
     task_graph: TaskGraphSection | None = None
     # APRL adaptive joint limits gated by a learned dynamics model (docs/aprl.md); null: none
     aprl: AprlSection | None = None
-    source: str | None = None  # the file this was loaded from (set by the loader)
+    # the file this was loaded from (set by the loader, never read from YAML)
+    source: str | None = field(default=None, metadata={"yaml": False})
 
     def validate(self, fail: Fail) -> None:
         if not _NAME.match(self.name):
             fail("name", f"expected a plain name of at most 64 letters, digits, '_' and '-' "
-                 f"(it names run directories: no path separators or '..'), got {self.name!r}")
+                 f"(it names run directories: no path separators or '..'), got {short(self.name)}")
         ratio = self.sim.physics_hz / self.robot.control_hz
         if abs(ratio - round(ratio)) > 1e-6:
             fail("sim.physics_hz", f"expected a whole multiple of robot.control_hz "

@@ -1,0 +1,261 @@
+"""A corpus of config and command-line mistakes, each run as a real `robot-rl train` process.
+
+Every case must end with exit status 2, no traceback, at most 3 lines of at most 300
+characters on stderr, within 10 s, naming the key (or the file), and with no run directory
+left under --out. The processes run in parallel (the mistakes are found before any training).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+A1 = ROOT / "robot_configs" / "a1.yaml"
+PANDA = ROOT / "robot_configs" / "panda.yaml"
+MAX_SECONDS = 10.0
+
+
+def _merge(data: dict, changes: dict) -> dict:
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            _merge(data[key], value)
+        else:
+            data[key] = value
+    return data
+
+
+def changed(changes: dict, base: Path = A1) -> Callable[[Path], bytes]:
+    """A copy of ``base`` with nested ``changes`` (None deletes a key), as YAML bytes."""
+    def make(folder: Path) -> bytes:
+        data = _merge(yaml.safe_load(base.read_text()), changes)
+        return yaml.safe_dump(data, sort_keys=False).encode()
+    return make
+
+
+def raw(content: bytes) -> Callable[[Path], bytes]:
+    return lambda folder: content
+
+
+def a1_text() -> str:
+    return A1.read_text()
+
+
+TINY_URDF = """<?xml version="1.0"?>
+<robot name="tiny">
+  <link name="base"/>
+  <link name="arm"/>
+  <joint name="spin" type="continuous">
+    <parent link="base"/><child link="arm"/><axis xyz="0 0 1"/>
+    <limit effort="5" velocity="2"/>
+  </joint>
+</robot>
+"""
+
+
+def tiny_arm(folder: Path) -> bytes:
+    """An arm on a URDF whose one joint is continuous, with no position limits given."""
+    (folder / "tiny.urdf").write_text(TINY_URDF)
+    data = yaml.safe_load(PANDA.read_text())
+    data.pop("ros", None)
+    data.pop("task_graph", None)
+    data.pop("aprl", None)
+    data["name"] = "tiny"
+    data["robot"] = {"kind": "arm", "urdf": "tiny.urdf", "joints": ["spin"], "nominal": [0.0],
+                     "action_scale": [0.1], "fixed_base": True, "end_effector_link": "arm"}
+    return yaml.safe_dump(data, sort_keys=False).encode()
+
+
+def urdf_file(content: str, name: str = "robot.urdf") -> Callable[[Path], bytes]:
+    def make(folder: Path) -> bytes:
+        (folder / name).write_text(content)
+        return changed({"robot": {"urdf": name}})(folder)
+    return make
+
+
+BILLION_LAUGHS = b"""name: a1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+robot: *h
+"""
+
+
+@dataclass
+class Case:
+    """One mistake: how to write the config, extra CLI arguments, and words on stderr."""
+
+    id: str
+    make: Callable[[Path], bytes] | None  # None: the CLI case builds its own arguments
+    words: tuple[str, ...]
+    args: Callable[[Path, Path], list[str]] = field(
+        default=lambda folder, config: ["train", str(config), "--steps", "10"])
+
+
+def _args(*extra: str) -> Callable[[Path, Path], list[str]]:
+    return lambda folder, config: ["train", str(config), "--steps", "10", *extra]
+
+
+CASES = [
+    # names that exist only in the URDF (typos) or are the wrong kind of thing there
+    Case("joint-typo", changed({"robot": {"joints": ["FR_hip_jiont"] + yaml.safe_load(
+        A1.read_text())["robot"]["joints"][1:]}}), ("robot.joints[0]", "FR_hip_joint")),
+    Case("fixed-joint", changed({"robot": {"joints": ["FR_hip_fixed"] + yaml.safe_load(
+        A1.read_text())["robot"]["joints"][1:]}}), ("robot.joints[0]", "fixed")),
+    Case("foot-link-typo", changed({"robot": {"foot_links": ["FR_toe", "FL_tow", "RR_toe",
+                                                            "RL_toe"]}}),
+         ("robot.foot_links[1]", "FL_toe")),
+    Case("ee-link-typo", changed({"robot": {"end_effector_link": "panda_grasp_target"}}, PANDA),
+         ("robot.end_effector_link", "panda_grasptarget")),
+    Case("ee-is-base-link", changed({"robot": {"end_effector_link": "panda_link0"}}, PANDA),
+         ("robot.end_effector_link", "base link")),
+    Case("limits-in-neither", tiny_arm, ("robot.position_lower", "continuous")),
+    # files that are not a (readable) URDF
+    Case("urdf-missing", changed({"robot": {"urdf": "no/such/robot.urdf"}}), ("robot.urdf",)),
+    Case("urdf-not-xml", urdf_file("this is not a robot\n"), ("robot.urdf", "not XML")),
+    Case("urdf-wrong-root", urdf_file("<html><body>hi</body></html>"),
+         ("robot.urdf", "<html>")),
+    Case("urdf-xacro", urdf_file('<robot xmlns:xacro="http://www.ros.org/wiki/xacro" name="r">'
+                                 '<xacro:property name="a" value="1"/></robot>'),
+         ("robot.urdf", "xacro")),
+    Case("urdf-entity-bomb", urdf_file('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">'
+                                       ']><robot name="r">&a;</robot>'), ("robot.urdf", "DTD")),
+    # encodings, sizes and YAML structure
+    Case("latin1-bytes", lambda folder: a1_text().replace("quadruped", "quadrup\u00e9d")
+         .encode("latin-1"), ("<file>", "UTF-8")),
+    Case("utf16", lambda folder: a1_text().encode("utf-16"), ("<file>", "UTF-8")),
+    Case("oversized", lambda folder: (a1_text() + "#" * 400 + "\n") .encode() * 1000,
+         ("<file>", "at most")),
+    Case("alias-bomb", raw(BILLION_LAUGHS), ("<yaml>", "aliases")),
+    Case("deep-nesting", raw(b"name: a1\nrobot: " + b"[" * 5000 + b"]" * 5000 + b"\n"),
+         ("<yaml>", "nesting")),
+    Case("huge-integer", raw(a1_text().replace("steps: 4000", "steps: " + "9" * 6000)
+                             .encode()), ("<yaml>",)),
+    Case("duplicate-key", raw(a1_text().replace("name: a1", "name: a1\nname: b1").encode()),
+         ("<yaml>", "twice")),
+    Case("broken-syntax", raw(b"name: a1\nrobot: {urdf: [unclosed\n"), ("<yaml>", "line")),
+    Case("not-a-mapping", raw(b"- 1\n- 2\n"), ("<root>", "mapping")),
+    # name
+    Case("name-slash", changed({"name": "../../etc/a1"}), ("name", "path separators")),
+    Case("name-backslash", changed({"name": "a1\\evil"}), ("name",)),
+    Case("name-huge", changed({"name": "a" * 100_000}), ("name",)),
+    # types, keys, lengths and ranges
+    Case("unknown-top-key", changed({"robt": {}}), ("robt", "did you mean 'robot'")),
+    Case("unknown-nested-key", changed({"robot": {"colour": "red"}}), ("robot.colour",)),
+    Case("huge-unknown-key", changed({"robot": {"k" * 50_000: 1}}), ("robot.kkk",)),
+    Case("wrong-type", changed({"learner": {"utd": "twenty"}}), ("learner.utd", "integer")),
+    Case("bool-as-key", raw(a1_text().replace("safety:", "safety:\n  on: 1").encode()),
+         ("safety", "quote")),
+    Case("per-joint-length", changed({"robot": {"nominal": [0.0] * 11}}),
+         ("robot.nominal", "12")),
+    Case("safety-length", changed({"safety": {"max_step": [0.1] * 5}}),
+         ("safety.max_step", "12")),
+    Case("gamma-range", changed({"learner": {"gamma": 1.5}}), ("learner.gamma",)),
+    Case("nan", raw(a1_text().replace("utd: 2", "utd: 2\n  gamma: .nan").encode()),
+         ("learner.gamma", "finite")),
+    Case("negative-rate", changed({"robot": {"control_hz": -5.0}}), ("robot.control_hz",)),
+    Case("huge-buffer", changed({"learner": {"buffer_size": 10**40}}),
+         ("learner.buffer_size",)),
+    Case("orientation-length", changed({"robot": {"base_orientation": [0.0, 1.0]}}),
+         ("robot.base_orientation",)),
+    Case("limit-pair", changed({"robot": {"position_upper": None}}),
+         ("robot.position_upper",)),
+    # sections parsed by the same loader: aprl and task_graph
+    Case("aprl-typo", changed({"aprl": {"l_mni": 0.2}}), ("aprl.l_mni", "l_min")),
+    Case("aprl-signal", changed({"aprl": {"surprise_signals": ["laser"]}}),
+         ("aprl.surprise_signals",)),
+    Case("graph-start", changed({"task_graph": {"start": "stnd"}}), ("task_graph.start",)),
+    Case("graph-edge-key", changed({"task_graph": {"edges": [{"form": "get_up"}]}}),
+         ("task_graph.edges[0].form", "from")),
+    Case("aprl-and-graph", changed({"aprl": {"active": True}, "task_graph": {"enabled": True}}),
+         ("aprl.active",)),
+    Case("prior-data-missing", changed({"learner": {"prior_data": "no_such.npz"}}),
+         ("learner.prior_data",)),
+    # command-line mistakes
+    Case("steps-zero", changed({}), ("--steps",),
+         lambda folder, config: ["train", str(config), "--steps", "0"]),
+    Case("steps-text", changed({}), ("--steps",),
+         lambda folder, config: ["train", str(config), "--steps", "ten"]),
+    Case("unknown-option", changed({}), ("--colour",), _args("--colour", "red")),
+    Case("out-is-a-file", changed({}), ("--out",),
+         lambda folder, config: ["train", str(config), "--steps", "10", "--out",
+                                 str(config)]),
+    Case("config-is-a-folder", None, ("<file>",),
+         lambda folder, config: ["train", str(folder), "--steps", "10"]),
+    Case("config-missing", None, ("nope.yaml",),
+         lambda folder, config: ["train", str(folder / "nope.yaml"), "--steps", "10"]),
+    Case("no-config", None, ("config",), lambda folder, config: ["train", "--steps", "10"]),
+    Case("task-graph-without-section", changed({"task_graph": None}), ("task_graph",),
+         _args("--task-graph", "reset_free")),
+]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stderr: str
+    seconds: float
+    out: Path
+
+
+def _run(case: Case, folder: Path) -> Result:
+    folder.mkdir(parents=True)
+    config = folder / "robot.yaml"
+    if case.make is not None:
+        config.write_bytes(case.make(folder))
+    out = folder / "runs"
+    args = case.args(folder, config)
+    if "--out" not in args:
+        args += ["--out", str(out)]
+    else:
+        out = Path(args[args.index("--out") + 1])
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "robot_rl.cli", *args], capture_output=True,
+                          text=True, timeout=60, env=env, cwd=folder)
+    return Result(proc.returncode, proc.stderr, time.monotonic() - start, out)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+    root = tmp_path_factory.mktemp("mistakes")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {case.id: pool.submit(_run, case, root / case.id) for case in CASES}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_the_corpus_is_large_and_distinct() -> None:
+    assert len(CASES) >= 25
+    assert len({case.id for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_mistake_is_one_short_line_and_status_2(case: Case, results: dict[str, Result]) -> None:
+    result = results[case.id]
+    err = result.stderr
+    assert result.returncode == 2, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 3, err
+    assert all(len(line) <= 300 for line in lines), [len(line) for line in lines]
+    assert result.seconds < MAX_SECONDS, result.seconds
+    for word in case.words:
+        assert word in err, (word, err)
+    runs = list(result.out.iterdir()) if result.out.is_dir() else []
+    assert runs == [], runs  # nothing created before the config is valid
