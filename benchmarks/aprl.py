@@ -76,7 +76,7 @@ def run_one(arm: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
     # pybullet prints on stdout when it connects: send that to stderr, keep stdout for JSON
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     torch.set_num_threads(opts["threads"])
-    from robot_rl.aprl.integration import AprlEnv, AprlTrainer
+    from robot_rl.train_aprl import AprlEnv, AprlTrainer
     from robot_rl.envs import RobotEnv
     from robot_rl.evaluate import evaluate
     from robot_rl.session import build

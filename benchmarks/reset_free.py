@@ -49,7 +49,7 @@ def run_one(config: str, mode: str, seed: int, budget: int, overrides: dict[str,
     torch.set_num_threads(threads)
     from robot_rl.config import load_config
     from robot_rl.session import build, enable_task_graph
-    from robot_rl.taskgraph.trainer import TaskTrainer, evaluate_task
+    from robot_rl.train_tasks import TaskTrainer, evaluate_task
 
     cfg = load_config(config)
     enable_task_graph(cfg, mode)

@@ -125,7 +125,7 @@ class Inputs:
         self.extra: list[tuple[Any, Callable[[Any], Any]]] = []
         if config:
             from robot_rl.config import load_config
-            from robot_rl.nodes.signals import extras_msg, imu_msg
+            from robot_rl.nodes.ros_messages import extras_msg, imu_msg
             from robot_rl.robot import RobotState
 
             self.cfg = cfg = load_config(config)

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from robot_rl.aprl.config import AprlConfig
 from robot_rl.config import RobotConfig, to_dict
 
 KEEP_CHECKPOINTS = 2
@@ -379,8 +380,6 @@ def plot_aprl(run: RunDir, title: str) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from robot_rl.aprl.config import AprlConfig
 
     metrics = read_metrics(run.path / "metrics.jsonl")
     rows = [r for r in metrics if r["kind"] == "aprl"]

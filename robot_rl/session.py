@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 
-from robot_rl.aprl.integration import AprlEnv, AprlTrainer, attach_aprl
+from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
@@ -14,8 +14,8 @@ from robot_rl.errors import ConfigError
 from robot_rl.evaluate import evaluate
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
-from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
-from robot_rl.taskgraph.trainer import TaskEvalResult, TaskTrainer, evaluate_tasks
+from robot_rl.sac.multitask import MultiTaskReplayBuffer
+from robot_rl.train_tasks import TaskEvalResult, TaskTrainer, evaluate_tasks
 from robot_rl.train import Trainer
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from robot_rl.config import RobotConfig
 from robot_rl.robot import RobotState, gravity_in_body, quat_to_rpy
+
+if TYPE_CHECKING:  # annotations only: the config loader imports signal_size from here
+    import gymnasium as gym
+
+    from robot_rl.config import RobotConfig
 
 
 def signal_size(name: str, cfg: RobotConfig) -> int:
@@ -75,3 +81,14 @@ class ActionMapper:
     def __call__(self, action: np.ndarray, limit: np.ndarray | float = 1.0) -> np.ndarray:
         a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
         return self.nominal + np.asarray(limit) * a * self.scale
+
+
+class ActionRescale:
+    """Maps normalized actions in [-1, 1] to a Box action space (``low`` .. ``high``)."""
+
+    def __init__(self, space: gym.spaces.Box) -> None:
+        self.low = np.asarray(space.low, dtype=np.float32)
+        self.high = np.asarray(space.high, dtype=np.float32)
+
+    def __call__(self, action: np.ndarray) -> np.ndarray:
+        return self.low + (np.asarray(action, np.float32) + 1.0) * 0.5 * (self.high - self.low)

@@ -25,17 +25,7 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.runs import MetricsLogger, RunDir
 from robot_rl.sac import SAC, ReplayBuffer
-
-
-class ActionRescale:
-    """Maps normalized actions in [-1, 1] to a Box action space."""
-
-    def __init__(self, space: gym.spaces.Box) -> None:
-        self.low = np.asarray(space.low, dtype=np.float32)
-        self.high = np.asarray(space.high, dtype=np.float32)
-
-    def __call__(self, action: np.ndarray) -> np.ndarray:
-        return self.low + (np.asarray(action, np.float32) + 1.0) * 0.5 * (self.high - self.low)
+from robot_rl.spaces import ActionRescale
 
 
 class Trainer:

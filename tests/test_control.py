@@ -13,7 +13,7 @@ from robot_rl.control import ControlStep, fallen
 from robot_rl.envs import RobotEnv
 from robot_rl.nodes.actor_core import ActorCore, Transition
 from robot_rl.nodes.policy import Policy
-from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg
+from robot_rl.nodes.ros_messages import extras_msg, imu_msg, joint_state_msg
 from robot_rl.robot import RobotState
 from robot_rl.ros import cdr, msgs
 from tests.conftest import write_config

@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from robot_rl.distributed.weights import ActorPolicy, WeightsError, unpack_weights
-from robot_rl.train import ActionRescale
+from robot_rl.spaces import ActionRescale
 from robot_rl.transport import ActorClient
 
 logger = logging.getLogger(__name__)

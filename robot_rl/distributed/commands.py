@@ -208,7 +208,7 @@ def _cmd_learner(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ actor
 def _cmd_actor(args: argparse.Namespace) -> int:
-    from robot_rl.aprl.integration import actor_env
+    from robot_rl.train_aprl import actor_env
     from robot_rl.config import load_config
     from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
     from robot_rl.envs import RobotEnv

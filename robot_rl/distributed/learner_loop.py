@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from robot_rl.aprl.integration import AprlAgent, active_settings, aprl_learner
+from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.config import RobotConfig
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.distributed.sources import SourceTags

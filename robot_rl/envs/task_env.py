@@ -9,7 +9,7 @@ Gymnasium flags are the active task's: ``terminated`` on a failure (no bootstrap
   returns the current observation with the new task's one-hot;
 * episodic mode: ``reset()`` teleports the robot to the spawn pose and counts a manual reset.
 
-Usage (what :class:`robot_rl.taskgraph.trainer.TaskTrainer` does)::
+Usage (what :class:`robot_rl.train_tasks.TaskTrainer` does)::
 
     env = TaskEnv(cfg, seed=0)                 # cfg has a task_graph section
     obs, _ = env.reset()                       # first spawn; the start task
@@ -40,7 +40,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs.robot_env import RobotEnv
-from robot_rl.envs.signals import state_signals
+from robot_rl.envs.graph_signals import state_signals
 from robot_rl.errors import ConfigError
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.taskgraph import StepResult, TaskGraphSpec, TaskScheduler

@@ -2,7 +2,7 @@
 
 Pure logic (no middleware): :mod:`~robot_rl.nodes.actor_core` (state in, safe command and
 transitions out), :mod:`~robot_rl.nodes.bridge_core` (a simulated robot behind a driver's
-topics), :mod:`~robot_rl.nodes.state`, :mod:`~robot_rl.nodes.signals`,
+topics), :mod:`~robot_rl.nodes.state`, :mod:`~robot_rl.nodes.ros_messages`,
 :mod:`~robot_rl.nodes.operator`.
 
 Thin edges on any :class:`robot_rl.ros.api.Node` (plain DDS or rclpy):

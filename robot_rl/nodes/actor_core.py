@@ -36,7 +36,7 @@ from robot_rl.aprl.actor_side import make_gate
 from robot_rl.config import RobotConfig
 from robot_rl.control import Action, ControlStep, Transition
 from robot_rl.nodes.policy import Policy
-from robot_rl.nodes.signals import reorder
+from robot_rl.nodes.ros_messages import reorder
 from robot_rl.nodes.state import StateAssembler
 from robot_rl.robot import RobotState
 

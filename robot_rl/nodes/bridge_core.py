@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg, reorder
+from robot_rl.nodes.ros_messages import extras_msg, imu_msg, joint_state_msg, reorder
 from robot_rl.robot import Robot
 
 

@@ -12,7 +12,7 @@ e-stop, operator topics     std_msgs/Bool, std_msgs/String   what the operator d
                                                              task switches, weights, holds
 status topic                std_msgs/String (JSON)           the status as published
 ``/robot_rl/transitions``   std_msgs/Float64MultiArray,      one per stored transition:
-                            labelled (nodes.signals)         obs, action, reward, next_obs,
+                            labelled (ros_messages)          obs, action, reward, next_obs,
                                                              terminated, truncated, step
 ==========================  ===============================  ==============================
 
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from robot_rl.nodes.actor_core import Transition
-from robot_rl.nodes.signals import labelled, unlabel
+from robot_rl.nodes.ros_messages import labelled, unlabel
 from robot_rl.ros import msgs
 from robot_rl.ros.recording import McapRecorder, read_recording
 from robot_rl.ros.wire import QOS_DEFAULT, QosProfile

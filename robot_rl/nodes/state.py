@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.nodes.signals import EXTRA_SIGNALS, imu_arrays, unlabel
+from robot_rl.nodes.ros_messages import EXTRA_SIGNALS, imu_arrays, unlabel
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
 
@@ -101,7 +101,7 @@ class StateAssembler:
         return True
 
     def extras_message(self, msg: msgs.Float64MultiArray, now: float) -> bool:
-        """Takes a labelled extras message (see :mod:`robot_rl.nodes.signals`)."""
+        """Takes a labelled extras message (see :mod:`robot_rl.nodes.ros_messages`)."""
         try:
             segments = unlabel(msg)
         except ValueError as err:

@@ -1,8 +1,9 @@
-"""Soft Actor-Critic: networks, replay buffer (with RLPD prior data) and the learner."""
+"""Soft Actor-Critic: networks, replay buffers (RLPD prior data, multi-task) and the learner."""
 
 from robot_rl.sac.agent import SAC
 from robot_rl.sac.buffer import Batch, ReplayBuffer, to_batch
+from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.sac.prior import MixedReplayBuffer, load_transitions, make_replay
 
-__all__ = ["SAC", "Batch", "MixedReplayBuffer", "ReplayBuffer", "load_transitions",
-           "make_replay", "to_batch"]
+__all__ = ["SAC", "Batch", "MixedReplayBuffer", "MultiTaskReplayBuffer", "ReplayBuffer",
+           "load_transitions", "make_replay", "to_batch"]

@@ -20,7 +20,7 @@ from robot_rl.taskgraph.shipped import (
     a1_task_graph,
     panda_task_graph,
 )
-from robot_rl.taskgraph.signals import A1_SIGNALS, PANDA_SIGNALS, SCHEDULER_SIGNALS
+from robot_rl.taskgraph.signal_names import A1_SIGNALS, PANDA_SIGNALS, SCHEDULER_SIGNALS
 
 __all__ = [
     "A1_SIGNALS",

@@ -20,7 +20,7 @@ from robot_rl.taskgraph._nodes import FUNCTIONS
 from robot_rl.taskgraph._tokens import KEYWORDS
 from robot_rl.taskgraph.predicate import Predicate
 from robot_rl.taskgraph.reward_terms import RewardTerm, parse_reward_term
-from robot_rl.taskgraph.signals import SCHEDULER_SIGNALS
+from robot_rl.taskgraph.signal_names import SCHEDULER_SIGNALS
 
 EVENTS = ("success", "failure", "timeout")
 MODES = ("reset_free", "episodic")

@@ -23,7 +23,7 @@ from typing import Any
 from robot_rl.taskgraph import _checks
 from robot_rl.taskgraph._checks import Where
 from robot_rl.taskgraph.predicate import Expression
-from robot_rl.taskgraph.signals import NON_STATE_SIGNALS
+from robot_rl.taskgraph.signal_names import NON_STATE_SIGNALS
 
 Signals = Mapping[str, float]
 

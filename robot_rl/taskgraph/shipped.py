@@ -10,7 +10,7 @@ from __future__ import annotations
 import yaml
 
 from robot_rl.taskgraph.graph import TaskGraphSpec, parse_task_graph
-from robot_rl.taskgraph.signals import A1_SIGNALS, PANDA_SIGNALS
+from robot_rl.taskgraph.signal_names import A1_SIGNALS, PANDA_SIGNALS
 
 A1_TASK_GRAPH_YAML = """\
 task_graph:

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from robot_rl.aprl import AprlConfig, AprlGate, DynamicsConfig, JointBox
-from robot_rl.aprl.integration import AprlAgent, AprlEnv, AprlTrainer, joint_box
+from robot_rl.train_aprl import AprlAgent, AprlEnv, AprlTrainer, joint_box
 from robot_rl.config import LearnerConfig, RobotConfig, from_dict, load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.robot import RobotState

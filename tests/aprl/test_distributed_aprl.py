@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robot_rl.aprl.integration import AprlAgent, AprlEnv, actor_env
+from robot_rl.train_aprl import AprlAgent, AprlEnv, actor_env
 from robot_rl.config import load_config
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import LearnerSettings, make_learner

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from robot_rl.aprl.integration import AprlAgent, AprlEnv, attach_aprl
+from robot_rl.train_aprl import AprlAgent, AprlEnv, attach_aprl
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.sac import SAC, ReplayBuffer

@@ -6,7 +6,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.nodes.actor_core import ActorCore
-from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg
+from robot_rl.nodes.ros_messages import extras_msg, imu_msg, joint_state_msg
 from robot_rl.robot import RobotState
 
 

@@ -13,7 +13,7 @@ from robot_rl.config import load_config
 from robot_rl.nodes.actor_node import ActorNode
 from robot_rl.nodes.params import ActorParams
 from robot_rl.nodes.ros_entry import ros_params
-from robot_rl.nodes.signals import extras_msg, imu_msg, joint_state_msg
+from robot_rl.nodes.ros_messages import extras_msg, imu_msg, joint_state_msg
 from robot_rl.ros import msgs
 from robot_rl.ros.rclpy_node import RclpyNode
 from robot_rl.ros.wire import QOS_SENSOR_DATA

@@ -14,7 +14,7 @@ from robot_rl.nodes.session_record import (
     SessionRecorder,
     recording_to_prior,
 )
-from robot_rl.nodes.signals import labelled, unlabel
+from robot_rl.nodes.ros_messages import labelled, unlabel
 from robot_rl.ros import msgs
 from robot_rl.ros.recording import read_recording
 from robot_rl.ros.wire import QOS_SENSOR_DATA

@@ -12,7 +12,8 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.evaluate import evaluate
 from robot_rl.sac import SAC, ReplayBuffer
-from robot_rl.train import ActionRescale, Trainer
+from robot_rl.spaces import ActionRescale
+from robot_rl.train import Trainer
 
 
 def _filled_buffer(obs_dim: int = 5, act_dim: int = 2, n: int = 500, seed: int = 0,

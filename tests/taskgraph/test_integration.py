@@ -10,8 +10,8 @@ from robot_rl.config import load_config
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.runs import read_metrics
 from robot_rl.session import build
-from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer
-from robot_rl.taskgraph.trainer import TaskTrainer
+from robot_rl.sac.multitask import MultiTaskReplayBuffer
+from robot_rl.train_tasks import TaskTrainer
 
 STEPS = 300
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from robot_rl.sac.buffer import Batch
 from robot_rl.sac.prior import load_transitions
-from robot_rl.taskgraph.relabel import MultiTaskReplayBuffer, relabel, tasks_path
+from robot_rl.sac.multitask import MultiTaskReplayBuffer, relabel, tasks_path
 
 K, BASE, ACT = 3, 4, 2
 

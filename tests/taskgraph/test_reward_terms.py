@@ -15,7 +15,7 @@ from robot_rl.taskgraph.reward_terms import (
     register_term,
     tolerance,
 )
-from robot_rl.taskgraph.signals import A1_SIGNALS, PANDA_SIGNALS, SCHEDULER_SIGNALS
+from robot_rl.taskgraph.signal_names import A1_SIGNALS, PANDA_SIGNALS, SCHEDULER_SIGNALS
 
 WHERE = Where("a1.yaml", "task_graph.tasks.walk.reward[0]")
 A1 = A1_SIGNALS | SCHEDULER_SIGNALS

@@ -13,8 +13,6 @@ Tasks may use different action ranges (``task_graph.action_scale``: the motors g
 to task ``k`` with the action ``a * factor[s] / factor[k]``, the same joint targets; when that
 leaves [-1, 1] the task ``k`` could not have sent that command and the row keeps task ``s``.
 
-Unlike the rest of :mod:`robot_rl.taskgraph` this module needs torch (through the Batch).
-
 Usage::
 
     buffer = MultiTaskReplayBuffer(obs_dim, act_dim, capacity, num_tasks=3)

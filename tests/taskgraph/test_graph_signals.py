@@ -9,7 +9,7 @@ import pybullet
 import pytest
 
 from robot_rl.config import load_config
-from robot_rl.envs.signals import arm_signals, legged_signals, signal_names, state_signals
+from robot_rl.envs.graph_signals import arm_signals, legged_signals, signal_names, state_signals
 from robot_rl.rewards import forward_velocity
 from robot_rl.robot import RobotState
 from robot_rl.taskgraph import A1_SIGNALS, PANDA_SIGNALS

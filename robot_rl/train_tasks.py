@@ -2,15 +2,13 @@
 
 :class:`TaskTrainer` is the :class:`~robot_rl.train.Trainer` (same loop, same SAC updates)
 for a :class:`~robot_rl.envs.task_env.TaskEnv` and a
-:class:`~robot_rl.taskgraph.relabel.MultiTaskReplayBuffer`. It adds:
+:class:`~robot_rl.sac.multitask.MultiTaskReplayBuffer`. It adds:
 
 * every task's reward and terminal flag stored with each transition;
 * a ``segment`` row in ``metrics.jsonl`` at every task end (task, start, length, event,
   fell, next task, manual reset, return): what the task timeline plot draws;
 * a ``tasks`` row every ``log_every`` steps with the per-task counters
   (``<task>/steps``, ``<task>/successes``, ``<task>/falls``, ..., ``manual_resets``).
-
-Like the rest of the runtime (and unlike the pure graph modules), it needs torch.
 """
 
 from __future__ import annotations
