@@ -21,7 +21,7 @@ Command = Callable[[argparse.Namespace], int]
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one bounded line and exit status 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {one_line(message, 240)} (see {self.prog} --help)\n")
 
 

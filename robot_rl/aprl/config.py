@@ -97,7 +97,7 @@ class AprlConfig:
         if len(lo) > 1 and len(hi) > 1 and len(lo) != len(hi):
             fail("l_max", f"expected {len(lo)} values like l_min, got {len(hi)}")
         n = max(len(lo), len(hi))
-        if any(a > b for a, b in zip(_broadcast(lo, n), _broadcast(hi, n))):
+        if any(a > b for a, b in zip(_broadcast(lo, n), _broadcast(hi, n), strict=False)):
             fail("l_max", f"expected l_min <= l_max, got l_min={self.l_min}, l_max={self.l_max}")
         if self.ramp_steps < 0:
             fail("ramp_steps", f"expected an integer >= 0, got {self.ramp_steps}")

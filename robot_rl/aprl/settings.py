@@ -103,7 +103,7 @@ def aprl_settings(cfg: RobotConfig, file: str | None = None) -> AprlSettings | N
     if section is None:
         return None
     if not isinstance(section, AprlSection):
-        section = AprlSection.from_dict(section, file, "aprl")  # type: ignore[assignment]
+        section = AprlSection.from_dict(section, file, "aprl")
     assert isinstance(section, AprlSection)
     signals = section.surprise_signals
     dims = section.surprise_dims

@@ -32,7 +32,10 @@ MAX_NODES = 50_000
 
 log = logging.getLogger("robot_rl.config")
 
-_CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:
+    from yaml import CSafeLoader as _CLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _CLoader
 
 
 def resolve_urdf(urdf: str, config_dir: Path | None) -> Path | None:
@@ -71,14 +74,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     the last silently: two tasks of one name would merge into one)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        return _construct_mapping(self, node, deep, yaml.SafeLoader)  # type: ignore[no-any-return]
+        return _construct_mapping(self, node, deep, yaml.SafeLoader)
 
 
-class _FastUniqueKeyLoader(_CLoader):  # type: ignore[misc, valid-type]
+class _FastUniqueKeyLoader(_CLoader):
     """The same with libyaml's parser where PyYAML has it (several times faster)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        return _construct_mapping(self, node, deep, _CLoader)  # type: ignore[no-any-return]
+        return _construct_mapping(self, node, deep, _CLoader)
 
 
 def read_text(path: Path, name: str) -> str:
@@ -228,7 +231,7 @@ def check_against_urdf(cfg: RobotConfig, urdf: Urdf,
         given = getattr(spec, key)
         ours = [getattr(urdf.joints[j], attrs[key]) for j in spec.joints]
         if given is None:
-            missing = [j for j, v in zip(spec.joints, ours) if v is None]
+            missing = [j for j, v in zip(spec.joints, ours, strict=True) if v is None]
             if missing:
                 raise ConfigError(file, f"robot.{key}", f"expected one value per joint: {where}"
                                   f" has no {attrs[key]} limit for {_names(missing)} (e.g. a "
@@ -236,7 +239,7 @@ def check_against_urdf(cfg: RobotConfig, urdf: Urdf,
             filled[key] = [float(v) for v in ours]
             continue
         lower = key == "position_lower"
-        beyond = [(j, v, u) for j, v, u in zip(spec.joints, given, ours)
+        beyond = [(j, v, u) for j, v, u in zip(spec.joints, given, ours, strict=True)
                   if u is not None and _beyond(key, v, u)]
         if beyond:
             listed = ", ".join(f"{j} {v:g} {'<' if lower else '>'} {u:g}"

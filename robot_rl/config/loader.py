@@ -148,7 +148,7 @@ def _convert(tp: Any, value: Any, ctx: _Ctx) -> Any:
             if not isinstance(k, str):
                 ctx.fail(f"expected text keys, got the key {short(k)}")
         return {k: _convert(vt, v, ctx.child(k)) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_dict(tp, value, ctx.file, ctx.key)
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in a schema, not user input
 
@@ -163,7 +163,7 @@ def _fits(tp: Any, value: Any) -> bool:
     return not isinstance(value, (Mapping, list))
 
 
-def yaml_key(field: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def yaml_key(field: dataclasses.Field[Any]) -> str:
     """The YAML key of a dataclass field (``metadata["key"]``, else the field's name).
 
     A field with ``metadata={"yaml": False}`` (set by code, e.g. ``RobotConfig.source``) is not

@@ -96,7 +96,7 @@ class RobotSpec:
             fail(other, f"expected a list next to {given} (or leave both out: the URDF's)")
         if self.position_lower is not None and self.position_upper is not None:
             for i, (lo, hi, q0) in enumerate(zip(self.position_lower, self.position_upper,
-                                                 self.nominal)):
+                                                 self.nominal, strict=False)):
                 if not lo < hi:
                     fail(f"position_upper[{i}]",
                          f"expected a value above position_lower ({lo})")
@@ -199,7 +199,7 @@ class ReachTask:
         for key in ("target_low", "target_high"):
             if len(getattr(self, key)) != 3:
                 fail(key, "expected [x, y, z]")
-        if any(lo > hi for lo, hi in zip(self.target_low, self.target_high)):
+        if any(lo > hi for lo, hi in zip(self.target_low, self.target_high, strict=False)):
             fail("target_high", "expected each coordinate >= target_low")
         if self.success_distance <= 0:
             fail("success_distance", "expected a positive distance")

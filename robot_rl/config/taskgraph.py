@@ -98,7 +98,7 @@ class TaskGraphSection(Mapping[str, Any]):
     tasks: dict[str, TaskSection]  # tasks in order (a task's index is its one-hot slot)
     edges: list[EdgeSection] = field(default_factory=list)
 
-    def _field(self, key: str) -> dataclasses.Field:  # type: ignore[type-arg]
+    def _field(self, key: str) -> dataclasses.Field[Any]:
         for f in dataclasses.fields(self):
             if yaml_key(f) == key:
                 return f

@@ -82,14 +82,15 @@ def read_urdf(path: Path, config: str | None, key: str = "robot.urdf") -> Urdf:
     if any(el.tag.startswith("{") and "xacro" in el.tag for el in root.iter()):
         raise fail("is a xacro template; expand it first (xacro FILE > robot.urdf)")
     joints: dict[str, UrdfJoint] = {}
-    children = set()
+    children: set[str] = set()
     for el in root.iter("joint"):
         name, kind = el.get("name"), el.get("type")
         if name is None or kind is None:  # <joint> inside <transmission> has no type
             continue
         child = el.find("child")
-        if child is not None and child.get("link"):
-            children.add(child.get("link"))
+        link = child.get("link") if child is not None else None
+        if link:
+            children.add(link)
         limit = el.find("limit")
         lower = upper = velocity = effort = None
         if limit is not None:
