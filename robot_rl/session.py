@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
-
-from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
@@ -15,8 +14,9 @@ from robot_rl.evaluate import evaluate
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
-from robot_rl.train_tasks import TaskEvalResult, TaskTrainer, evaluate_tasks
 from robot_rl.train import Trainer
+from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
+from robot_rl.train_tasks import TaskEvalResult, TaskTrainer, evaluate_tasks
 
 
 def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
@@ -69,7 +69,7 @@ def enable_task_graph(cfg: RobotConfig, mode: str) -> None:
     if cfg.task_graph is None:
         raise ConfigError(cfg.source, "task_graph", "expected a task_graph section to train "
                           "with --task-graph (docs/task_graph.md)")
-    cfg.task_graph = {**cfg.task_graph, "enabled": True, "mode": mode}
+    cfg.task_graph = dataclasses.replace(cfg.task_graph, enabled=True, mode=mode)
     cfg.task_graph_settings()  # validates the graph in the new mode
 
 
@@ -90,10 +90,12 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         cfg = load_config(config)
         if task_graph is not None:
             enable_task_graph(cfg, task_graph)
+    # everything that can refuse the config (prior data, URDF, APRL) before a run directory
+    env, agent, buffer = build(cfg, seed)
+    if resume is None:
         run, checkpoint = RunDir.create(out, cfg.name), None
         run.write_config(cfg)
     total = steps if steps is not None else cfg.train.steps
-    env, agent, buffer = build(cfg, seed)
     trainer_class = TaskTrainer if isinstance(env, TaskEnv) else Trainer
     if isinstance(env, AprlEnv):
         trainer_class = AprlTrainer

@@ -9,8 +9,8 @@ import pytest
 from robot_rl.config import load_config
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.runs import read_metrics
-from robot_rl.session import build
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
+from robot_rl.session import build
 from robot_rl.train_tasks import TaskTrainer
 
 STEPS = 300
@@ -28,7 +28,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert isinstance(env, TaskEnv) and isinstance(buffer, MultiTaskReplayBuffer)
     teleports = []
     reset = env.robot.reset
-    env.robot.reset = lambda: teleports.append(env.total_steps) or reset()  # count them all
+    env.robot.reset = lambda seed=None: teleports.append(env.total_steps) or reset(seed)  # all
     ends = []
     step = env.step
 
