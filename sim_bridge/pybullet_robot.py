@@ -52,7 +52,14 @@ class PyBulletRobot:
         self.client.changeDynamics(self.plane, -1, lateralFriction=cfg.sim.lateral_friction)
         # No URDF_USE_SELF_COLLISION: its contact caches survive restoreState and make
         # episodes irreproducible; joint limits keep the arm's links apart in practice.
-        self.body = self.client.loadURDF(spec.urdf, spec.base_position,
+        # robot.base_orientation: the spawn orientation (a Y-up URDF stands up with a 90 deg
+        # roll); the IMU reports orientation and rates relative to it, so upright reads level
+        self.spawn_quaternion = spec.base_quaternion()
+        self._imu_from_body: np.ndarray | None = None
+        if tuple(self.spawn_quaternion) != (0.0, 0.0, 0.0, 1.0):
+            self._imu_from_body = np.asarray(
+                self.client.getMatrixFromQuaternion(self.spawn_quaternion)).reshape(3, 3)
+        self.body = self.client.loadURDF(spec.urdf, spec.base_position, self.spawn_quaternion,
                                          useFixedBase=spec.fixed_base)
         self._index_links()
         # Disable the default velocity motors so our torques are the only actuation.
@@ -89,9 +96,10 @@ class PyBulletRobot:
         c = self.client
         if self._spawn_snapshot is None:
             spec = self.cfg.robot
-            c.resetBasePositionAndOrientation(self.body, spec.base_position, [0, 0, 0, 1])
+            c.resetBasePositionAndOrientation(self.body, spec.base_position,
+                                              self.spawn_quaternion)
             c.resetBaseVelocity(self.body, [0, 0, 0], [0, 0, 0])
-            for jid, q in zip(self.joint_ids, self.nominal):
+            for jid, q in zip(self.joint_ids, self.nominal, strict=True):
                 c.resetJointState(self.body, jid, float(q), 0.0)
             self._spawn_snapshot = c.saveState()
         else:
@@ -166,6 +174,9 @@ class PyBulletRobot:
         pos, orn = c.getBasePositionAndOrientation(body)
         lin, ang = c.getBaseVelocity(body)
         rot = np.asarray(c.getMatrixFromQuaternion(orn)).reshape(3, 3)  # body -> world
+        if self._imu_from_body is not None:  # the IMU frame: the body at spawn is level
+            rot = rot @ self._imu_from_body.T
+            orn = _matrix_to_quaternion(rot)
         contacts = None
         if self.foot_ids:
             touching = {pt[3] for pt in c.getContactPoints(bodyA=body, bodyB=self.plane)}
@@ -196,7 +207,8 @@ class PyBulletRobot:
         out = RobotState(**vars(state))
         out.joint_position = state.joint_position + self.rng.normal(0, sim.joint_position_noise, n)
         out.joint_velocity = state.joint_velocity + self.rng.normal(0, sim.joint_velocity_noise, n)
-        out.imu_angular_velocity = state.imu_angular_velocity + self.rng.normal(0, sim.imu_noise, 3)
+        out.imu_angular_velocity = (state.imu_angular_velocity
+                                    + self.rng.normal(0, sim.imu_noise, 3))
         rpy = quat_to_rpy(state.imu_orientation) + self.rng.normal(0, sim.imu_noise, 3)
         out.imu_orientation = np.asarray(pybullet.getQuaternionFromEuler(rpy.tolist()))
         return out
@@ -206,7 +218,9 @@ class PyBulletRobot:
         """Legged robots: tilted beyond ``sim.fall_tilt_deg`` or base below ``fall_height``."""
         if self.cfg.robot.kind != "legged":
             return False
-        pos, orn = self.client.getBasePositionAndOrientation(self.body)
+        state = self._measure()
+        pos, orn = state.base_position, state.imu_orientation
+        assert pos is not None
         roll, pitch, _ = quat_to_rpy(np.asarray(orn))
         tilt = np.degrees(max(abs(roll), abs(pitch)))
         return bool(tilt > self.cfg.sim.fall_tilt_deg or pos[2] < self.cfg.sim.fall_height)
@@ -246,3 +260,22 @@ class PyBulletRobot:
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         self.close()
+
+
+def _matrix_to_quaternion(rot: np.ndarray) -> tuple[float, float, float, float]:
+    """The unit quaternion ``(x, y, z, w)`` of a rotation matrix (Shepperd's method)."""
+    m = rot
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = (s / 4, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = ((m[0, 1] + m[1, 0]) / s, s / 4, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
+    return tuple(float(v) for v in q)  # type: ignore[return-value]
