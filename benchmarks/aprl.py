@@ -50,10 +50,10 @@ ARMS = ("aprl", "fixed", "unrestricted")
 
 def arm_config(arm: str, opts: dict[str, Any]) -> Any:
     """The robot config of one arm."""
-    from robot_rl.config import load_config
+    from robot_rl.config import load_config, to_dict
 
     cfg = load_config(opts["config"])
-    section = dict(cfg.aprl or {})
+    section = dict(to_dict(cfg.aprl) or {})  # the typed section as YAML data, to override
     factor = float(section.get("range_factor", 4.0))
     if opts.get("warmup") is not None:
         cfg.learner.warmup_steps = opts["warmup"]
@@ -76,11 +76,11 @@ def run_one(arm: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
     # pybullet prints on stdout when it connects: send that to stderr, keep stdout for JSON
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     torch.set_num_threads(opts["threads"])
-    from robot_rl.train_aprl import AprlEnv, AprlTrainer
     from robot_rl.envs import RobotEnv
     from robot_rl.evaluate import evaluate
     from robot_rl.session import build
     from robot_rl.train import Trainer
+    from robot_rl.train_aprl import AprlEnv, AprlTrainer
 
     cfg = arm_config(arm, opts)
     env, agent, buffer = build(cfg, seed)

@@ -263,8 +263,8 @@ class WeightsLearner(threading.Thread):
         import torch
 
         from robot_rl.distributed.weights import pack_weights, policy_spec
-        from robot_rl.spaces import ObservationBuilder
         from robot_rl.sac import SAC
+        from robot_rl.spaces import ObservationBuilder
         from robot_rl.transport import LearnerServer
 
         torch.set_num_threads(1)

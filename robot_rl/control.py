@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.spaces import ActionMapper, ObservationBuilder
 from robot_rl.rewards import reach_reward, walk_reward
 from robot_rl.robot import RobotState, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
+from robot_rl.spaces import ActionMapper, ObservationBuilder
 
 if TYPE_CHECKING:
     from robot_rl.aprl.actor_side import AprlGate, GateInfo
@@ -130,7 +130,7 @@ class ControlStep:
         self.mapper = ActionMapper(cfg)
         self.safety = SafetyFilter.from_config(cfg)
         self.tasks = task_rewards(cfg)
-        self.task = cfg.task.kind
+        self.task: str = cfg.task.kind  # a key of self.tasks
         self.rng = np.random.default_rng(seed)
         self.limit: float | np.ndarray = 1.0  # action range factor (APRL: range_factor)
         self.gate: AprlGate | None = None  # APRL: applies L, scores each step

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -72,10 +73,11 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         start = base_xy(env)
-        done, ret, length, velocities, info = False, 0.0, 0, [], {}
+        done, ret, length, velocities = False, 0.0, 0, []
+        info: dict[str, Any] = {}
         while not done:
             if video is not None and ep == 0:
-                frames.append(env.render())
+                frames.append(np.asarray(env.render()))
             action = policy(obs)
             if action_transform is not None:
                 action = action_transform(action)
@@ -124,7 +126,7 @@ def write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:
 
     h, w = frames[0].shape[:2]
     tmp = path.with_name(f".{path.stem}.tmp.mp4")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV could not open a video writer for {path}")
     for frame in frames:

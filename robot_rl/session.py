@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Literal
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
@@ -64,12 +65,19 @@ def open_run(run_dir: str | Path) -> tuple[RunDir, RobotConfig]:
     return run, load_config(run.config_path)
 
 
+_GRAPH_MODES: tuple[Literal["reset_free", "episodic"], ...] = ("reset_free", "episodic")
+
+
 def enable_task_graph(cfg: RobotConfig, mode: str) -> None:
     """Turn on ``cfg``'s task graph in ``mode`` (``reset_free`` or ``episodic``)."""
     if cfg.task_graph is None:
         raise ConfigError(cfg.source, "task_graph", "expected a task_graph section to train "
                           "with --task-graph (docs/task_graph.md)")
-    cfg.task_graph = dataclasses.replace(cfg.task_graph, enabled=True, mode=mode)
+    chosen = next((m for m in _GRAPH_MODES if m == mode), None)
+    if chosen is None:
+        raise ConfigError(cfg.source, "task_graph.mode", f"expected one of {list(_GRAPH_MODES)}, "
+                          f"got {mode!r}")
+    cfg.task_graph = dataclasses.replace(cfg.task_graph, enabled=True, mode=chosen)
     cfg.task_graph_settings()  # validates the graph in the new mode
 
 
@@ -96,7 +104,7 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         run, checkpoint = RunDir.create(out, cfg.name), None
         run.write_config(cfg)
     total = steps if steps is not None else cfg.train.steps
-    trainer_class = TaskTrainer if isinstance(env, TaskEnv) else Trainer
+    trainer_class: type[Trainer] = TaskTrainer if isinstance(env, TaskEnv) else Trainer
     if isinstance(env, AprlEnv):
         trainer_class = AprlTrainer
     trainer = trainer_class(env, agent, buffer, cfg.learner, seed=seed, run=run,

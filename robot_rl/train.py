@@ -54,6 +54,8 @@ class Trainer:
         self._saved_step: int | None = None  # the step of the newest checkpoint on disk
         self.log_every, self.checkpoint_every = log_every, checkpoint_every
         self.progress = progress
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise TypeError(f"Trainer needs a Box action space, got {env.action_space}")
         self.rescale = ActionRescale(env.action_space)
         self.rng = np.random.default_rng(seed)
         self.step = 0
@@ -85,8 +87,11 @@ class Trainer:
         self._open_metrics()  # now (after any load), so metrics.jsonl exists from the start
         bar = self._progress_bar(total_steps)
         obs, _ = self.env.reset(seed=self.seed + self.episodes)
-        ep_return, ep_len, ep_info = 0.0, 0, {}
+        ep_return, ep_len = 0.0, 0
+        ep_info: dict[str, Any] = {}
         t0, s0 = time.perf_counter(), self.step
+        utd = self.cfg.utd
+        assert utd is not None  # LearnerConfig.__post_init__ fills the recipe's utd
         try:
             # Ctrl-C only sets a flag, checked here between steps: a KeyboardInterrupt raised
             # at an arbitrary line (inside a lock, say) once left a run hung after Ctrl-C
@@ -109,7 +114,7 @@ class Trainer:
                     if (self.step > self.cfg.warmup_steps
                             and len(self.buffer) >= self.cfg.batch_size):
                         self.last_update = self.agent.update(
-                            self.buffer.sample(self.cfg.batch_size, self.cfg.utd))
+                            self.buffer.sample(self.cfg.batch_size, utd))
                     if terminated or truncated:
                         self._end_episode(ep_return, ep_len, ep_info, terminated)
                         obs, _ = self.env.reset(seed=self.seed + self.episodes)
@@ -210,8 +215,9 @@ class Trainer:
                      "recent_returns": list(self.recent_returns),
                      "trainer_rng": self.rng.bit_generator.state,
                      "buffer_rng": self.buffer.rng_state()}
-            if callable(getattr(self.env, "state_dict", None)):  # e.g. a task scheduler
-                state["env"] = self.env.state_dict()
+            env_state = getattr(self.env, "state_dict", None)  # e.g. a task scheduler
+            if callable(env_state):
+                state["env"] = env_state()
             (folder / "trainer.json").write_text(json.dumps(state))
 
         if self._logger is not None:
@@ -229,8 +235,9 @@ class Trainer:
         self.recent_returns.extend(state["recent_returns"])
         self.rng.bit_generator.state = state["trainer_rng"]
         self.buffer.set_rng_state(state["buffer_rng"])
-        if "env" in state and callable(getattr(self.env, "load_state_dict", None)):
-            self.env.load_state_dict(state["env"])
+        load_env_state = getattr(self.env, "load_state_dict", None)
+        if "env" in state and callable(load_env_state):
+            load_env_state(state["env"])
         self._saved_step = self.step
         if self._logger is not None:  # opened before the load: reopen past the checkpoint
             self._logger.close()

@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from robot_rl.aprl.actor_side import AprlGate, GateInfo, joint_box, make_gate
+from robot_rl.aprl.actor_side import AprlGate, GateInfo, make_gate
 from robot_rl.aprl.config import AprlConfig
 from robot_rl.aprl.dynamics import DynamicsEnsemble, DynamicsTrainer
 from robot_rl.aprl.penalty import actor_penalty
@@ -69,7 +69,7 @@ class AprlEnv(gym.Wrapper):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.last_info = info.get("aprl", self.last_info)
-        return obs, reward, terminated, truncated, info
+        return obs, float(reward), bool(terminated), bool(truncated), info
 
 
 class AprlAgent:

@@ -94,8 +94,10 @@ def evaluate_task(policy: Policy, cfg: RobotConfig, task: str, episodes: int = 1
         for ep in range(episodes):
             obs, _ = env.reset(seed=seed + ep)
             start = base_xy(env)
-            ret, velocities, event, info = 0.0, [], None, {}
-            for length in range(1, horizon + 1):
+            ret, velocities, event, length = 0.0, [], None, 0
+            info: dict[str, Any] = {}
+            for _ in range(horizon):
+                length += 1
                 if video is not None and ep == 0:
                     frames.append(env.render())
                 obs, reward, terminated, truncated, info = env.step(policy(obs))

@@ -37,7 +37,9 @@ _TORCH = {
 __all__ = [
     "AdaptiveLimits", "AprlConfig", "AprlGate", "DynamicsConfig", "DynamicsPredictor",
     "GateCommand", "GateInfo", "JointBox", "ShrinkEvent", "SurpriseInfo", "SurpriseMonitor",
-    "effective_action", "map_action", *_TORCH,
+    "effective_action", "map_action",
+    # from _TORCH, imported on first use
+    "DynamicsEnsemble", "DynamicsTrainer", "actor_penalty", "aprl_penalty", "penalty_active",
 ]
 
 

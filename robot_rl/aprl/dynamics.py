@@ -18,6 +18,7 @@ shaped ``[E, in, out]``.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from typing import Any
 
@@ -51,6 +52,9 @@ class RunningNorm(nn.Module):
     def __init__(self, dim: int, std_floor: float) -> None:
         super().__init__()
         self.std_floor = std_floor
+        self.mean: torch.Tensor
+        self.var: torch.Tensor
+        self.count: torch.Tensor
         self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
         self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
@@ -86,7 +90,7 @@ class DynamicsEnsemble(nn.Module):
         self.obs_dim, self.act_dim, self.ensemble_size = obs_dim, act_dim, ensemble_size
         sizes = [obs_dim + act_dim, *hidden, obs_dim]
         self.layers = nn.ModuleList(
-            EnsembleLinear(ensemble_size, a, b) for a, b in zip(sizes[:-1], sizes[1:])
+            EnsembleLinear(ensemble_size, a, b) for a, b in itertools.pairwise(sizes)
         )
         self.obs_norm = RunningNorm(obs_dim, std_floor)
         self.delta_norm = RunningNorm(obs_dim, std_floor)
@@ -157,6 +161,7 @@ class DynamicsEnsemble(nn.Module):
         """Weights and normalizers as float32 arrays for :class:`DynamicsPredictor`."""
         out: dict[str, np.ndarray] = {}
         for i, layer in enumerate(self.layers):
+            assert isinstance(layer, EnsembleLinear)  # the ModuleList holds only these
             out[f"layer{i}.weight"] = layer.weight.detach().cpu().float().numpy().copy()
             out[f"layer{i}.bias"] = layer.bias.detach().cpu().float().numpy()[:, 0, :].copy()
         for name, norm in (("obs", self.obs_norm), ("delta", self.delta_norm)):

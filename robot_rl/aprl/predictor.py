@@ -47,7 +47,7 @@ class DynamicsPredictor:
             raise ValueError("dynamics arrays hold no layers")
         e, d = weights[0].shape[0], stats[0].shape[0]
         width = weights[0].shape[1]
-        for w, b in zip(weights, biases):
+        for w, b in zip(weights, biases, strict=True):
             if w.ndim != 3 or w.shape[0] != e or w.shape[1] != width or b.shape != (e, w.shape[2]):
                 raise ValueError(f"dynamics layer shapes do not chain: {w.shape}, {b.shape}")
             width = w.shape[2]
@@ -66,7 +66,7 @@ class DynamicsPredictor:
         x = np.concatenate([x_obs, np.asarray(action, dtype=np.float32)])[None, None, :]
         h = np.broadcast_to(x, (self.ensemble_size, 1, x.shape[-1]))
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = np.matmul(h, w) + b
             if i < last:
                 np.maximum(h, 0.0, out=h)

@@ -13,8 +13,9 @@ Actions are uniform random until the first weights arrive (the learner publishes
 its warm-up), then sampled from the newest policy. Every transition carries ``step``, its
 number at this actor (0, 1, 2, ...), so the learner's checkpoints can prove exactly-once.
 With the learner gone the actor keeps acting on its last weights (``continue``) or holds the
-measured pose through the environment's control step (``env.hold``, ``hold``); in both cases unsent and unacknowledged
-batches stay buffered in the client and go out when a learner answers again.
+measured pose through the environment's control step (``env.hold``, ``hold``); in both cases
+unsent and unacknowledged batches stay buffered in the client and go out when a learner
+answers again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from robot_rl.distributed.weights import ActorPolicy, WeightsError, unpack_weights
+from robot_rl.distributed.weights import ActorPolicy, unpack_weights
 from robot_rl.spaces import ActionRescale
 from robot_rl.transport import ActorClient
 
@@ -194,7 +195,7 @@ class ActorLoop:
     def _send(self) -> None:
         if not self._rows:
             return
-        obs, act, rew, nxt, term, trunc, num = zip(*self._rows)
+        obs, act, rew, nxt, term, trunc, num = zip(*self._rows, strict=True)
         arrays = {"obs": np.stack(obs).astype(np.float32),
                   "action": np.stack(act).astype(np.float32),
                   "reward": np.array(rew, np.float32),

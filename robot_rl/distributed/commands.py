@@ -198,8 +198,9 @@ def _cmd_learner(args: argparse.Namespace) -> int:
             why = stopped()
     finally:
         server.close()
-    reason = {None: "steps reached", signal.SIGINT: "interrupted",
-              signal.SIGTERM: "terminated"}.get(why, "stopped")
+    reasons: dict[int | None, str] = {None: "steps reached", signal.SIGINT: "interrupted",
+                                      signal.SIGTERM: "terminated"}
+    reason = reasons.get(why, "stopped")
     print(f"learner {reason}: {learner.received} transitions, {learner.update_steps} update "
           f"steps; checkpoints in {run.checkpoints}; continue with: robot-rl learner --resume "
           f"{run.path} --bind {args.bind}", file=sys.stderr)
@@ -208,10 +209,10 @@ def _cmd_learner(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ actor
 def _cmd_actor(args: argparse.Namespace) -> int:
-    from robot_rl.train_aprl import actor_env
     from robot_rl.config import load_config
     from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
     from robot_rl.envs import RobotEnv
+    from robot_rl.train_aprl import actor_env
     from robot_rl.transport import ActorClient, KeyFileError, TransportError, client_curve
 
     _setup_logging()

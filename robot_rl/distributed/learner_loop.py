@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.config import RobotConfig
-from robot_rl.spaces import ObservationBuilder
 from robot_rl.distributed.sources import SourceTags
 from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.spaces import ObservationBuilder
+from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.transport import LearnerServer, TransitionBatch
 from robot_rl.transport.ratelog import RateLimitedLog
 
@@ -84,10 +84,10 @@ def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = N
                  incarnation: int = 0) -> Learner:
     """A :class:`Learner` for ``cfg`` (sizes from the config: no simulator needed)."""
     obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
-    agent: SAC | AprlAgent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+    sac = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
     aprl = active_settings(cfg)
-    if aprl is not None:  # APRL: the dynamics model trains here; the gates run on the actors
-        agent = aprl_learner(cfg, agent, aprl, seed)
+    # APRL: the dynamics model trains here; the gates run on the actors
+    agent = sac if aprl is None else aprl_learner(cfg, sac, aprl, seed)
     config_dir = None if cfg.source is None else Path(cfg.source).parent
     buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
     return Learner(cfg, agent, buffer, server, run, settings, incarnation)
@@ -107,7 +107,7 @@ class Learner:
         incarnation: this learner's start count in the run (see :func:`next_incarnation`).
     """
 
-    def __init__(self, cfg: RobotConfig, agent: SAC, buffer: ReplayBuffer,
+    def __init__(self, cfg: RobotConfig, agent: SAC | AprlAgent, buffer: ReplayBuffer,
                  server: LearnerServer, run: RunDir | None = None,
                  settings: LearnerSettings | None = None, incarnation: int = 0) -> None:
         self.cfg, self.agent, self.buffer, self.server, self.run = cfg, agent, buffer, server, run
@@ -162,7 +162,9 @@ class Learner:
         if owed, then publishes, checkpoints and logs when due."""
         self._poll(0.0 if self._update_due() else timeout_s)
         if self._update_due():
-            batch = self.buffer.sample(self.cfg.learner.batch_size, self.cfg.learner.utd)
+            utd = self.cfg.learner.utd
+            assert utd is not None  # LearnerConfig.__post_init__ fills the recipe's utd
+            batch = self.buffer.sample(self.cfg.learner.batch_size, utd)
             self.last_info = self.agent.update(batch)
             self.update_steps += 1
             self.lag -= 1
@@ -239,7 +241,7 @@ class Learner:
         if len(self._episode) > _MAX_OPEN_EPISODES:
             del self._episode[next(iter(self._episode))]
         ends = np.logical_or(a["terminated"], a["truncated"])
-        for reward, end, terminated in zip(a["reward"], ends, a["terminated"]):
+        for reward, end, terminated in zip(a["reward"], ends, a["terminated"], strict=True):
             acc[0] += float(reward)
             acc[1] += 1
             if end:
@@ -253,7 +255,8 @@ class Learner:
     # ------------------------------------------------------------------- publishing
     def publish(self) -> None:
         """Sends the current policy to every actor under a new, larger version."""
-        groups, state = {"policy": self.agent.policy_arrays()}, {}
+        groups = {"policy": self.agent.policy_arrays()}
+        state: dict[str, Any] = {}
         if isinstance(self.agent, AprlAgent) and self.agent.dynamics.n_updates > 0:
             groups["dynamics"] = self.agent.dynamics_arrays()  # the actors' gates load it
             state["aprl"] = {"dynamics_updates": self.agent.dynamics.n_updates,

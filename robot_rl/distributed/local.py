@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from robot_rl.train_aprl import actor_env
 from robot_rl.config import RobotConfig
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import Learner, LearnerSettings, make_learner
 from robot_rl.envs import RobotEnv
 from robot_rl.runs import RunDir
+from robot_rl.train_aprl import actor_env
 from robot_rl.transport import ActorClient, LearnerServer, TransportOptions
 
 

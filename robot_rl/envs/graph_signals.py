@@ -58,7 +58,7 @@ def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
     }
 
 
-def arm_signals(state: RobotState, target: Sequence[float],
+def arm_signals(state: RobotState, target: Sequence[float] | np.ndarray,
                 base_position: Sequence[float] = (0.0, 0.0, 0.0)) -> dict[str, float]:
     """The Panda signals (``PANDA_SIGNALS``) of ``state`` for the active ``target``.
 
@@ -77,7 +77,7 @@ def arm_signals(state: RobotState, target: Sequence[float],
 
 
 def state_signals(cfg: RobotConfig, state: RobotState, *, time_in_task: float = 0.0,
-                  target: Sequence[float] | None = None) -> dict[str, float]:
+                  target: Sequence[float] | np.ndarray | None = None) -> dict[str, float]:
     """Every graph signal of ``cfg``'s robot for ``state``.
 
     Args:

@@ -44,9 +44,9 @@ class RobotEnv(gym.Env):
         self.obs_builder = self.control.obs_builder
         self.safety = self.control.safety
         n = self.cfg.n_joints
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_builder.size,),
-                                                np.float32)
+        self.action_space: gym.spaces.Box = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
+        self.observation_space: gym.spaces.Box = gym.spaces.Box(
+            -np.inf, np.inf, (self.obs_builder.size,), np.float32)
         self._state: RobotState | None = None
         self.manual_resets = 0
 

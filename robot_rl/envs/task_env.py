@@ -39,8 +39,8 @@ import gymnasium as gym
 import numpy as np
 
 from robot_rl.config import RobotConfig, load_config
-from robot_rl.envs.robot_env import RobotEnv
 from robot_rl.envs.graph_signals import state_signals
+from robot_rl.envs.robot_env import RobotEnv
 from robot_rl.errors import ConfigError
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.taskgraph import StepResult, TaskGraphSpec, TaskScheduler

@@ -3,7 +3,8 @@
 Usage (what :mod:`robot_rl.nodes.actor_node` does; ``now`` is ``time.monotonic()``)::
 
     core = ActorCore(cfg, policy)
-    on JointState/Imu/extras:  core.inputs.joint_state(msg, now) ...; if core.due(now): out = core.step(now)
+    on JointState/Imu/extras:  core.inputs.joint_state(msg, now) ...
+                               if core.due(now): out = core.step(now)
     every control period:      if core.overdue(now): out = core.step(now)    # states stopped
     on e-stop (Bool):          out = core.set_estop(msg.data, now)           # immediate hold
     on operator text:          out = core.operator("pause" | "resume" | "task NAME", now)

@@ -21,8 +21,6 @@ from typing import Any
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.distributed.weights import WeightsError
-from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore, OperatorError, StepOutput, Transition
 from robot_rl.nodes.params import ActorParams
 from robot_rl.nodes.policy import Policy
@@ -30,6 +28,7 @@ from robot_rl.nodes.session_record import SessionRecorder
 from robot_rl.ros import msgs
 from robot_rl.ros.api import Node
 from robot_rl.ros.wire import QOS_DEFAULT, QOS_SENSOR_DATA
+from robot_rl.spaces import ObservationBuilder
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +190,9 @@ class ActorNode:
                   "terminated": np.array([t.terminated for t in rows], np.bool_),
                   "truncated": np.array([t.truncated for t in rows], np.bool_),
                   "step": np.array([t.step for t in rows], np.int64)}
-        if all(t.aprl_L is not None for t in rows):  # APRL: L per row, for the penalty
-            arrays["aprl_L"] = np.stack([t.aprl_L for t in rows]).astype(np.float32)
+        limits = [t.aprl_L for t in rows if t.aprl_L is not None]
+        if len(limits) == len(rows):  # APRL: L per row, for the penalty
+            arrays["aprl_L"] = np.stack(limits).astype(np.float32)
         if self.client.send_transitions(arrays) is not None:
             self.sent += len(rows)
         self._rows = []

@@ -3,10 +3,11 @@
 All of them are topics (DDS services do not interoperate across vendors), so any ROS 2 tool
 works too::
 
-    robot-rl operator estop on        # = ros2 topic pub --once /estop std_msgs/msg/Bool "{data: true}"
-    robot-rl operator pause           # = ros2 topic pub --once /robot_rl/operator std_msgs/msg/String "{data: pause}"
+    robot-rl operator estop on   # ros2 topic pub --once /estop std_msgs/msg/Bool "{data: true}"
+    robot-rl operator pause      # ros2 topic pub --once /robot_rl/operator std_msgs/msg/String \
+                                 #   "{data: pause}"
     robot-rl operator task stand
-    robot-rl operator status          # prints the actor's status JSON
+    robot-rl operator status     # prints the actor's status JSON
 
 ``robot-rl operator`` waits until an actor's status confirms the change (and exits 1 if none
 does within the timeout), so a silent network is never mistaken for a stopped robot.

@@ -37,7 +37,7 @@ def labelled(segments: Mapping[str, Any]) -> msgs.Float64MultiArray:
     """A Float64MultiArray holding ``segments`` (name -> 1-D array-like) back to back."""
     arrays = [np.asarray(v, dtype=np.float64).reshape(-1) for v in segments.values()]
     dims = [msgs.MultiArrayDimension(str(k), a.size, a.size)
-            for k, a in zip(segments, arrays)]
+            for k, a in zip(segments, arrays, strict=True)]
     data = np.concatenate(arrays) if arrays else np.zeros(0)
     return msgs.Float64MultiArray(msgs.MultiArrayLayout(dims, 0), data)
 

@@ -136,7 +136,8 @@ def recording_to_prior(recordings: Iterable[str | Path], out: str | Path) -> int
     if not rows["reward"]:
         raise ValueError(f"no {TRANSITIONS_TOPIC} messages in the recordings")
     try:
-        arrays = {k: np.stack(v).astype(np.float32) for k, v in rows.items()}
+        # Any: numpy's stub would let a **dict of arrays fill savez's allow_pickle: bool
+        arrays: dict[str, Any] = {k: np.stack(v).astype(np.float32) for k, v in rows.items()}
     except ValueError as err:
         raise ValueError(f"transitions of different sizes (different robots?): {err}") from None
     for key in ("reward", "terminated", "truncated"):

@@ -120,7 +120,8 @@ class StateAssembler:
     def missing(self) -> str:
         """What has never arrived ("" when every needed part has), for the status."""
         if not np.all(np.isfinite(self.joint_rx)):
-            absent = [j for j, t in zip(self.joints, self.joint_rx) if not np.isfinite(t)]
+            absent = [j for j, t in zip(self.joints, self.joint_rx, strict=True)
+                      if not np.isfinite(t)]
             return f"joint_states ({', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''})"
         if self.needs_imu and not np.isfinite(self.imu_rx):
             return "imu"
@@ -136,10 +137,15 @@ class StateAssembler:
             stamp = min(stamp, self.imu_rx)
         if self.needs_extras:
             stamp = min(stamp, self.extras_rx)
-        extras = {name: self.extras[name].copy() if name in self.extras else None
-                  for name in EXTRA_SIGNALS}
+
+        def extra(name: str) -> np.ndarray | None:  # one of EXTRA_SIGNALS, if it arrived
+            return self.extras[name].copy() if name in self.extras else None
+
         return RobotState(stamp=stamp, joint_position=self.position.copy(),
                           joint_velocity=self.velocity.copy(), joint_effort=self.effort.copy(),
                           imu_orientation=self.orientation.copy(),
                           imu_angular_velocity=self.angular_velocity.copy(),
-                          imu_linear_acceleration=self.linear_acceleration.copy(), **extras)
+                          imu_linear_acceleration=self.linear_acceleration.copy(),
+                          foot_contacts=extra("foot_contacts"), ee_position=extra("ee_position"),
+                          base_linear_velocity=extra("base_linear_velocity"),
+                          base_position=extra("base_position"))

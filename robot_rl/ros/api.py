@@ -29,15 +29,15 @@ from typing import Any, Protocol, TypeVar
 from robot_rl.ros.wire import QOS_DEFAULT, QosProfile
 
 M = TypeVar("M")
-M_co = TypeVar("M_co", covariant=True)
+M_contra = TypeVar("M_contra", contravariant=True)
 
 
-class Publisher(Protocol[M]):
+class Publisher(Protocol[M_contra]):
     """Sends messages of one type on one topic."""
 
     topic: str
 
-    def publish(self, msg: M) -> None:
+    def publish(self, msg: M_contra) -> None:
         """Encodes and sends ``msg`` (raises ``TypeError`` for another message type)."""
 
     def publish_raw(self, data: bytes) -> None:
@@ -47,13 +47,13 @@ class Publisher(Protocol[M]):
         """Number of matched subscriptions (readers) right now."""
 
 
-class Subscription(Protocol[M_co]):
+class Subscription(Protocol[M]):
     """Receives messages of one type on one topic."""
 
     topic: str
     rejected: int
 
-    def take(self, max_samples: int = 64) -> list[M_co]:
+    def take(self, max_samples: int = 64) -> list[M]:
         """Removes and returns received messages, oldest first (at most ``max_samples``)."""
 
     def matched_count(self) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from functools import lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 import numpy as np
@@ -47,7 +47,7 @@ class CdrError(ValueError):
     """Bytes that are not a valid CDR encoding of the expected message type."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _specs(ros_type: str) -> tuple[FieldSpec, ...]:
     specs = parse_msg(ros_type, msgs.DEFINITIONS[ros_type])
     for spec in specs:

@@ -25,8 +25,14 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from cyclonedds._clayer import ddspy_take, ddspy_write  # what DataWriter/DataReader call
-from cyclonedds.core import (GuardCondition, InstanceState, ReadCondition, SampleState,
-                             ViewState, WaitSet)
+from cyclonedds.core import (
+    GuardCondition,
+    InstanceState,
+    ReadCondition,
+    SampleState,
+    ViewState,
+    WaitSet,
+)
 from cyclonedds.domain import Domain, DomainParticipant
 from cyclonedds.idl import IdlStruct, make_idl_struct
 from cyclonedds.idl import annotations as idl_annotations
@@ -39,8 +45,15 @@ from cyclonedds.util import duration
 
 from robot_rl.ros import cdr, msgs
 from robot_rl.ros.typedesc import FieldSpec, parse_msg
-from robot_rl.ros.wire import (QOS_DEFAULT, QOS_SENSOR_DATA, QosProfile, dds_topic,
-                               dds_type_name, ros_topic, type_hash_user_data)
+from robot_rl.ros.wire import (
+    QOS_DEFAULT,
+    QOS_SENSOR_DATA,
+    QosProfile,
+    dds_topic,
+    dds_type_name,
+    ros_topic,
+    type_hash_user_data,
+)
 
 __all__ = ["DdsNode", "DdsPublisher", "DdsSubscription", "QOS_DEFAULT", "QOS_SENSOR_DATA",
            "idl_type", "loopback_config", "dds_qos"]
@@ -112,9 +125,9 @@ def _release_domain(domain_id: int) -> None:
 def _idl_field(spec: FieldSpec) -> Any:
     base = _IDL_PRIMITIVES.get(spec.base) or idl_type(spec.base)
     if spec.kind == "array":
-        return idl.array[base, spec.length]
+        return idl.array[base, spec.length]  # type: ignore[misc]  # cyclonedds: __class_getitem__
     if spec.kind == "sequence":
-        return idl.sequence[base]
+        return idl.sequence[base]  # type: ignore[misc]  # cyclonedds: __class_getitem__
     return base
 
 

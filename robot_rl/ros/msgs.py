@@ -249,7 +249,7 @@ def messages_equal(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray):
         return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
     if isinstance(a, list):
-        return len(a) == len(b) and all(messages_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(messages_equal(x, y) for x, y in zip(a, b, strict=True))
     if dataclasses.is_dataclass(a):
         return all(messages_equal(getattr(a, f.name), getattr(b, f.name))
                    for f in dataclasses.fields(a))

@@ -45,6 +45,11 @@ def rclpy_qos(profile: QosProfile) -> QoSProfile:
     )
 
 
+def _ros_type(msg_type: type[Any]) -> str:
+    """``pkg/msg/Type`` of a :mod:`robot_rl.ros.msgs` class (its ``ROS_TYPE``)."""
+    return str(msg_type.ROS_TYPE)
+
+
 def ros_message_class(ros_type: str) -> type[Any]:
     """Imports the rclpy message class for ``pkg/msg/Type`` (e.g. ``sensor_msgs.msg``)."""
     package, _, name = ros_type.split("/")
@@ -62,7 +67,7 @@ class RclpyPublisher(Generic[M]):
         self.dropped = 0
         self._owner = owner
         self.gated = self.topic in owner.gated_topics
-        self._pub = owner.ros_node.create_publisher(ros_message_class(msg_type.ROS_TYPE),
+        self._pub = owner.ros_node.create_publisher(ros_message_class(_ros_type(msg_type)),
                                                     self.topic, rclpy_qos(qos))
 
     def publish(self, msg: M) -> None:
@@ -97,7 +102,7 @@ class RclpySubscription(Generic[M]):
         self._owner = owner
         self._queue: deque[M] = deque(maxlen=qos.depth)
         self._sub = owner.ros_node.create_subscription(
-            ros_message_class(msg_type.ROS_TYPE), self.topic, self._on_bytes, rclpy_qos(qos),
+            ros_message_class(_ros_type(msg_type)), self.topic, self._on_bytes, rclpy_qos(qos),
             raw=True)
 
     def _on_bytes(self, data: bytes) -> None:

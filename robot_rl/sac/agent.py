@@ -73,6 +73,9 @@ class SAC:
         self.target_entropy = (cfg.target_entropy if cfg.target_entropy is not None
                                else -act_dim / 2.0)
         beta1 = cfg.adam_beta1 if cfg.adam_beta1 is not None else 0.9
+        # LearnerConfig.__post_init__ fills every recipe default: no learning rate is None
+        assert cfg.actor_lr is not None and cfg.critic_lr is not None
+        assert cfg.temperature_lr is not None
         self.actor_opt = make_adam(self.actor.parameters(), cfg.actor_lr, beta1, cfg.fused)
         self.critic_opt = make_adam(self.critic.parameters(), cfg.critic_lr, beta1, cfg.fused)
         self.alpha_opt = make_adam([self.log_alpha], cfg.temperature_lr, 0.9, cfg.fused)
@@ -118,8 +121,8 @@ class SAC:
         single = o.dim() == 1
         o = o.unsqueeze(0) if single else o
         a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
-        a = a.numpy()
-        return a[0] if single else a
+        out = a.numpy()
+        return out[0] if single else out
 
     # ---------------------------------------------------------------- learning
     def next_actions(self, next_obs: torch.Tensor, noise: torch.Tensor | None = None,
@@ -182,7 +185,7 @@ class SAC:
             penalty = self.actor_penalty(action).mean()
             loss = loss + penalty
             info["actor_penalty"] = penalty.item()
-        return loss, {**info, "_log_prob": log_prob.detach()}  # type: ignore[dict-item]
+        return loss, {**info, "_log_prob": log_prob.detach()}
 
     def temperature_loss(self, log_prob: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Drive the policy entropy toward ``target_entropy``."""
@@ -248,8 +251,8 @@ class SAC:
     @torch.no_grad()
     def _polyak(self) -> None:
         assert self.critic_target is not None
-        params = list(self.critic.parameters())
-        targets = list(self.critic_target.parameters())
+        params: list[torch.Tensor] = list(self.critic.parameters())
+        targets: list[torch.Tensor] = list(self.critic_target.parameters())
         torch._foreach_lerp_(targets, params, self.cfg.tau)
 
     # ------------------------------------------------------------- save/load

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -91,7 +91,8 @@ class ReplayBuffer:
         """Write the stored transitions and sampler state to an ``.npz`` file."""
         n = self.size
         order = (np.arange(n) + (self.pos if n == self.capacity else 0)) % self.capacity
-        arrays = {key: self.data[key][order] for key in FIELDS}
+        # Any: numpy's stub would let a **dict of arrays fill savez's allow_pickle: bool
+        arrays: dict[str, Any] = {key: self.data[key][order] for key in FIELDS}
         with open(path, "wb") as f:
             np.savez(f, **arrays)
 
@@ -103,10 +104,11 @@ class ReplayBuffer:
         if len(arrays["reward"]):
             self.add_batch(arrays)
 
-    def rng_state(self) -> dict:
-        return self.rng.bit_generator.state
+    def rng_state(self) -> dict[str, Any]:
+        """The sampler's generator state (for checkpoints)."""
+        return dict(self.rng.bit_generator.state)
 
-    def set_rng_state(self, state: dict) -> None:
+    def set_rng_state(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state
 
 

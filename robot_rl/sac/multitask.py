@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,8 @@ class MultiTaskReplayBuffer(ReplayBuffer):
         n = self.size
         order = (np.arange(n) + (self.pos if n == self.capacity else 0)) % self.capacity
         with open(tasks_path(path), "wb") as f:
-            np.savez(f, **{key: self.data[key][order] for key in TASK_FIELDS})
+            arrays: dict[str, Any] = {key: self.data[key][order] for key in TASK_FIELDS}
+            np.savez(f, **arrays)
 
     def load(self, path: str | Path) -> None:
         """Replace the contents with what :meth:`save` wrote (no pickle)."""

@@ -135,13 +135,18 @@ class EnsembleBatchRenorm(nn.Module):
                                                                       dmax, eps)
         self.weight = nn.Parameter(torch.ones(ensemble, 1, features))
         self.bias = nn.Parameter(torch.zeros(ensemble, 1, features))
+        self.running_mean: torch.Tensor
+        self.running_var: torch.Tensor
+        self.steps: torch.Tensor
         self.register_buffer("running_mean", torch.zeros(ensemble, 1, features))
         self.register_buffer("running_var", torch.ones(ensemble, 1, features))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     def forward(self, x: torch.Tensor, members: Members = None,
                 batch_stats: bool = True) -> torch.Tensor:
-        w, b, mean_run, var_run = self.weight, self.bias, self.running_mean, self.running_var
+        w: torch.Tensor = self.weight
+        b: torch.Tensor = self.bias
+        mean_run, var_run = self.running_mean, self.running_var
         if members is not None:
             w, b, mean_run, var_run = w[members], b[members], mean_run[members], var_run[members]
         std_run = (var_run + self.eps).sqrt()

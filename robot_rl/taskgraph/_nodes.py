@@ -148,7 +148,7 @@ class Compare(Node):
 
     def compute(self, env: Mapping[str, float]) -> bool:
         left = self.operands[0].compute(env)
-        for op, node in zip(self.ops, self.operands[1:]):
+        for op, node in zip(self.ops, self.operands[1:], strict=True):
             right = node.compute(env)
             if not _COMPARE[op](left, right):
                 return False

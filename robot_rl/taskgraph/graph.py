@@ -260,7 +260,7 @@ def _parse_edge(data: Any, where: Where, tasks: Mapping[str, TaskSpec],
     events = [_checks.text(v, where / "event", EVENTS)
               for v in _names(edge["event"], where / "event", "an event")]
     choose = _checks.text(edge.get("choose", "first"), where / "choose", CHOICES)
-    result = []
+    result: list[EdgeSpec] = []
     for source in sources:
         for event in events:
             if event not in tasks[source].events:

@@ -22,7 +22,6 @@ from typing import Any
 
 from robot_rl.taskgraph import _checks
 from robot_rl.taskgraph._checks import Where
-from robot_rl.taskgraph.predicate import Expression
 from robot_rl.taskgraph.signal_names import NON_STATE_SIGNALS
 
 Signals = Mapping[str, float]

@@ -21,7 +21,6 @@ Semantics of one step (see ``docs/task_graph.md``):
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
@@ -172,15 +171,15 @@ class TaskScheduler:
         return one_hot
 
     def _views(self, signals: Mapping[str, float], steps: int) -> list[Mapping[str, float]]:
-        extra = {"task_steps": float(steps)}
-        return [ChainMap(t.params, extra, signals) if t.params else ChainMap(extra, signals)
-                for t in self.spec.tasks]
+        merged = {**signals, "task_steps": float(steps)}
+        return [{**merged, **t.params} if t.params else merged for t in self.spec.tasks]
 
     def rewards_all(self, signals: Mapping[str, float]) -> np.ndarray:
         """float32 ``(num_tasks,)``: each task's reward for ``signals`` with its own params."""
         views = self._views(signals, self._task_steps)
         return np.array([sum(term(view) for term in task.reward)
-                         for task, view in zip(self.spec.tasks, views)], dtype=np.float32)
+                         for task, view in zip(self.spec.tasks, views, strict=True)],
+                        dtype=np.float32)
 
     def step(self, signals: Mapping[str, float]) -> StepResult:
         """Scores the transition that led to ``signals`` and advances the graph.
@@ -199,7 +198,7 @@ class TaskScheduler:
         fallen = fall is not None and fall.evaluate(views[active])
         rewards = np.empty(self.num_tasks, dtype=np.float32)
         terminal = np.zeros(self.num_tasks, dtype=bool)
-        for k, (task, view) in enumerate(zip(self.spec.tasks, views)):
+        for k, (task, view) in enumerate(zip(self.spec.tasks, views, strict=True)):
             rewards[k] = sum(term(view) for term in task.reward)
             terminal[k] = (task.can_fall and fallen) or (
                 task.failure is not None and task.failure.evaluate(view))

@@ -48,10 +48,13 @@ class Gate:
     @staticmethod
     def user_id(frames: list[zmq.Frame]) -> str | None:
         """The ZAP User-Id of a received message (frames after the routing id), if any."""
+        if len(frames) < 2:
+            return None
         try:
-            return frames[1].get("User-Id") if len(frames) > 1 else None
+            user = frames[1].get("User-Id")
         except zmq.ZMQError:  # no such property: not a CURVE connection
             return None
+        return user if isinstance(user, str) else None  # named properties are strings
 
     def check(self, key: str | None, actor: str | None = None) -> tuple[str, str] | None:
         """None if a message with this key may be handled (and speak for ``actor``, if given);

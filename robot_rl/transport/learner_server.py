@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 _MAX_DRAIN = 1000
 _QUEUE = 128
-_EVENT_NAMES = {
+_EVENT_NAMES: dict[int, str] = {
     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
     zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol or security mechanism mismatch (no key?)",
     zmq.EVENT_HANDSHAKE_FAILED_AUTH: "key not in the allow-list",
@@ -112,13 +112,13 @@ class LearnerServer:
             self._sock.curve_publickey = curve.public
             self._sock.curve_secretkey = curve.secret
             self._sock.curve_server = True
-        self._monitor = self._sock.get_monitor_socket(_HANDSHAKE_FAILED)
+        self._monitor: zmq.Socket[bytes] | None = self._sock.get_monitor_socket(_HANDSHAKE_FAILED)
         try:
             self._sock.bind(bind)
         except zmq.ZMQError as err:
             self.close()
             raise TransportError(f"cannot bind {bind}: {err}") from None
-        self.endpoint: str = self._sock.last_endpoint.decode()
+        self.endpoint: str = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._marks = StreamMarks(opts.max_streams, opts.max_streams_per_actor, opts.max_gap,
                                   protect_s=max(10.0, 5 * opts.peer_timeout_s))
         self._peers: dict[str, _Peer] = {}

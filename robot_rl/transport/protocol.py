@@ -233,10 +233,10 @@ def batch_size(arrays: Mapping[str, np.ndarray]) -> int:
     Raises:
         ProtocolError: no arrays, a 0-d array, unequal leading dimensions, or zero rows.
     """
-    sizes = {np.shape(a)[0] if np.ndim(a) else None for a in arrays.values()}
-    if not arrays or None in sizes or len(sizes) != 1:
+    shapes = [np.shape(a) for a in arrays.values()]
+    if not shapes or any(not s for s in shapes) or len({s[0] for s in shapes}) != 1:
         raise ProtocolError("a transition batch needs arrays with one common leading dimension")
-    n = sizes.pop()
+    n = shapes[0][0]
     if n < 1:
         raise ProtocolError("a transition batch needs at least one row")
     return int(n)

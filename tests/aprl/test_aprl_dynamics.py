@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -80,10 +78,8 @@ def test_learns_a_linear_system() -> None:
     with torch.no_grad():
         model.update_normalizer(held_out[0], held_out[2])
         start = model.loss(*held_out)[1]["dynamics/loss"]
-    t0 = time.perf_counter()
-    for _ in range(400):
+    for _ in range(400):  # (how fast: benchmarks/aprl.py, not a test's gate: issue 12)
         info = trainer.update(*transitions(SMALL.batch_size, A, B, rng))
-    assert time.perf_counter() - t0 < 10.0
     with torch.no_grad():
         end = model.loss(*held_out)[1]["dynamics/loss"]
     assert end < 0.05 * start and end < 0.05, (start, end)
@@ -150,20 +146,28 @@ def test_predictor_rejects_malformed_arrays() -> None:
         DynamicsPredictor.from_arrays(bad)
 
 
-def test_predictor_is_fast_at_full_size() -> None:
-    """The published size (5 x 256 x 256) must cost well under a 20 Hz step (target < 0.5 ms)."""
+def test_predictor_at_full_size_is_one_float32_matmul_per_layer() -> None:
+    """The published size (5 x 256 x 256), as the actor runs it each step: every member at
+    once, one float32 matmul per layer, equal to the torch model. (How fast: a benchmark's
+    number, not a test's gate: issue 12.)"""
     obs_dim, act_dim = 48, 12
+    torch.manual_seed(0)
     model = DynamicsEnsemble(obs_dim, act_dim, ensemble_size=5, hidden=(256, 256))
     predictor = DynamicsPredictor.from_arrays(model.export_numpy())
-    obs, act = np.zeros(obs_dim, np.float32), np.zeros(act_dim, np.float32)
-    for _ in range(20):
-        predictor.predict(obs, act)
-    times = []
-    for _ in range(200):
-        t0 = time.perf_counter()
-        predictor.predict(obs, act)
-        times.append(time.perf_counter() - t0)
-    assert float(np.median(times)) < 2e-3  # loose: the CI machine is shared
+    sizes = [obs_dim + act_dim, 256, 256, obs_dim]
+    assert [w.shape for w in predictor.weights] == [
+        (5, a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    assert all(w.dtype == np.float32 and w.flags.c_contiguous for w in predictor.weights)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(3, obs_dim)).astype(np.float32)
+    act = rng.uniform(-1, 1, size=(3, act_dim)).astype(np.float32)
+    with torch.no_grad():
+        t_mean, t_members = model.predict(torch.as_tensor(obs), torch.as_tensor(act))
+    for i in range(3):
+        mean, members = predictor.predict(obs[i], act[i])
+        assert mean.dtype == members.dtype == np.float32 and members.shape == (5, obs_dim)
+        np.testing.assert_allclose(mean, t_mean[i].numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(members, t_members[:, i].numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_trainer_state_round_trip() -> None:

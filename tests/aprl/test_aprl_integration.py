@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from robot_rl.aprl import AprlConfig, AprlGate, DynamicsConfig, JointBox
-from robot_rl.train_aprl import AprlAgent, AprlEnv, AprlTrainer, joint_box
+from robot_rl.aprl.actor_side import joint_box
 from robot_rl.config import LearnerConfig, RobotConfig, from_dict, load_config
 from robot_rl.envs import RobotEnv
-from robot_rl.robot import RobotState
 from robot_rl.errors import ConfigError
+from robot_rl.robot import RobotState
 from robot_rl.runs import RunDir, plot_aprl, read_metrics
 from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.train_aprl import AprlAgent, AprlEnv, AprlTrainer
 from tests.conftest import CONFIGS, write_config
 
 OBS, ACT = 6, 3

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from robot_rl.train_aprl import AprlAgent, AprlEnv, actor_env
 from robot_rl.config import load_config
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import LearnerSettings, make_learner
 from robot_rl.distributed.local import thread_friendly_gil
 from robot_rl.envs import RobotEnv
+from robot_rl.train_aprl import AprlAgent, AprlEnv, actor_env
 from robot_rl.transport import ActorClient, LearnerServer
 from tests.conftest import CONFIGS, write_config
 from tests.distributed.conftest import FAST

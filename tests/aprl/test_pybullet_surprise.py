@@ -25,10 +25,10 @@ import time
 
 import numpy as np
 
-from robot_rl.train_aprl import AprlAgent, AprlEnv, attach_aprl
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.train_aprl import AprlAgent, AprlEnv, attach_aprl
 from tests.conftest import CONFIGS, write_config
 
 LEG = (0, 1, 2)  # FR hip, thigh, calf

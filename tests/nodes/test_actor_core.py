@@ -9,11 +9,11 @@ import pytest
 
 from robot_rl.config import load_config
 from robot_rl.distributed.weights import pack_weights, policy_spec
-from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore, OperatorError
 from robot_rl.nodes.policy import Policy
 from robot_rl.nodes.ros_messages import joint_state_msg
 from robot_rl.sac import SAC
+from robot_rl.spaces import ObservationBuilder
 from tests.conftest import write_config
 from tests.nodes.nodes_util import feed, robot_state
 

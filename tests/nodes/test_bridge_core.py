@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from robot_rl.config import load_config
-from robot_rl.spaces import ObservationBuilder
 from robot_rl.nodes.actor_core import ActorCore
 from robot_rl.nodes.bridge_core import BridgeCore
 from robot_rl.nodes.policy import Policy
 from robot_rl.nodes.ros_messages import unlabel
+from robot_rl.spaces import ObservationBuilder
 from sim_bridge.pybullet_robot import PyBulletRobot
 from tests.conftest import write_config
 

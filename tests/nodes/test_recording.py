@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from robot_rl.nodes.actor_core import Transition
+from robot_rl.nodes.ros_messages import labelled, unlabel
 from robot_rl.nodes.session_record import (
     EVENTS_TOPIC,
     TRANSITIONS_TOPIC,
     SessionRecorder,
     recording_to_prior,
 )
-from robot_rl.nodes.ros_messages import labelled, unlabel
 from robot_rl.ros import msgs
 from robot_rl.ros.recording import read_recording
 from robot_rl.ros.wire import QOS_SENSOR_DATA

@@ -26,4 +26,9 @@ def test_ros_loop_with_the_real_actor(tiny_a1: Path, domain_id: int) -> None:
     assert result["commands_received"] >= 40  # states are best effort; each one answered
     for key in ("latency_ms_p50", "latency_ms_p99", "period_jitter_ms_p99"):
         assert isinstance(result[key], float) and result[key] >= 0, key
-    assert result["latency_ms_p50"] < 50.0  # loose: a loaded 2-core CI box
+    # How fast is for the benchmark to report, not for a test to gate (issue 12); what holds
+    # at any speed: the counts add up and the percentiles are ordered.
+    assert result["commands_received"] == (result["states_sent"] - result["unanswered"]
+                                           + result["unprompted_commands"])
+    assert (result["latency_ms_p50"] <= result["latency_ms_p90"] <= result["latency_ms_p99"]
+            <= result["latency_ms_max"])

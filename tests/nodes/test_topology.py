@@ -2,9 +2,10 @@
 
 One session, checked step by step: the closed loop runs at the control rate for more than
 10 s of robot time (commands reach the bridge, states reach the actor, transitions reach
-the learner, weights reach the actor); the e-stop holds within one control period; the
-operator pauses, resumes and switches the task; killing the bridge makes the actor hold on
-stale state; the recording converts into prior data.
+the learner, weights reach the actor); the e-stop holds at once, before any further control
+step; the operator pauses, resumes and switches the task; killing the bridge makes the actor
+hold on stale state; the recording converts into prior data. Nothing is gated on wall-clock
+time (issue 12): what the actor did first is read from the order of its own recording.
 """
 
 from __future__ import annotations
@@ -145,7 +146,10 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         b1, a1, w1 = obs.last("bridge"), obs.last(), time.monotonic()
         ticks = b1["ticks"] - b0["ticks"]
         assert b1["sim_time"] - b0["sim_time"] >= 10.0
-        assert ticks / (w1 - w0) >= 0.8 * cfg.robot.control_hz  # real time, roughly
+        # each tick is one control period of robot time (how close to real time the bridge
+        # keeps up is for benchmarks/, not a test's gate: issue 12)
+        per_tick = round(cfg.sim.physics_hz / cfg.robot.control_hz) / cfg.sim.physics_hz
+        assert b1["sim_time"] - b0["sim_time"] == pytest.approx(ticks * per_tick, abs=1e-3)
         assert b1["commands"] - b0["commands"] >= 0.9 * ticks  # commands reach the bridge
         assert a1["steps"] - a0["steps"] >= 0.9 * ticks  # states reach the actor
         assert a1["transitions"] - a0["transitions"] >= 0.8 * ticks
@@ -158,22 +162,21 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         obs.until(lambda: obs.last()["policy_version"] == WEIGHTS_VERSION, 10, "weights")
         assert obs.last()["learner"]["alive"]
 
-        # 2. the e-stop holds within one control period
+        # 2. the e-stop holds at once (the commands: from the recording, see the end)
         moving = [c for t, c in obs.commands[-10:]]
         assert any(not np.array_equal(moving[0], c) for c in moving[1:])
         t_estop = time.monotonic()
         obs.estop.publish(msgs.Bool(True))
         obs.until(lambda: obs.last()["hold_reason"] == "estop", 5, "the e-stop hold")
-        obs.spin_for(5 * dt)
+        # the status the actor publishes on taking the e-stop already reports the hold: no
+        # control step came between (statuses are reliable and in order)
+        first = next(s for t, s in obs.actor if t >= t_estop and s["estop"])
+        assert first["hold"] and first["hold_reason"] == "estop", first
+        obs.until(lambda: obs.last()["steps"] >= first["steps"] + 3, 10,
+                  "three control steps on the e-stop hold")
         confirmed = obs.actor_since(t_estop, lambda s: s["estop"] and s["hold"])
-        assert confirmed is not None and confirmed - t_estop <= dt
         print(f"e-stop -> hold confirmed after {1e3 * (confirmed - t_estop):.1f} ms "
-              f"(control period {1e3 * dt:.0f} ms)")
-        after = [(t, c) for t, c in obs.commands if t >= t_estop]
-        late = [c for t, c in after if t > t_estop + dt]
-        # each hold commands a measured pose (the e-stop's latch follows the robot's states)
-        assert len(late) >= 3
-        assert all(any(np.array_equal(c, q) for q in obs.measured[-200:]) for c in late)
+              f"(control period {1e3 * dt:.0f} ms; for information)")
         obs.estop.publish(msgs.Bool(False))
         obs.until(lambda: not obs.last()["estop"] and not obs.last()["hold"], 5, "release")
 
@@ -190,13 +193,15 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
         t_kill = time.monotonic()
         obs.until(lambda: obs.last()["hold_reason"] == "stale_state", 5, "a stale hold")
         detected = obs.actor_since(t_kill, lambda s: s["hold_reason"] == "stale_state")
-        assert detected is not None and detected - t_kill <= max_age + 2 * dt + 0.5
+        assert detected is not None
         print(f"bridge killed -> stale hold after {1e3 * (detected - t_kill):.0f} ms "
-              f"(max_state_age_s {max_age})")
-        obs.spin_for(4 * dt)
-        held = [c for t, c in obs.commands if t > detected]
-        assert len(held) >= 2 and all(np.array_equal(held[0], c) for c in held)
+              f"(max_state_age_s {max_age}; for information)")
         at_detection = next(st for t, st in obs.actor if t >= detected)
+        # the cause: the newest state had grown older than max_state_age_s
+        assert at_detection["state_age_ms"] >= 1e3 * max_age - 0.1, at_detection
+        obs.until(lambda: obs.last()["steps"] >= at_detection["steps"] + 2, 10,
+                  "two control steps on the stale hold")
+        assert obs.last()["hold_reason"] == "stale_state"
         assert obs.last()["transitions"] == at_detection["transitions"]  # no more data
 
         # 5. the actor stops cleanly; its recording becomes prior data
@@ -215,10 +220,42 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
     recording = tmp_path / "actor" / "session.mcap"
     topics: dict[str, int] = {}
     events = []
+    # the actor's own order: what it commanded, measured and was told, as it happened
+    order = cfg.ros.command_joints or cfg.robot.joints
+    seen: list[tuple[str, Any]] = []
     for item in read_recording(recording):
         topics[item.topic] = topics.get(item.topic, 0) + 1
+        m = item.message
         if item.topic == "/robot_rl/events":
-            events.append(json.loads(item.message.data)["event"])
+            events.append(json.loads(m.data)["event"])
+            seen.append(("event", json.loads(m.data)))
+        elif item.topic == cfg.ros.command_topic:
+            seen.append(("command", np.asarray(m.data)))
+        elif item.topic == cfg.ros.joint_states_topic:
+            seen.append(("measured", np.array([m.position[list(m.name).index(j)]
+                                               for j in order])))
+        elif item.topic == cfg.ros.estop_topic:
+            seen.append(("estop", bool(m.data)))
+    kinds = [k for k, _ in seen]
+    commands = [i for i, k in enumerate(kinds) if k == "command"]
+    on = seen.index(("estop", True))
+    off = on + seen[on:].index(("estop", False))
+    # 2. the command written just before the e-stop message is the hold the actor sent on
+    # taking it, before any further control step; it and each hold until the release command
+    # a measured pose (the e-stop's latch follows the robot's states)
+    holds = [seen[i][1] for i in commands if i < off and (i > on or i == max(
+        j for j in commands if j < on))]
+    measured = [v for k, v in seen[:off] if k == "measured"][-400:]
+    assert len(holds) >= 3
+    for c in holds:
+        assert any(np.array_equal(c, q) for q in measured), c
+    # 4. the stale hold: from the command before the actor's (last) stale_state event on,
+    # every command is that one hold
+    stale = max(i for i, (k, v) in enumerate(seen) if k == "event" and v["event"] == "safety"
+                and v["reason"] == "stale_state")
+    held = [seen[i][1] for i in commands if i > stale or i == max(
+        j for j in commands if j < stale)]
+    assert len(held) >= 2 and all(np.array_equal(held[0], c) for c in held)
     for topic in ("/joint_states", "/imu", cfg.ros.command_topic, "/estop",
                   "/robot_rl/operator", TRANSITIONS_TOPIC, cfg.ros.status_topic):
         assert topics.get(topic, 0) > 0, topic

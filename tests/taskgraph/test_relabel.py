@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robot_rl.sac.buffer import Batch
-from robot_rl.sac.prior import load_transitions
 from robot_rl.sac.multitask import MultiTaskReplayBuffer, relabel, tasks_path
+from robot_rl.sac.prior import load_transitions
 
 K, BASE, ACT = 3, 4, 2
 

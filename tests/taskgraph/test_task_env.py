@@ -218,8 +218,8 @@ def test_scripted_self_right_rolls_the_a1_off_its_back(tmp_path: Path) -> None:
 def test_build_picks_the_env_and_buffer_by_task_graph_enabled(tmp_path: Path,
                                                                a1_path: Path) -> None:
     from robot_rl.envs import RobotEnv
-    from robot_rl.session import build, enable_task_graph
     from robot_rl.sac.multitask import MultiTaskReplayBuffer
+    from robot_rl.session import build, enable_task_graph
 
     cfg = load_config(write_config(tmp_path, a1_path, {"learner": {"hidden": [8, 8],
                                                                    "buffer_size": 1000}}))
