@@ -90,7 +90,7 @@ class ActorNode:
             self.core.operator("pause")
 
     def _connect(self) -> Any:
-        from robot_rl.transport import ActorClient, client_curve
+        from robot_rl.transport import ActorClient, client_curve  # ZeroMQ only with a learner
 
         p = self.params
         curve = client_curve(p.keys, self.actor_id) if p.keys else None

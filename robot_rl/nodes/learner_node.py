@@ -40,6 +40,7 @@ class LearnerNode:
 
     def __init__(self, node: Node, cfg: RobotConfig, params: LearnerParams,
                  run_dir: Path) -> None:
+        # torch and ZeroMQ load when a learner node is built, not when this module is imported
         from robot_rl.distributed.learner_loop import (
             LearnerSettings,
             make_learner,

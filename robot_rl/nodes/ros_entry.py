@@ -29,7 +29,7 @@ from typing import Any
 from robot_rl.config.loader import from_dict
 from robot_rl.errors import ConfigError
 from robot_rl.nodes.params import PARAMS, declare_defaults
-from robot_rl.nodes.runner import NODE_NAMES
+from robot_rl.nodes.runner import NODE_NAMES, actor_run_dir, build, robot_config, spin_node
 
 log = logging.getLogger("robot_rl.nodes.ros_entry")  # also when run with -m
 
@@ -141,8 +141,6 @@ class LifecycleActor:
 
 def build_for_ros(kind: str, node: Any, params: Any) -> Any:
     """:func:`robot_rl.nodes.runner.build`, with the actor as a :class:`LifecycleActor`."""
-    from robot_rl.nodes.runner import actor_run_dir, build, robot_config
-
     if kind != "actor":
         return build(kind, node, params)
     cfg = robot_config(kind, params)
@@ -156,9 +154,8 @@ def main_for(kind: str, args: Sequence[str] | None = None) -> int:
         0 after Ctrl-C, SIGTERM or a lifecycle shutdown; 2 with one line on stderr for a
         parameter or config error (and an unusable address or key).
     """
-    from rclpy._rclpy_pybind11 import RCLError
+    from rclpy._rclpy_pybind11 import RCLError  # rclpy only where a node runs on it
 
-    from robot_rl.nodes.runner import spin_node
     from robot_rl.ros.rclpy_node import RclpyNode, RosLogHandler
     from robot_rl.transport import KeyFileError, TransportError
 
