@@ -35,7 +35,7 @@ log = logging.getLogger("robot_rl.config")
 try:
     from yaml import CSafeLoader as _CLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _CLoader
+    from yaml import SafeLoader as _CLoader  # type: ignore[assignment]  # same interface
 
 
 def resolve_urdf(urdf: str, config_dir: Path | None) -> Path | None:
@@ -109,6 +109,12 @@ def read_text(path: Path, name: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _line(event: yaml.Event) -> str:
+    """The 1-based line of a YAML event ("?" where the parser gives none)."""
+    mark = event.start_mark
+    return "?" if mark is None else str(mark.line + 1)
+
+
 def parse_yaml(text: str, name: str) -> Any:
     """Parse config YAML: no aliases, bounded nesting and size. Raises ConfigError."""
     try:
@@ -116,12 +122,12 @@ def parse_yaml(text: str, name: str) -> Any:
         for event in yaml.parse(text, Loader=_CLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise ConfigError(name, "<yaml>", f"expected no YAML aliases (*{event.anchor}"
-                                  f" at line {event.start_mark.line + 1}); write the values out")
+                                  f" at line {_line(event)}); write the values out")
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise ConfigError(name, "<yaml>", f"expected at most {MAX_DEPTH} levels of "
-                                      f"nesting (line {event.start_mark.line + 1})")
+                                      f"nesting (line {_line(event)})")
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent,

@@ -34,7 +34,7 @@ from robot_rl.config.loader import from_dict, to_dict, yaml_key
 from robot_rl.errors import ConfigError
 from robot_rl.taskgraph.graph import TaskGraphSpec, parse_task_graph
 from robot_rl.taskgraph.recovery import CONTROLLERS
-from robot_rl.taskgraph.signals import A1_SIGNALS, PANDA_SIGNALS
+from robot_rl.taskgraph.signal_names import A1_SIGNALS, PANDA_SIGNALS
 
 GRAPH_SIGNALS: dict[str, frozenset[str]] = {"legged": A1_SIGNALS, "arm": PANDA_SIGNALS}
 """The signals a robot of each ``robot.kind`` provides to its task graph."""

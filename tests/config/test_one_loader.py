@@ -81,8 +81,13 @@ def test_nominal_is_checked_against_limits_taken_from_the_urdf(tmp_path: Path,
 
 def test_limits_beyond_the_urdf_warn_once_valid(tmp_path: Path, a1_path: Path,
                                                 caplog: pytest.LogCaptureFixture) -> None:
+    strong = write_config(tmp_path, a1_path, {"robot": {"effort_limit": [33.5] * 12}},
+                          name="strong.yaml")
     with caplog.at_level(logging.WARNING, logger="robot_rl.config"):
-        load_config(a1_path)  # hips: 33.5 N*m in the config, 20 in the URDF
+        load_config(a1_path)  # the shipped config stays within its URDF
+    assert caplog.records == []
+    with caplog.at_level(logging.WARNING, logger="robot_rl.config"):
+        load_config(strong)  # hips: 33.5 N*m in the config, 20 in the URDF
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "robot.effort_limit: beyond the limits of a1.urdf" in lines[0]
     assert len(lines[0]) < 300
@@ -93,7 +98,7 @@ def test_limits_beyond_the_urdf_warn_once_valid(tmp_path: Path, a1_path: Path,
         load_config(path)
     assert caplog.records == []  # an invalid config: the error alone
     with caplog.at_level(logging.WARNING, logger="robot_rl.config"):
-        load_config(a1_path, warn=False)
+        load_config(strong, warn=False)
     assert caplog.records == []
 
 
@@ -139,16 +144,21 @@ def test_aliases_are_refused_before_anything_is_expanded() -> None:
     assert parse_yaml("a: &x [1, 2]\n", "f.yaml") == {"a": [1, 2]}  # an anchor alone is fine
 
 
-def test_a_file_at_the_size_limit_parses_quickly(tmp_path: Path, a1_path: Path) -> None:
-    import time
-
+def test_a_file_at_the_size_limit_loads_and_one_byte_more_is_refused(tmp_path: Path,
+                                                                     a1_path: Path) -> None:
+    # (how fast it parses is for a benchmark, not a test's gate: issue 12; a parse that
+    # never ends still fails here, on the test's timeout)
     base = a1_path.read_text()
-    filler = "".join(f"# {i:06d} " + "x" * 60 + "\n" for i in range(MAX_CONFIG_BYTES // 80))
+    filler = "".join(f"# {i:06d} " + "x" * 60 + "\n" for i in range(MAX_CONFIG_BYTES // 70 + 1))
     path = tmp_path / "big.yaml"
-    path.write_text((base + filler)[:MAX_CONFIG_BYTES - 1] + "\n")
-    start = time.monotonic()
-    load_config(path, warn=False)
-    assert time.monotonic() - start < 5
+    path.write_bytes((base + filler).encode()[:MAX_CONFIG_BYTES - 1] + b"\n")
+    assert path.stat().st_size == MAX_CONFIG_BYTES
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(base)
+    assert to_dict(load_config(path, warn=False)) == to_dict(load_config(plain, warn=False))
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(ConfigError, match="at most"):
+        load_config(path, warn=False)
 
 
 def test_error_parts_are_bounded_and_on_one_line() -> None:
