@@ -27,19 +27,20 @@ def panda_path() -> Path:
 def write_config(tmp_path: Path, base: Path, changes: dict, name: str = "robot.yaml") -> Path:
     """A copy of ``base`` with nested ``changes`` merged in (None deletes a key)."""
     data = yaml.safe_load(base.read_text())
-    _merge(data, changes)
+    merge(data, changes)
     data["robot"]["urdf"] = data["robot"]["urdf"]  # pybullet_data-relative paths still work
     out = tmp_path / name
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     return out
 
 
-def _merge(data: dict, changes: dict) -> None:
+def merge(data: dict, changes: dict) -> None:
+    """Merges nested ``changes`` into ``data`` in place (None deletes a key)."""
     for key, value in changes.items():
         if value is None:
             data.pop(key, None)
         elif isinstance(value, dict) and isinstance(data.get(key), dict):
-            _merge(data[key], value)
+            merge(data[key], value)
         else:
             data[key] = value
 

@@ -19,27 +19,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import merge
+
 ROOT = Path(__file__).resolve().parents[2]
 A1 = ROOT / "robot_configs" / "a1.yaml"
 PANDA = ROOT / "robot_configs" / "panda.yaml"
 MAX_SECONDS = 10.0
 
 
-def _merge(data: dict, changes: dict) -> dict:
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        elif isinstance(value, dict) and isinstance(data.get(key), dict):
-            _merge(data[key], value)
-        else:
-            data[key] = value
-    return data
-
-
 def changed(changes: dict, base: Path = A1) -> Callable[[Path], bytes]:
     """A copy of ``base`` with nested ``changes`` (None deletes a key), as YAML bytes."""
     def make(folder: Path) -> bytes:
-        data = _merge(yaml.safe_load(base.read_text()), changes)
+        data = yaml.safe_load(base.read_text())
+        merge(data, changes)
         return yaml.safe_dump(data, sort_keys=False).encode()
     return make
 
