@@ -136,3 +136,39 @@ def test_every_hold_commands_the_measured_pose(tiny_a1: Path, domain_id: int) ->
             continue
         assert row["from_measured"] <= 0.01, row  # every hold at the measured pose
         assert row["from_nominal"] >= 0.3, row  # ... and not at the nominal pose
+
+
+def test_robot_rl_node_actor_process_with_a_plain_rclpy_driver(tmp_path: Path, tiny_a1: Path,
+                                                              domain_id: int) -> None:
+    """`robot-rl node actor` (plain DDS, cyclonedds) against a plain rclpy driver (Fast DDS):
+    nothing before the first state, then the paused hold at the measured pose."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = load_config(str(tiny_a1))
+    params = tmp_path / "params.yaml"
+    params.write_text("actor_node:\n  ros__parameters:\n    start_paused: true\n")
+    env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    exe = Path(sys.executable).with_name("robot-rl")
+    actor = subprocess.Popen(
+        [str(exe), "node", "actor", str(tiny_a1), "--params", str(params), "--loopback",
+         "--domain", str(domain_id), "--learner", "", "--no-record", "--seconds", "60"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    driver = RclpyDriver(cfg, domain_id, rate_hz=0)
+    try:
+        topic = cfg.ros.command_topic
+        assert spin_all([driver], lambda: driver.node.count_publishers(topic) >= 1, 30)
+        assert spin_all([driver], lambda: actor.poll() is not None, 1.0) is False  # 1 s on
+        assert driver.commands == []  # matched, running, and nothing commanded
+        pose = np.array(cfg.robot.nominal) + OFFSET
+        driver.set_pose(pose)
+        driver.timer = driver.node.create_timer(0.02, driver.publish_state)
+        assert spin_all([driver], lambda: len(driver.commands) >= 10, 30)
+        held = np.array(driver.commands[3:10])
+        assert np.max(np.abs(held - pose)) <= 0.01  # paused: the measured pose
+    finally:
+        driver.close()
+        actor.terminate()
+        out = actor.communicate(timeout=30)[0]
+    assert actor.returncode == 0, out[-2000:]
