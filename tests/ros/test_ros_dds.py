@@ -144,18 +144,48 @@ def test_publish_checks_the_message_type(domain_id: int) -> None:
             pub.publish(msgs.String("stop"))  # type: ignore[arg-type]
 
 
-def test_timer_runs_from_spin_once(domain_id: int) -> None:
+class FrozenClock:
+    """Stands in for the ``time`` module of robot_rl.ros.dds: time moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time_ns(self) -> int:
+        return time.time_ns()
+
+
+def test_timer_runs_from_spin_once(domain_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import robot_rl.ros.dds as dds
+
     ticks: list[float] = []
     with DdsNode("a", domain_id, loopback_config()) as node:
-        timer = node.timer(0.02, lambda: ticks.append(time.monotonic()))
-        start = time.monotonic()
-        while time.monotonic() - start < 0.25:
-            node.spin_once(0.1)
+        # on the real clock: a spin_once with no deadline wakes for the timer and runs it
+        timer = node.timer(0.02, lambda: ticks.append(0.0))
+        while not ticks:
+            node.spin_once(None)
         timer.cancel()
-        n = len(ticks)
-        node.spin_once(0.05)
-    assert 8 <= n <= 13
-    assert len(ticks) == n
+        node.spin_once(0)
+        assert ticks == [0.0]  # a cancelled timer runs no more
+        # the schedule on the node's clock, a tick at a time (not counted over wall-clock
+        # time: issue 12): due every period, never early, a late spin runs one tick and
+        # keeps the phase, nothing runs outside spin_once
+        clock = FrozenClock()
+        monkeypatch.setattr(dds, "time", clock)
+        t0 = clock.now
+        ticks.clear()
+        timer = node.timer(0.02, lambda: ticks.append(clock.now - t0))
+        for at in (0.0, 0.019, 0.021, 0.021, 0.039, 0.041, 0.099, 0.1001, 0.11, 0.121):
+            clock.now = t0 + at
+            node.spin_once(0)
+        assert ticks == pytest.approx([0.021, 0.041, 0.099, 0.1001, 0.121])
+        clock.now = t0 + 1.0  # due long ago, but nobody spins: nothing runs
+        assert len(ticks) == 5
+        timer.cancel()
+        node.spin_once(0)
+        assert len(ticks) == 5
 
 
 def test_one_domain_config_per_process(domain_id: int) -> None:

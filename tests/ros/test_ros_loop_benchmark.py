@@ -26,5 +26,12 @@ def test_ros_loop_prints_one_json_object(domain_id: int) -> None:
     assert result["states_sent"] == 50
     assert result["matched_by"] == "content"
     assert result["commands_received"] >= 45  # states are best effort
-    assert result["latency_ms_p50"] < 20.0   # loose: a loaded 2-core CI box
+    # the echo answers each state with its own positions: every command is matched to the
+    # state it answers, none comes unprompted, and the counts add up (how fast is for the
+    # benchmark to report, not for a test to gate: issue 12)
+    assert result["unprompted_commands"] == 0
+    assert result["commands_received"] == result["states_sent"] - result["unanswered"]
+    assert (result["latency_ms_p50"] <= result["latency_ms_p90"] <= result["latency_ms_p99"]
+            <= result["latency_ms_max"])
     assert result["peer_udp_latency_ms_p50"] is not None
+    assert 0 <= result["peer_udp_latency_ms_p50"] <= result["peer_udp_latency_ms_p99"]

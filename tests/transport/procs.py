@@ -3,6 +3,9 @@
 Learner: stores each received transition uid, publishes weights every 0.1 s, and every 0.25 s
 writes store + transport marks + weights version atomically to ``DIR/checkpoint.json`` and
 then commits. It resumes from that file when restarted, and checkpoints once more on SIGTERM.
+While ``DIR/freeze`` exists it neither checkpoints nor commits (it still accepts), and once
+it holds transitions its checkpoint lacks it writes their count to ``DIR/unstored``: the
+test SIGKILLs it on that file, so the kill always loses accepted batches.
 
 Actor: once connected, waits for ``DIR/go``, then sends ``--count`` uniquely numbered
 transitions in batches of 10 (one per 10 ms), keeps stepping while the learner is away, checks
@@ -50,9 +53,15 @@ def learner(args: argparse.Namespace) -> int:
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     next_weights = next_ckpt = time.monotonic()
+    freeze, unstored = Path(args.dir) / "freeze", Path(args.dir) / "unstored"
+    checkpointed = len(data["uids"])
     while not stop:
         for batch in server.poll(0.01):
             data["uids"].extend(int(u) for u in batch.arrays["uid"])
+        if freeze.exists():  # about to be SIGKILLed: store and commit nothing more
+            if len(data["uids"]) > checkpointed and not unstored.exists():
+                _save(unstored, {"uids": len(data["uids"]) - checkpointed})
+            continue
         now = time.monotonic()
         if now >= next_weights:
             data["version"] += 1
@@ -62,6 +71,7 @@ def learner(args: argparse.Namespace) -> int:
             data["transport"] = server.state_dict()
             _save(ckpt, data)
             server.commit(data["transport"])
+            checkpointed = len(data["uids"])
             next_ckpt = now + 0.25
     data["transport"] = server.state_dict()
     _save(ckpt, data)
