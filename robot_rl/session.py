@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Literal
@@ -178,8 +179,15 @@ def _finish_task_run(cfg: RobotConfig, run: RunDir, trainer: Trainer, env: TaskE
     return 0
 
 
-def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> int:
-    """Evaluate a run's newest checkpoint deterministically; print the mean return."""
+def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
+                 as_json: bool = False) -> int:
+    """Evaluate a run's newest checkpoint deterministically; print the mean return.
+
+    With ``as_json`` stdout gets exactly one JSON object, ``{"mean_return",
+    "forward_velocity", "net_velocity", "episodes"}`` (velocities in m/s, null for a robot
+    that does not walk; ``net_velocity`` is the straight-line one), plus ``"tasks"`` (each
+    task's summary) for a task-graph run; everything else goes to stderr.
+    """
     import torch
 
     run, cfg = open_run(run_dir)
@@ -188,25 +196,43 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None) -> i
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
     env, agent, _ = build(cfg, seed)
     agent.load_state_dict(torch.load(checkpoint / "agent.pt", weights_only=True))
+    info = sys.stderr if as_json else sys.stdout
     if isinstance(env, TaskEnv):
         env.close()
         results = evaluate_tasks(lambda o: agent.act(o, deterministic=True), cfg, episodes,
                                  seed=seed, video=video)
-        print(f"checkpoint: {checkpoint}")
-        _print_task_eval(results, episodes)
+        print(f"checkpoint: {checkpoint}", file=info)
         filmed = next((r.video for r in results.values() if r.video is not None), None)
+        if as_json:
+            tasks = {name: r.summary() for name, r in results.items()}
+            print(json.dumps({**_eval_json(list(tasks.values()), episodes), "tasks": tasks}))
+        else:
+            _print_task_eval(results, episodes)
         if filmed is not None:
-            print(f"video: {filmed}")
+            print(f"video: {filmed}", file=info)
         return 0
     result = evaluate(lambda o: agent.act(o, deterministic=True), env, episodes, seed=seed,
                       video=video)
     env.close()
-    print(f"checkpoint: {checkpoint}")
-    _print_eval(result.summary(), episodes)
-    print("returns: " + ", ".join(f"{r:.1f}" for r in result.returns))
+    print(f"checkpoint: {checkpoint}", file=info)
+    if as_json:
+        print(json.dumps(_eval_json([result.summary()], episodes)))
+    else:
+        _print_eval(result.summary(), episodes)
+        print("returns: " + ", ".join(f"{r:.1f}" for r in result.returns))
     if result.video is not None:
-        print(f"video: {result.video}")
+        print(f"video: {result.video}", file=info)
     return 0
+
+
+def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, float | None]:
+    """The ``eval --json`` object: each value the mean over ``summaries`` (tasks) having it."""
+    def mean(key: str) -> float | None:
+        values = [s[key] for s in summaries if key in s]
+        return sum(values) / len(values) if values else None
+
+    return {"mean_return": mean("return"), "forward_velocity": mean("forward_velocity"),
+            "net_velocity": mean("net_velocity"), "episodes": episodes}
 
 
 def _print_task_eval(results: dict[str, TaskEvalResult], episodes: int) -> None:

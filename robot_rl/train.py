@@ -8,13 +8,9 @@ Usage::
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +21,7 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.runs import MetricsLogger, RunDir
 from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.signals_handling import deferred_stop
 from robot_rl.spaces import ActionRescale
 
 
@@ -82,7 +79,7 @@ class Trainer:
     def train(self, total_steps: int) -> dict[str, float]:
         """Train until ``total_steps`` environment steps in all (counting resumed ones).
 
-        Ctrl-C saves a checkpoint and re-raises ``KeyboardInterrupt`` for the caller.
+        Ctrl-C (or SIGTERM) saves a checkpoint and raises ``KeyboardInterrupt`` for the caller.
         """
         self._open_metrics()  # now (after any load), so metrics.jsonl exists from the start
         bar = self._progress_bar(total_steps)
@@ -95,7 +92,7 @@ class Trainer:
         try:
             # Ctrl-C only sets a flag, checked here between steps: a KeyboardInterrupt raised
             # at an arbitrary line (inside a lock, say) once left a run hung after Ctrl-C
-            with deferred_sigint() as interrupted:
+            with deferred_stop() as interrupted:
                 while self.step < total_steps:
                     if interrupted.is_set():
                         raise KeyboardInterrupt
@@ -248,27 +245,3 @@ class Trainer:
         if self._logger is not None:
             self._logger.close()
             self._logger = None
-
-
-@contextlib.contextmanager
-def deferred_sigint() -> Iterator[threading.Event]:
-    """While active, the first Ctrl-C (SIGINT) sets the yielded event instead of raising
-    ``KeyboardInterrupt`` at whatever line the interpreter is on; a second one raises at
-    once. Outside the main thread (where Python allows no handler) the event never fires."""
-    interrupted = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum: int, frame: Any) -> None:
-        if interrupted.is_set():
-            raise KeyboardInterrupt
-        interrupted.set()
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield interrupted
-    finally:
-        signal.signal(signal.SIGINT,
-                      previous if previous is not None else signal.default_int_handler)

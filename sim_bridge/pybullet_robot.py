@@ -7,7 +7,12 @@ deterministic. The same class backs the embedded trainer and the ROS 2 bridge no
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 from collections import deque
+from collections.abc import Iterator
 
 import numpy as np
 import pybullet
@@ -18,6 +23,26 @@ from robot_rl.config import RobotConfig
 from robot_rl.robot import RobotState, quat_to_rpy
 
 FAR_M = 1000.0  # a height where the robot touches nothing (to break stale contacts)
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Sends what C code prints on file descriptor 1 to 2 meanwhile: PyBullet prints
+    ``argv[0]=`` on stdout when a client connects, which would break ``--json`` output."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no stdout (closed, or not a file descriptor)
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).fflush(None)  # C stdio's buffer, before fd 1 is put back
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class PyBulletRobot:
@@ -43,7 +68,8 @@ class PyBulletRobot:
         self.rng = np.random.default_rng(seed)
         self.payload_kg = 0.0
 
-        self.client = BulletClient(connection_mode=pybullet.DIRECT)
+        with stdout_to_stderr():
+            self.client = BulletClient(connection_mode=pybullet.DIRECT)
         self.client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.client.setTimeStep(self.physics_dt)
         self.client.setGravity(0, 0, -9.81)

@@ -85,15 +85,17 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path, tiny_a1: Pa
     assert saved >= 60
 
 
-def test_first_ctrl_c_is_deferred_to_a_safe_point_the_second_raises() -> None:
-    from robot_rl.train import deferred_sigint
+@pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM])
+def test_first_ctrl_c_is_deferred_to_a_safe_point_the_second_raises(first: int) -> None:
+    from robot_rl.signals_handling import deferred_stop
 
-    before = signal.getsignal(signal.SIGINT)
-    with deferred_sigint() as interrupted:
-        os.kill(os.getpid(), signal.SIGINT)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with deferred_stop() as interrupted:
+        os.kill(os.getpid(), first)
         time.sleep(0.05)  # the handler runs between bytecodes: nothing was raised here
-        assert interrupted.is_set()
+        assert interrupted.is_set() and interrupted.signum == first
+        assert interrupted.exit_status() == (130 if first == signal.SIGINT else 0)
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
-    assert signal.getsignal(signal.SIGINT) is before
+    assert {s: signal.getsignal(s) for s in before} == before

@@ -3,8 +3,8 @@
 See ``docs/distributed.md``. ``robot-rl learner`` runs :class:`Learner`, ``robot-rl actor``
 runs :class:`ActorLoop`; :func:`run_local` runs both as threads on a free localhost port.
 
-Names are imported on first use, so that ``robot-rl --help`` (which imports
-:mod:`robot_rl.distributed.commands`) does not load torch or PyBullet.
+Names are imported on first use, so that importing the package (as ``robot-rl --help``
+does through :mod:`robot_rl.cli.distributed_cmds`) does not load torch or PyBullet.
 """
 
 from __future__ import annotations

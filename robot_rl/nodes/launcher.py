@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from robot_rl.signals_handling import StopFlag, deferred_stop
+
 STOP_ORDER = ("actor", "sim_bridge", "learner")
 
 
@@ -78,28 +80,37 @@ def launch_sim(config: str, run_dir: Path, domain: int | None = None, loopback: 
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     cmds = commands(config, run_dir, domain, loopback, port or free_port())
-    stop: list[int] = []
-    previous = {s: signal.signal(s, lambda num, _: stop.append(num))
-                for s in (signal.SIGINT, signal.SIGTERM)}
     procs: dict[str, subprocess.Popen] = {}
     failed = ""
-    try:
-        for name in ("learner", "sim_bridge", "actor"):
-            procs[name] = subprocess.Popen(cmds[name], start_new_session=True,
-                                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        print(f"launch: {', '.join(f'{n} (pid {p.pid})' for n, p in procs.items())}; "
-              f"run directory {run_dir}; Ctrl-C stops all", file=sys.stderr, flush=True)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        while not stop and (deadline is None or time.monotonic() < deadline):
-            exited = [n for n, p in procs.items() if p.poll() is not None]
-            if exited:
-                failed = exited[0]
-                print(f"launch: {failed} exited with status {procs[failed].returncode}; "
-                      "stopping the others", file=sys.stderr)
-                break
-            time.sleep(0.1)  # waiting on child processes; no busy loop
-    finally:
-        _stop(procs, timeout_s=15.0)
-        for s, h in previous.items():
-            signal.signal(s, h)
+    with deferred_stop() as stop:  # the first Ctrl-C/SIGTERM: stop in order; a second: now
+        try:
+            for name in ("learner", "sim_bridge", "actor"):
+                procs[name] = subprocess.Popen(cmds[name], start_new_session=True,
+                                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            print(f"launch: {', '.join(f'{n} (pid {p.pid})' for n, p in procs.items())}; "
+                  f"run directory {run_dir}; Ctrl-C stops all", file=sys.stderr, flush=True)
+            failed = _watch(procs, stop, seconds)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            try:
+                _stop(procs, timeout_s=15.0)
+            except KeyboardInterrupt:  # impatient: kill what is left
+                for proc in procs.values():
+                    if proc.poll() is None:
+                        proc.kill()
+                raise
     return 1 if failed else 0
+
+
+def _watch(procs: dict[str, subprocess.Popen], stop: StopFlag, seconds: float | None) -> str:
+    """Waits for a stop signal, ``seconds`` or a node exiting (its name is returned)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        exited = [n for n, p in procs.items() if p.poll() is not None]
+        if exited:
+            print(f"launch: {exited[0]} exited with status {procs[exited[0]].returncode}; "
+                  "stopping the others", file=sys.stderr)
+            return exited[0]
+        time.sleep(0.1)  # waiting on child processes; no busy loop
+    return ""

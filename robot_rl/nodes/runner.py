@@ -10,7 +10,6 @@ final checkpoint) and the process exits with status 0: a requested stop is a nor
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from robot_rl.ros.api import Node
+from robot_rl.signals_handling import deferred_stop
 
 log = logging.getLogger(__name__)
 
@@ -98,29 +98,25 @@ def spin_node(kind: str, node_factory: Callable[[str], Node], params: Any,
     import torch
 
     torch.set_num_threads(1)  # small networks; the control loop shares the CPU
-    stop: list[int] = []
     node = node_factory(NODE_NAMES[kind])
     obj: Any = None
-    previous = {s: signal.signal(s, lambda num, _: stop.append(num))
-                for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        obj = builder(kind, node, params(node) if callable(params) else params)
-        print(f"{NODE_NAMES[kind]}: running", file=sys.stderr, flush=True)
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        spin_once = getattr(obj, "spin_once", None) or (lambda: node.spin_once(0.1))
-        while not stop and not getattr(obj, "done", False):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            spin_once()
+        with deferred_stop() as stop:  # a second Ctrl-C raises: caught below, still closed
+            obj = builder(kind, node, params(node) if callable(params) else params)
+            print(f"{NODE_NAMES[kind]}: running", file=sys.stderr, flush=True)
+            deadline = None if duration_s is None else time.monotonic() + duration_s
+            spin_once = getattr(obj, "spin_once", None) or (lambda: node.spin_once(0.1))
+            while not stop.is_set() and not getattr(obj, "done", False):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                spin_once()
     except KeyboardInterrupt:
-        stop.append(signal.SIGINT)
+        pass
     finally:
         try:
             if obj is not None:
                 obj.close()
         finally:
             node.close()
-            for s, h in previous.items():  # None: a handler installed outside Python
-                signal.signal(s, signal.SIG_DFL if h is None else h)
     print(f"{NODE_NAMES[kind]}: stopped", file=sys.stderr, flush=True)
     return 0

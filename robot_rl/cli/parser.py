@@ -1,0 +1,283 @@
+"""The argument parser of ``robot-rl``: every subcommand and option, in this one module.
+
+What each command does lives next door (:mod:`~robot_rl.cli.run_cmds`,
+:mod:`~robot_rl.cli.distributed_cmds`, :mod:`~robot_rl.cli.node_cmds`,
+:mod:`~robot_rl.cli.inspect_cmd`); those modules import torch and PyBullet only inside their
+functions, so ``robot-rl --help`` stays fast. Numbers are checked by argparse type functions:
+a bad value is one line and exit status 2. Options that mirror a dataclass field keep that
+field's default; :data:`MIRRORS` lists them and a test compares the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import socket
+from collections.abc import Callable
+from typing import NoReturn
+
+from robot_rl.cli import distributed_cmds, inspect_cmd, node_cmds, run_cmds
+from robot_rl.errors import one_line
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one bounded line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message, 240)} (see {self.prog} --help)\n")
+
+
+# ------------------------------------------------------------------------------ number types
+def _whole(low: int, high: int | None = None, what: str = "a whole number"
+           ) -> Callable[[str], int]:
+    bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} {bound}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {what} {bound}, got {value}")
+        return value
+
+    parse.__name__ = what.removeprefix("a ").replace(" ", "_")  # argparse names it on errors
+    return parse
+
+
+count = _whole(1)
+"""A count >= 1 (--steps, --episodes, --batch, ...)."""
+count0 = _whole(0)
+"""A count >= 0 (--threads, --max-update-lag)."""
+seed = _whole(0, what="a seed")
+"""A random seed >= 0."""
+port = _whole(1, 65535, what="a TCP port")
+"""A TCP port in [1, 65535]."""
+domain = _whole(0, 232, what="a DDS domain id")
+"""A ROS 2 / DDS domain id in [0, 232]."""
+
+
+def positive(text: str) -> float:
+    """A finite number > 0 (rates in Hz, timeouts and durations in seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+MIRRORS: tuple[tuple[str, str, str], ...] = (
+    ("learner", "publish_every",
+     "robot_rl.distributed.learner_loop:LearnerSettings.publish_every"),
+    ("learner", "max_update_lag",
+     "robot_rl.distributed.learner_loop:LearnerSettings.max_update_lag"),
+    ("learner", "steps", "robot_rl.distributed.learner_loop:LearnerSettings.steps"),
+    ("actor", "batch", "robot_rl.distributed.actor_loop:ActorSettings.batch_size"),
+    ("actor", "on_learner_loss", "robot_rl.distributed.actor_loop:ActorSettings.on_learner_loss"),
+    ("actor", "rate_hz", "robot_rl.distributed.actor_loop:ActorSettings.rate_hz"),
+    ("actor", "seed", "robot_rl.distributed.actor_loop:ActorSettings.seed"),
+    ("eval", "seed", "robot_rl.evaluate:evaluate.seed"),
+)
+"""(subcommand, option dest, ``module:Dataclass.field``): options whose default is that
+field's default (``module:function.argument`` for a function's keyword default). ``node``
+options default to None and fall back to the fields of :mod:`robot_rl.nodes.params`."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``robot-rl``, with every subcommand."""
+    parser = Parser(prog="robot-rl", description="Real-robot learning runtime.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_train, _add_eval, _add_inspect, _add_learner, _add_actor, _add_keys,
+                _add_node, _add_launch, _add_operator):
+        add(sub)
+    return parser
+
+
+def _add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=count0, default=1,
+                   help="torch CPU threads (default 1: small networks gain little from more, "
+                   "and oversubscribed cores make them far slower); 0 = torch's default")
+
+
+# ------------------------------------------------------------------------------ train, eval
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train in one process on the PyBullet robot",
+                       description="Embedded training: robot, actor and learner in one process.")
+    p.add_argument("config", nargs="?", help="robot config YAML (not needed with --resume; "
+                   "with it, it must be the run's robot)")
+    p.add_argument("--steps", type=count, help="total environment steps (default: train.steps)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    p.add_argument("--out", default="runs", help="folder for new run directories (default runs)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument("--no-video", action="store_true", help="skip the evaluation video")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--task-graph", choices=("reset_free", "episodic"),
+                   help="train the config's task_graph in this mode (docs/task_graph.md)")
+    _add_threads(p)
+    p.set_defaults(func=run_cmds.cmd_train, check=run_cmds.check_train)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="run a trained policy deterministically and record a video")
+    p.add_argument("run_dir", help="a run directory written by `robot-rl train`")
+    p.add_argument("--episodes", type=count, default=3, help="episodes (default 3)")
+    p.add_argument("--seed", type=seed, default=10_000, help="seed of the first episode")
+    p.add_argument("--video", help="MP4 path (default RUN_DIR/eval.mp4)")
+    p.add_argument("--no-video", action="store_true", help="do not record a video")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout: "
+                   "mean_return, forward_velocity, net_velocity (straight line), episodes")
+    _add_threads(p)
+    p.set_defaults(func=run_cmds.cmd_eval)
+
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("inspect", help="list a URDF's joints and links; print a config skeleton",
+                       description="Reads a URDF (no simulator) and prints its joints (type, "
+                       "limits, effort, velocity), its links and a robot config skeleton to "
+                       "start a new robot from.")
+    p.add_argument("urdf", help="URDF file (absolute, relative, or inside pybullet_data)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(func=inspect_cmd.cmd_inspect)
+
+
+# ------------------------------------------------------------------------------ distributed
+def _add_learner(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "learner", help="serve actors over ZeroMQ: replay, SAC updates, weights, checkpoints",
+        description="The learner of distributed training: stores the transitions of any number "
+        "of `robot-rl actor` processes, runs SAC at the config's UTD, publishes the newest "
+        "policy and checkpoints atomically (also on Ctrl-C / SIGTERM).")
+    p.add_argument("config", nargs="?", help="robot config YAML (not needed with --resume)")
+    p.add_argument("--bind", required=True, metavar="ADDRESS",
+                   help="address to listen on, e.g. tcp://*:5555 (CURVE keys required unless "
+                   "loopback or --insecure); port 0 picks a free one")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--run-dir", metavar="DIR", help="new run directory, exactly this path")
+    where.add_argument("--out", default="runs", help="folder for new run directories")
+    where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from "
+                       "its newest checkpoint (actors reconnect on their own)")
+    p.add_argument("--keys", metavar="DIR", help="CurveZMQ key directory (robot-rl keys "
+                   "generate): learner key pair and DIR/actors/ allow-list")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow plaintext on a non-loopback address (no keys)")
+    p.add_argument("--steps", type=count, help="stop after this many transitions in all "
+                   "(default: run until Ctrl-C or SIGTERM)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    p.add_argument("--publish-every", type=count, default=50, metavar="M",
+                   help="update steps between weight publications (default 50)")
+    p.add_argument("--checkpoint-every", type=count, metavar="N",
+                   help="transitions between checkpoints (default train.checkpoint_every)")
+    p.add_argument("--log-every", type=count, metavar="N",
+                   help="transitions between metric lines (default train.log_every)")
+    p.add_argument("--max-update-lag", type=count0, default=1000, metavar="N",
+                   help="owed update steps kept when actors outrun the learner (default 1000)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-tensorboard", action="store_true",
+                   help="metrics.jsonl only (starts faster)")
+    _add_threads(p)
+    p.set_defaults(func=distributed_cmds.cmd_learner)
+
+
+def _add_actor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "actor", help="run the robot and send transitions to a learner",
+        description="An actor of distributed training: runs the PyBullet robot, acts with "
+        "the newest weights from the learner (random until the first arrive), and sends every "
+        "transition exactly once, buffering while the learner is away.")
+    p.add_argument("config", help="robot config YAML")
+    p.add_argument("--learner", required=True, metavar="ADDRESS",
+                   help="the learner's address, e.g. tcp://10.0.0.2:5555")
+    p.add_argument("--id", default=socket.gethostname(),
+                   help="actor name, unique per learner; with --keys also the key name "
+                   "(default: host name)")
+    p.add_argument("--keys", metavar="DIR",
+                   help="directory with ID.key_secret and learner.key (robot-rl keys generate)")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow plaintext to a non-loopback address (no keys)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    p.add_argument("--on-learner-loss", choices=["continue", "hold"], default="continue",
+                   help="with the learner gone: act on the last weights (default) or hold "
+                   "the measured pose; transitions stay buffered either way")
+    p.add_argument("--batch", type=count, default=32, help="transitions per message (default 32)")
+    p.add_argument("--rate-hz", type=positive, help="pace control steps (default: as fast as "
+                   "the simulator runs)")
+    p.add_argument("--max-steps", type=count, help="stop after this many transitions")
+    p.add_argument("--flush-timeout", type=positive, default=30.0, metavar="S",
+                   help="at the end, wait this long for the learner to commit (default 30)")
+    p.add_argument("--spill-dir", help="folder for batches spilled to disk (default: temp)")
+    _add_threads(p)
+    p.set_defaults(func=distributed_cmds.cmd_actor)
+
+
+def _add_keys(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("keys", help="CurveZMQ keys for learner and actors")
+    ksub = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    g = ksub.add_parser("generate", help="create the learner key pair and actor key pairs",
+                        description="Creates DIR/learner.key(_secret) if missing and a key "
+                        "pair per --name, allow-listed in DIR/actors/.")
+    g.add_argument("dir", help="key directory")
+    g.add_argument("--name", action="append", default=[], metavar="NAME",
+                   help="actor name (repeatable); the actor's --id")
+    g.add_argument("--overwrite", action="store_true", help="replace existing key pairs")
+    g.set_defaults(func=distributed_cmds.cmd_keys_generate)
+
+
+# ------------------------------------------------------------------------------ ROS 2 nodes
+def _add_dds(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--domain", type=domain, help="DDS domain id (default ROS_DOMAIN_ID or 0)")
+    p.add_argument("--loopback", action="store_true",
+                   help="keep DDS traffic on the loopback interface (one machine)")
+
+
+def _add_node(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("node", help="run one ROS 2 node over plain DDS (no ROS install)",
+                       description="Runs one node of the ROS 2 topology as a plain process "
+                       "speaking ROS 2's wire protocol over DDS (docs/ros2.md). Options left "
+                       "out take the --params file's value, else the parameter's default.")
+    p.add_argument("kind", choices=node_cmds.KINDS, help="which node")
+    p.add_argument("config", nargs="?", help="robot config YAML (or robot_config in --params)")
+    p.add_argument("--params", metavar="YAML", help="ROS 2 params file (<kind>_node: "
+                   "ros__parameters: ...); options below override it")
+    _add_dds(p)
+    p.add_argument("--seconds", type=positive, help="stop after this long (default: Ctrl-C)")
+    p.add_argument("--run-dir", help="actor: recording folder; learner: run directory")
+    p.add_argument("--learner", metavar="ADDRESS", help="actor: learner address "
+                   "(\"\" for none; default tcp://127.0.0.1:5555)")
+    p.add_argument("--id", help="actor: name at the learner (default <robot>-<host>)")
+    p.add_argument("--no-record", action="store_true", help="actor: no MCAP recording")
+    p.add_argument("--bind", metavar="ADDRESS", help="learner: address to listen on")
+    p.add_argument("--steps", type=count, help="learner: stop after this many transitions")
+    p.add_argument("--keys", metavar="DIR", help="CurveZMQ key directory (learner, actor)")
+    p.add_argument("--insecure", action="store_true", help="plaintext to a non-loopback peer")
+    p.add_argument("--seed", type=seed, help="random seed (default 0)")
+    p.set_defaults(func=node_cmds.cmd_node)
+
+
+def _add_launch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("launch", help="start the simulated ROS 2 topology as processes",
+                       description="Starts learner, sim_bridge and actor nodes over plain DDS "
+                       "and stops them all on Ctrl-C (docs/ros2.md).")
+    p.add_argument("topology", choices=["sim"], help="what to start")
+    p.add_argument("config", help="robot config YAML")
+    _add_dds(p)
+    p.add_argument("--run-dir", help="folder for learner/ and actor/ "
+                   "(default runs/<robot>-sim-<time>)")
+    p.add_argument("--port", type=port, help="learner port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--seconds", type=positive, help="stop after this long (default: Ctrl-C)")
+    p.set_defaults(func=node_cmds.cmd_launch)
+
+
+def _add_operator(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("operator", help="e-stop, pause/resume learning, switch task, status",
+                       description="Operator controls of a running session, sent as ROS 2 "
+                       "topics; waits until an actor's status confirms the change.")
+    p.add_argument("action", nargs="+", metavar="ACTION",
+                   help="estop on|off, pause, resume, heartbeat, task NAME, status")
+    p.add_argument("--config", help="robot config YAML whose ros: topics to use "
+                   "(default: the standard topic names)")
+    _add_dds(p)
+    p.add_argument("--timeout", type=positive, default=10.0,
+                   help="seconds to wait for a confirming status (default 10)")
+    p.set_defaults(func=node_cmds.cmd_operator)
