@@ -37,7 +37,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.rewards import reach_reward, walk_reward
-from robot_rl.robot import RobotState, quat_to_rpy
+from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
 from robot_rl.spaces import ActionMapper, ObservationBuilder
 
@@ -108,12 +108,8 @@ def sample_target(cfg: RobotConfig, task: str, rng: np.random.Generator) -> np.n
 def fallen(cfg: RobotConfig, state: RobotState) -> bool:
     """A legged robot tilted beyond ``sim.fall_tilt_deg``, or (where the base height is
     known) lower than ``sim.fall_height``. Arms never fall."""
-    if cfg.robot.kind != "legged":
-        return False
-    roll, pitch, _ = quat_to_rpy(state.imu_orientation)
-    if np.degrees(max(abs(roll), abs(pitch))) > cfg.sim.fall_tilt_deg:
-        return True
-    return state.base_position is not None and float(state.base_position[2]) < cfg.sim.fall_height
+    return cfg.robot.kind == "legged" and is_fallen(state, cfg.sim.fall_tilt_deg,
+                                                    cfg.sim.fall_height)
 
 
 class ControlStep:

@@ -95,3 +95,12 @@ def gravity_in_body(q: np.ndarray) -> np.ndarray:
     x, y, z, w = (float(v) for v in q)
     # third row of the rotation matrix R (body->world), negated: R^T @ [0, 0, -1]
     return -np.array([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)])
+
+
+def is_fallen(state: RobotState, max_tilt_deg: float, min_height: float) -> bool:
+    """Tilted (roll or pitch) beyond ``max_tilt_deg``, or, where the state knows the base's
+    height (a simulator or a state estimator), lower than ``min_height`` (m)."""
+    roll, pitch, _ = quat_to_rpy(state.imu_orientation)
+    if np.degrees(max(abs(roll), abs(pitch))) > max_tilt_deg:
+        return True
+    return state.base_position is not None and float(state.base_position[2]) < min_height

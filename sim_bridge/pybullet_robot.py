@@ -20,7 +20,7 @@ import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
 from robot_rl.config import RobotConfig
-from robot_rl.robot import RobotState, quat_to_rpy
+from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 
 FAR_M = 1000.0  # a height where the robot touches nothing (to break stale contacts)
 
@@ -244,12 +244,7 @@ class PyBulletRobot:
         """Legged robots: tilted beyond ``sim.fall_tilt_deg`` or base below ``fall_height``."""
         if self.cfg.robot.kind != "legged":
             return False
-        state = self._measure()
-        pos, orn = state.base_position, state.imu_orientation
-        assert pos is not None
-        roll, pitch, _ = quat_to_rpy(np.asarray(orn))
-        tilt = np.degrees(max(abs(roll), abs(pitch)))
-        return bool(tilt > self.cfg.sim.fall_tilt_deg or pos[2] < self.cfg.sim.fall_height)
+        return is_fallen(self._measure(), self.cfg.sim.fall_tilt_deg, self.cfg.sim.fall_height)
 
     def set_payload(self, kg: float) -> None:
         """Add a payload mass to the base (for dynamics-change experiments)."""

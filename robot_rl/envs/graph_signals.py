@@ -16,7 +16,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.config.taskgraph import GRAPH_SIGNALS
-from robot_rl.robot import RobotState, body_to_world, quat_to_rpy
+from robot_rl.robot import RobotState, body_to_world, is_fallen, quat_to_rpy
 
 
 def signal_names(cfg: RobotConfig) -> frozenset[str]:
@@ -31,7 +31,7 @@ def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
     ``forward_velocity`` is the world velocity along the heading, the body x axis projected
     on the ground (0 when that axis points straight up or down); ``upright`` is the world z
     of the body z axis; ``fallen`` is 1.0 when tilted beyond ``fall_tilt_deg`` or the base is
-    lower than ``fall_height`` (the rule of ``PyBulletRobot.fallen``).
+    lower than ``fall_height`` (:func:`robot_rl.robot.is_fallen`, the rule of every path).
     """
     if state.base_position is None or state.base_linear_velocity is None:
         raise ValueError("legged task-graph signals need base_position and "
@@ -43,7 +43,6 @@ def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
     norm = float(np.hypot(heading[0], heading[1]))
     forward = float(velocity[:2] @ heading / norm) if norm > 1e-6 else 0.0
     height = float(state.base_position[2])
-    tilt = np.degrees(max(abs(roll), abs(pitch)))
     body_v = state.base_linear_velocity
     rate = state.imu_angular_velocity
     return {
@@ -53,7 +52,7 @@ def legged_signals(state: RobotState, fall_tilt_deg: float, fall_height: float,
         "base_vx": float(body_v[0]), "base_vy": float(body_v[1]), "base_vz": float(body_v[2]),
         "forward_velocity": forward,
         "upright": float(rot[2, 2]),
-        "fallen": 1.0 if (tilt > fall_tilt_deg or height < fall_height) else 0.0,
+        "fallen": float(is_fallen(state, fall_tilt_deg, fall_height)),
         "time_in_task": float(time_in_task),
     }
 
