@@ -25,6 +25,8 @@ setup(
         "pyzmq>=25",
         "msgpack>=1.0",
         "opencv-python-headless>=4.8",
+        # H.264 evaluation videos (browsers and GitHub play them): its wheels ship ffmpeg
+        "imageio-ffmpeg>=0.4.9",
         "pybullet>=3.2.5",
         "gymnasium>=0.29",
         "tqdm>=4.60",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,7 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
         info: dict[str, Any] = {}
         while not done:
             if video is not None and ep == 0:
+                _show_target(env)
                 frames.append(np.asarray(env.render()))
             action = policy(obs)
             if action_transform is not None:
@@ -96,9 +98,28 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
         if "ee_distance" in info:
             result.final_distance.append(float(info["ee_distance"]))
     if video is not None and frames:
+        _show_target(env, hide=True)
         fps = getattr(env, "metadata", {}).get("render_fps", 20)
         result.video = write_mp4(Path(video), frames, fps)
     return result
+
+
+def nominal_policy(env: gym.Env) -> Policy:
+    """The policy that holds the nominal pose: action 0 (joint targets at ``robot.nominal``),
+    the baseline a learned policy's evaluation is read against."""
+    shape = env.action_space.shape
+    assert shape is not None
+    return lambda obs: np.zeros(shape, dtype=np.float32)
+
+
+def _show_target(env: gym.Env, hide: bool = False) -> None:
+    """Marks the episode's reach target (``env.control.target``) in rendered frames, where
+    the robot can draw one (:meth:`sim_bridge.pybullet_robot.PyBulletRobot.show_target`)."""
+    base = getattr(env, "unwrapped", env)
+    show = getattr(getattr(base, "robot", None), "show_target", None)
+    if callable(show):
+        target = getattr(getattr(base, "control", None), "target", None)
+        show(None if hide or target is None else np.asarray(target, dtype=np.float64))
 
 
 def base_xy(env: gym.Env) -> np.ndarray | None:
@@ -121,16 +142,48 @@ def net_velocity(start: np.ndarray | None, end: np.ndarray | None, steps: int,
 
 
 def write_mp4(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    """Encode RGB frames to an MP4 (mp4v) with OpenCV."""
+    """Encode RGB frames to an MP4 that browsers and GitHub play: H.264 (yuv420p, moov atom
+    first) with the ffmpeg binary of imageio-ffmpeg. Without it, OpenCV's mp4v (most
+    browsers do not play it), with a one-line warning. Written to a temp file, then renamed."""
+    tmp = path.with_name(f".{path.stem}.tmp.mp4")
+    try:
+        _write_h264(tmp, frames, fps)
+    except (ImportError, OSError, RuntimeError) as err:
+        tmp.unlink(missing_ok=True)
+        print(f"warning: no H.264 encoder ({type(err).__name__}: {str(err).splitlines()[0]}); "
+              f"writing {path.name} as mp4v, which browsers may not play", file=sys.stderr)
+        _write_mp4v(tmp, frames, fps)
+    tmp.replace(path)
+    return path
+
+
+def _write_h264(path: Path, frames: list[np.ndarray], fps: float) -> None:
+    import imageio_ffmpeg  # type: ignore[import-untyped]
+
+    h, w = frames[0].shape[:2]
+    ew, eh = w + w % 2, h + h % 2  # yuv420p needs even sizes: pad by one pixel
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (ew, eh), fps=float(fps), codec="libx264", pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p", macro_block_size=1, quality=None,
+        output_params=["-crf", "23", "-movflags", "+faststart"], ffmpeg_log_level="error")
+    writer.send(None)  # start ffmpeg
+    try:
+        for frame in frames:
+            frame = np.ascontiguousarray(frame[:, :, :3], dtype=np.uint8)
+            if (ew, eh) != (w, h):
+                frame = np.pad(frame, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
+            writer.send(frame)
+    finally:
+        writer.close()
+
+
+def _write_mp4v(path: Path, frames: list[np.ndarray], fps: float) -> None:
     import cv2
 
     h, w = frames[0].shape[:2]
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), (w, h))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV could not open a video writer for {path}")
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
-    tmp.replace(path)
-    return path

@@ -261,7 +261,9 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 
 
 def plot_learning_curve(run: RunDir, title: str) -> Path:
-    """Episode return (and forward velocity or distance) against steps, as a PNG."""
+    """``learning_curve.png``: training episode returns (and their running mean) against
+    steps, every deterministic evaluation (``eval`` rows) as one series of squares joined by
+    a line, and the nominal-pose policy's evaluation return (dashed) where logged."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,9 +279,14 @@ def plot_learning_curve(run: RunDir, title: str) -> Path:
         smooth = [sum(r["return"] for r in rows[max(0, i - window + 1):i + 1])
                   / len(rows[max(0, i - window + 1):i + 1]) for i in range(len(rows))]
         ax.plot([r["step"] for r in rows], smooth, "-", label=f"mean of last {window}")
-    if evals:
-        ax.plot([r["step"] for r in evals], [r["return"] for r in evals], "s", color="k",
-                label="deterministic evaluation")
+    evals = [r for r in evals if "return" in r]
+    if evals:  # one series: every evaluation logged during training, then the final one
+        ax.plot([r["step"] for r in evals], [r["return"] for r in evals], "s-", color="k",
+                markersize=5, label=f"deterministic evaluation ({len(evals)})")
+        nominal = [r for r in evals if "nominal_return" in r]
+        if nominal:  # the bar: holding the nominal pose (action 0) on the same episodes
+            ax.axhline(nominal[-1]["nominal_return"], ls="--", color="tab:gray", lw=1,
+                       label="nominal-pose policy (action 0)")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("return")
     ax.set_title(title)

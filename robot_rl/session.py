@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.errors import ConfigError
-from robot_rl.evaluate import evaluate
+from robot_rl.evaluate import EvalResult, evaluate, nominal_policy
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
@@ -55,6 +56,41 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     if aprl is not None:  # the gate wraps the robot, the dynamics model joins SAC
         env, agent = attach_aprl(cfg, env, agent, seed, aprl)  # type: ignore[assignment]
     return env, agent, buffer
+
+
+def eval_env(cfg: RobotConfig, env: Any, seed: int) -> RobotEnv | AprlEnv:
+    """A new environment to evaluate what trains in ``env`` on, so that evaluating never
+    resets or steps the training environment (the trainer continues its running episode).
+    An APRL run's policy acts behind a copy of the training gate (its limit L)."""
+    fresh = RobotEnv(cfg, seed=seed)
+    if isinstance(env, AprlEnv):
+        settings = cfg.aprl_settings()
+        assert settings is not None
+        return AprlEnv(fresh, copy.deepcopy(env.gate), settings.range_factor)
+    return fresh
+
+
+def evaluate_with_nominal(agent: Any, cfg: RobotConfig, env: Any, seed: int, episodes: int,
+                          video: Path | str | None = None, eval_seed: int = 10_000,
+                          nominal: bool = True) -> tuple[EvalResult, EvalResult | None]:
+    """The deterministic policy of ``agent`` and, for comparison (with ``nominal``), the
+    nominal-pose policy (action 0: the robot holds ``robot.nominal``), each on the same
+    ``episodes`` episodes of new environments (``env``, the training one, is left alone),
+    the first reset with ``eval_seed``."""
+    policy_env = eval_env(cfg, env, seed)
+    try:
+        result = evaluate(lambda o: agent.act(o, deterministic=True), policy_env, episodes,
+                          seed=eval_seed, video=video)
+    finally:
+        policy_env.close()
+    if not nominal:
+        return result, None
+    plain = RobotEnv(cfg, seed=seed)  # action 0 holds the nominal pose with any limit L
+    try:
+        baseline = evaluate(nominal_policy(plain), plain, episodes, seed=eval_seed)
+    finally:
+        plain.close()
+    return result, baseline
 
 
 def open_run(run_dir: str | Path) -> tuple[RunDir, RobotConfig]:
@@ -129,9 +165,11 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         return 130
     if isinstance(env, TaskEnv):
         return _finish_task_run(cfg, run, trainer, env, summary, video)
-    result = evaluate(lambda o: agent.act(o, deterministic=True), env,
-                      cfg.train.eval_episodes, video=run.path / "eval.mp4" if video else None)
-    trainer.logger.log(trainer.step, "eval", result.summary())  # type: ignore[union-attr]
+    result, nominal = evaluate_with_nominal(agent, cfg, env, seed, cfg.train.eval_episodes,
+                                            video=run.path / "eval.mp4" if video else None)
+    assert nominal is not None
+    trainer.logger.log(trainer.step, "eval",  # type: ignore[union-attr]
+                       {**result.summary(), "nominal_return": nominal.mean_return})
     trainer.close()
     plot = plot_learning_curve(run, f"{cfg.name}: SAC, {trainer.step} steps")
     aprl_plot = None
@@ -140,7 +178,7 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     env.close()
     print(f"\ndone: {summary['steps']} steps, {summary['episodes']} episodes, "
           f"{summary['steps_per_s']:.1f} steps/s", file=sys.stderr)
-    _print_eval(result.summary())
+    _print_eval(result.summary(), cfg.train.eval_episodes, nominal.summary())
     print(f"run directory:  {run.path}")
     print(f"learning curve: {plot}")
     if aprl_plot is not None:
@@ -211,14 +249,15 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         if filmed is not None:
             print(f"video: {filmed}", file=info)
         return 0
-    result = evaluate(lambda o: agent.act(o, deterministic=True), env, episodes, seed=seed,
-                      video=video)
+    # the --json object keeps its keys: no nominal-pose baseline there
+    result, nominal = evaluate_with_nominal(agent, cfg, env, seed, episodes, video=video,
+                                            eval_seed=seed, nominal=not as_json)
     env.close()
     print(f"checkpoint: {checkpoint}", file=info)
     if as_json:
         print(json.dumps(_eval_json([result.summary()], episodes)))
     else:
-        _print_eval(result.summary(), episodes)
+        _print_eval(result.summary(), episodes, nominal.summary() if nominal else None)
         print("returns: " + ", ".join(f"{r:.1f}" for r in result.returns))
     if result.video is not None:
         print(f"video: {result.video}", file=info)
@@ -245,13 +284,31 @@ def _print_task_eval(results: dict[str, TaskEvalResult], episodes: int) -> None:
               + f" ({episodes} episode{'s' * (episodes != 1)})")
 
 
-def _print_eval(summary: dict[str, float], episodes: int | None = None) -> None:
-    label = f" over {episodes} episodes" if episodes else ""
+def _print_eval(summary: dict[str, float], episodes: int | None = None,
+                nominal: dict[str, float] | None = None) -> None:
+    """What the deterministic evaluation scored and, with ``nominal``, what a policy holding
+    the nominal pose (action 0) scored on the same episodes: the bar a learned policy clears.
+
+    Velocities (walking robots): along the body's heading (what the walk reward pays for)
+    and in a straight line (start to end of the episode); fast along the heading but slow in
+    a straight line is a robot running in circles.
+    """
+    label = f" over {episodes} episode{'s' * (episodes != 1)}" if episodes else ""
     line = f"mean return{label}: {summary['return']:.2f}"
     if "forward_velocity" in summary:
-        line += f", forward velocity {summary['forward_velocity']:.3f} m/s"
+        line += f", forward velocity {summary['forward_velocity']:.3f} m/s along its heading"
     if "net_velocity" in summary:  # straight line: low against forward velocity = circling
-        line += f" (straight-line {summary['net_velocity']:.3f} m/s)"
+        line += f", {summary['net_velocity']:.3f} m/s in a straight line"
     if "final_distance" in summary:
-        line += f", final distance {summary['final_distance']:.3f} m"
+        line += f", final distance to the target {summary['final_distance']:.3f} m"
+    print(line)
+    if nominal is None:
+        return
+    line = f"nominal-pose policy (action 0, same episodes): return {nominal['return']:.2f}"
+    if "forward_velocity" in nominal:
+        line += f", {nominal['forward_velocity']:.2f} m/s along its heading"
+    if "net_velocity" in nominal:
+        line += f", {nominal['net_velocity']:.2f} m/s in a straight line"
+    if "final_distance" in nominal:
+        line += f", final distance {nominal['final_distance']:.3f} m"
     print(line)

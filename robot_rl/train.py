@@ -59,6 +59,11 @@ class Trainer:
         self.episodes = 0
         self.recent_returns: deque[float] = deque(maxlen=10)
         self.last_update: dict[str, float] = {}
+        # the running episode, kept across train() calls: None until the first reset, and
+        # again after load() (a resumed run starts a new episode)
+        self._obs: np.ndarray | None = None
+        self._ep_return, self._ep_len = 0.0, 0
+        self._ep_info: dict[str, Any] = {}
 
     @property
     def logger(self) -> MetricsLogger | None:
@@ -79,13 +84,18 @@ class Trainer:
     def train(self, total_steps: int) -> dict[str, float]:
         """Train until ``total_steps`` environment steps in all (counting resumed ones).
 
+        A call continues the episode the previous call left running (training in chunks,
+        ``train(k)`` then ``train(2 * k)``, collects what one ``train(2 * k)`` does); the
+        environment is reset only when no episode is running. Evaluate between calls on
+        another environment: resetting or stepping this one cuts the running episode short
+        (and this loop would go on from an observation the environment has left).
+
         Ctrl-C (or SIGTERM) saves a checkpoint and raises ``KeyboardInterrupt`` for the caller.
         """
         self._open_metrics()  # now (after any load), so metrics.jsonl exists from the start
         bar = self._progress_bar(total_steps)
-        obs, _ = self.env.reset(seed=self.seed + self.episodes)
-        ep_return, ep_len = 0.0, 0
-        ep_info: dict[str, Any] = {}
+        if self._obs is None:
+            self._new_episode()
         t0, s0 = time.perf_counter(), self.step
         utd = self.cfg.utd
         assert utd is not None  # LearnerConfig.__post_init__ fills the recipe's utd
@@ -96,6 +106,8 @@ class Trainer:
                 while self.step < total_steps:
                     if interrupted.is_set():
                         raise KeyboardInterrupt
+                    obs = self._obs
+                    assert obs is not None
                     if self.step < self.cfg.warmup_steps:
                         action = self._random_action()
                     else:
@@ -103,19 +115,19 @@ class Trainer:
                     next_obs, reward, terminated, truncated, info = self.env.step(
                         self.rescale(action))
                     self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
-                    obs = next_obs
-                    ep_return += float(reward)
-                    ep_len += 1
-                    ep_info = self._accumulate(ep_info, info)
+                    self._obs = next_obs
+                    self._ep_return += float(reward)
+                    self._ep_len += 1
+                    self._ep_info = self._accumulate(self._ep_info, info)
                     self.step += 1
                     if (self.step > self.cfg.warmup_steps
                             and len(self.buffer) >= self.cfg.batch_size):
                         self.last_update = self.agent.update(
                             self.buffer.sample(self.cfg.batch_size, utd))
                     if terminated or truncated:
-                        self._end_episode(ep_return, ep_len, ep_info, terminated)
-                        obs, _ = self.env.reset(seed=self.seed + self.episodes)
-                        ep_return, ep_len, ep_info = 0.0, 0, {}
+                        self._end_episode(self._ep_return, self._ep_len, self._ep_info,
+                                          terminated)
+                        self._new_episode()
                     if self.step % self.log_every == 0:
                         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
                         self._log_train(rate)
@@ -137,6 +149,11 @@ class Trainer:
         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
         return {"steps": self.step, "episodes": self.episodes, "steps_per_s": rate,
                 "recent_return": self.recent_return}
+
+    def _new_episode(self) -> None:
+        """Reset the environment (seeded by the episode count) and the episode's totals."""
+        self._obs, _ = self.env.reset(seed=self.seed + self.episodes)
+        self._ep_return, self._ep_len, self._ep_info = 0.0, 0, {}
 
     def _random_action(self) -> np.ndarray:
         """A warm-up action: uniform in [-1, 1] (a subclass may narrow it, e.g. to APRL's L)."""
@@ -236,6 +253,7 @@ class Trainer:
         if "env" in state and callable(load_env_state):
             load_env_state(state["env"])
         self._saved_step = self.step
+        self._obs = None  # the checkpoint holds no running episode: the next train() resets
         if self._logger is not None:  # opened before the load: reopen past the checkpoint
             self._logger.close()
             self._logger = None

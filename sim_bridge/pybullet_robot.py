@@ -261,16 +261,29 @@ class PyBulletRobot:
         self.kp[joint] *= factor
         self.kd[joint] *= factor
 
+    def show_target(self, position: np.ndarray | None) -> None:
+        """Mark ``position`` (world frame, m; e.g. a reach target) in rendered frames, or stop
+        marking with None. Visual only: a disc drawn into the image, nothing in the physics."""
+        self._render_marker = None if position is None else np.asarray(position, dtype=np.float64)
+
     def render(self) -> np.ndarray:
-        """An RGB frame (H, W, 3, uint8) from a camera that follows the base."""
+        """An RGB frame (H, W, 3, uint8): a camera following a legged robot's base, or framing
+        an arm and its workspace (with the target of :meth:`show_target` drawn in red)."""
         w, h = self.cfg.sim.render_width, self.cfg.sim.render_height
-        pos, _ = self.client.getBasePositionAndOrientation(self.body)
-        target = pos if self.cfg.robot.kind == "legged" else [0.3, 0.0, 0.4]
-        dist = 1.0 if self.cfg.robot.kind == "legged" else 1.6
-        view = self.client.computeViewMatrixFromYawPitchRoll(target, dist, 45, -25, 0, 2)
+        if self.cfg.robot.kind == "legged":
+            target, _ = self.client.getBasePositionAndOrientation(self.body)
+            dist, yaw, pitch = 1.0, 45.0, -25.0
+        else:  # the arm and the space in front of it that it reaches into
+            target = np.asarray(self.cfg.robot.base_position, dtype=np.float64) + [0.25, 0.0, 0.35]
+            dist, yaw, pitch = 1.3, 50.0, -20.0
+        view = self.client.computeViewMatrixFromYawPitchRoll(list(target), dist, yaw, pitch, 0, 2)
         proj = self.client.computeProjectionMatrixFOV(60, w / h, 0.05, 20.0)
         img = self.client.getCameraImage(w, h, view, proj, renderer=pybullet.ER_TINY_RENDERER)
-        return np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)[:, :, :3]
+        rgb = np.asarray(img[2], dtype=np.uint8).reshape(h, w, 4)[:, :, :3].copy()
+        marker = getattr(self, "_render_marker", None)
+        if marker is not None:
+            _draw_marker(rgb, marker, view, proj)
+        return rgb
 
     def close(self) -> None:
         """Disconnect from the physics server."""
@@ -300,3 +313,22 @@ def _matrix_to_quaternion(rot: np.ndarray) -> tuple[float, float, float, float]:
         s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
         q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
     return tuple(float(v) for v in q)  # type: ignore[return-value]
+
+
+def _draw_marker(rgb: np.ndarray, point: np.ndarray, view: tuple[float, ...],
+                 proj: tuple[float, ...]) -> None:
+    """Draw a red disc with a white rim at the world ``point`` into ``rgb`` (in place), as
+    seen by the camera of the column-major ``view`` and ``proj`` matrices; a point behind
+    the camera is not drawn."""
+    h, w = rgb.shape[:2]
+    clip = (np.asarray(proj, dtype=np.float64).reshape(4, 4).T
+            @ np.asarray(view, dtype=np.float64).reshape(4, 4).T @ np.append(point[:3], 1.0))
+    if clip[3] <= 1e-9:
+        return
+    u = (clip[0] / clip[3] + 1.0) / 2.0 * w
+    v = (1.0 - clip[1] / clip[3]) / 2.0 * h
+    radius = max(3.0, h / 40.0)
+    yy, xx = np.ogrid[:h, :w]
+    d2 = (xx - u) ** 2 + (yy - v) ** 2
+    rgb[d2 <= (radius + 1.5) ** 2] = (255, 255, 255)
+    rgb[d2 <= radius ** 2] = (230, 20, 20)

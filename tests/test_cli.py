@@ -39,6 +39,13 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
     assert latest is not None and latest.name == "ckpt-00000080"
     assert json.loads((latest / "trainer.json").read_text())["step"] == 80
     assert (run / "eval.mp4").read_bytes()[4:8] == b"ftyp"  # an MP4 container
+    assert _codec(run / "eval.mp4") == "h264"  # plays in browsers and on GitHub
+    # what the evaluation means: velocities along the heading and in a straight line, and
+    # the nominal-pose policy on the same episode, logged and drawn with the evaluation
+    assert "m/s along its heading" in printed and "m/s in a straight line" in printed
+    assert "nominal-pose policy (action 0, same episodes): return " in printed
+    (final,) = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"]
+    assert {"return", "net_velocity", "forward_velocity", "nominal_return"} <= set(final)
 
     assert main(["train", "--resume", str(run), "--steps", "120", "--no-progress",
                  "--no-video"]) == 0
@@ -48,7 +55,26 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
     assert steps == sorted(steps) and steps[-1] == 120 and 100 in steps
 
     assert main(["eval", str(run), "--episodes", "2", "--no-video"]) == 0
-    assert "mean return over 2 episodes" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "mean return over 2 episodes" in printed and "nominal-pose policy" in printed
+
+    # eval films into a new file of its own: the training run's eval.mp4 stays as it was
+    trained_video = (run / "eval.mp4").read_bytes()
+    assert main(["eval", str(run), "--episodes", "1"]) == 0
+    (filmed,) = run.glob("eval-*.mp4")
+    assert f"video: {filmed}" in capsys.readouterr().out
+    assert _codec(filmed) == "h264" and (run / "eval.mp4").read_bytes() == trained_video
+    assert main(["eval", str(run), "--episodes", "1"]) == 0  # again: yet another file
+    assert len(list(run.glob("eval-*.mp4"))) == 2
+
+
+def _codec(path: Path) -> str:
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    reader.close()
+    return str(meta["codec"])
 
 
 def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path,

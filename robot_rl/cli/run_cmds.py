@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from robot_rl.errors import ConfigError
@@ -51,9 +52,19 @@ def cmd_train(args: argparse.Namespace) -> int:
                          progress=not args.no_progress, task_graph=args.task_graph)
 
 
+def eval_video_path(run_dir: str | Path) -> Path:
+    """Where ``robot-rl eval RUN_DIR`` films by default: a new ``eval-<time>.mp4`` in the run,
+    never the training run's own ``eval.mp4``."""
+    base = Path(run_dir) / f"eval-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base.with_suffix(".mp4"), 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}.mp4"), i + 1
+    return path
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from robot_rl.session import eval_session
 
-    video = None if args.no_video else (args.video or str(Path(args.run_dir) / "eval.mp4"))
+    video = None if args.no_video else (args.video or str(eval_video_path(args.run_dir)))
     return eval_session(args.run_dir, episodes=args.episodes, seed=args.seed, video=video,
                         as_json=args.json)
