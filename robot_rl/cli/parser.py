@@ -124,7 +124,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="a run directory written by `robot-rl train`")
     p.add_argument("--episodes", type=count, default=3, help="episodes (default 3)")
     p.add_argument("--seed", type=seed, default=10_000, help="seed of the first episode")
-    p.add_argument("--video", help="MP4 path (default RUN_DIR/eval.mp4)")
+    p.add_argument("--video", help="MP4 path (default RUN_DIR/eval-<time>.mp4; the training "
+                   "run's eval.mp4 is left alone)")
     p.add_argument("--no-video", action="store_true", help="do not record a video")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout: "
                    "mean_return, forward_velocity, net_velocity (straight line), episodes")
