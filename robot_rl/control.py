@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -240,8 +240,3 @@ class ControlStep:
         if self.gate is not None and not held:  # a fall is not scored; it may shrink L
             gate = self.gate.end_step(next_obs, fell=terminated)
         return Completed(transition, held, end, {**info, "fallen": float(fell)}, gate)
-
-    def status(self) -> dict[str, Any]:
-        """Counters for a status message."""
-        return {"task": self.task, "episode_steps": self.episode_steps,
-                "transitions": self.transitions, "safety_holds": self.safety.holds}

@@ -87,11 +87,6 @@ class SafetyFilter:
 
     # ------------------------------------------------------------------ state
     @property
-    def holding(self) -> bool:
-        """True while a hold lasts (the next command re-anchors on the measured pose)."""
-        return self._latch is not None
-
-    @property
     def previous(self) -> np.ndarray | None:
         """The last command that left the filter (None before the first)."""
         return None if self._previous is None else self._previous.copy()
@@ -122,7 +117,7 @@ class SafetyFilter:
             widen: Scales both bounds (a task graph task whose action range is ``widen``
                 times ``action_scale``); ``max_step`` stays within ``step_ceiling``.
         """
-        fresh = self._fresh(state, now)
+        fresh = self.fresh(state, now)
         if fresh:
             assert state is not None
             self._measured = np.clip(np.asarray(state.joint_position, np.float64),
@@ -149,7 +144,9 @@ class SafetyFilter:
         self._previous = command
         return command.copy(), SafetyInfo(False, "", bool(np.any(command != targets)))
 
-    def _fresh(self, state: RobotState | None, now: float) -> bool:
+    def fresh(self, state: RobotState | None, now: float) -> bool:
+        """Whether ``state`` may be acted on: complete, finite and at most
+        ``max_state_age_s`` old at ``now``."""
         return (state is not None and state.is_finite()
                 and np.shape(state.joint_position) == self.lower.shape
                 and now - state.stamp <= self.max_state_age_s)

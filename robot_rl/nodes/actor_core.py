@@ -126,8 +126,7 @@ class ActorCore:
         self._mark(now)
         self.steps += 1
         state = self.inputs.state()
-        fresh = (state is not None and state.is_finite()
-                 and now - state.stamp <= self.safety.max_state_age_s)
+        fresh = self.safety.fresh(state, now)
         if self.inputs.reset_count != self._resets_seen:  # the simulator respawned the robot
             self._resets_seen = self.inputs.reset_count
             self._drop("respawn")
@@ -165,8 +164,7 @@ class ActorCore:
 
     def _act(self, state: RobotState | None, fresh: bool, now: float) -> Action:
         reason = self.hold_reason(now)
-        if reason or not fresh:
-            self._drop(reason or "state")
+        if reason or not fresh:  # (step() completed or dropped the pending step already)
             return self.control.hold(reason, state, now)
         assert state is not None
         action = self.policy.act(self.control.observe(state))
@@ -176,8 +174,7 @@ class ActorCore:
         done = self.control.complete(state, switching=self._switch_to is not None)
         assert done is not None
         if done.held:  # the action never reached the robot
-            self.dropped += 1
-            self._event(event="transition_dropped", reason="hold")
+            self._count_drop("hold")
             return None, None
         if done.end is not None:
             self._event(event="episode_end", reason=done.end, task=self.task,
@@ -191,8 +188,11 @@ class ActorCore:
 
     def _drop(self, why: str) -> None:
         if self.control.drop():
-            self.dropped += 1
-            self._event(event="transition_dropped", reason=why)
+            self._count_drop(why)
+
+    def _count_drop(self, why: str) -> None:
+        self.dropped += 1
+        self._event(event="transition_dropped", reason=why)
 
     def _output(self, out: Action, transition: Transition | None,
                 end: str | None) -> StepOutput:
