@@ -24,7 +24,7 @@ from robot_rl.nodes.ros_entry import LifecycleActor, ros_params
 from robot_rl.ros.rclpy_node import RclpyNode, RosLogHandler
 from robot_rl.ros.recording import read_recording
 from tests.conftest import write_config
-from tests.ros.rclpy_driver import RclpyDriver, spin_all
+from tests.ros.rclpy_driver import RclpyDriver, RclpyPeer, spin_all
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -77,25 +77,7 @@ def test_plain_rclpy_driver_gets_commands_in_controller_order(tmp_path: Path, ti
         node.close()
 
 
-class ClientNode:
-    """A plain rclpy node for service calls and subscriptions, on the driver's context."""
-
-    def __init__(self, driver: RclpyDriver) -> None:
-        self.node = rclpy.create_node("robot_rl_test_client", context=driver.context)
-        self._executor = rclpy.executors.SingleThreadedExecutor(context=driver.context)
-        self._executor.add_node(self.node)
-
-    def spin_once(self, timeout_s: float | None = None) -> int:
-        self._executor.spin_once(timeout_sec=timeout_s)
-        return 0
-
-    def close(self) -> None:
-        self._executor.remove_node(self.node)
-        self._executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-
-
-def change_state(client: ClientNode, service: Any, nodes: list[Any], transition: int) -> bool:
+def change_state(client: RclpyPeer, service: Any, nodes: list[Any], transition: int) -> bool:
     """What `ros2 lifecycle set /actor_node <transition>` does."""
     request = ChangeState.Request()
     request.transition.id = transition
@@ -109,7 +91,7 @@ def test_lifecycle_no_command_before_activation_then_commands_then_hold(
     cfg = load_config(tiny_a1)
     node = RclpyNode("actor_node", domain_id=domain_id, lifecycle=True)
     driver = RclpyDriver(cfg, domain_id, rate_hz=50)
-    client = ClientNode(driver)
+    client = RclpyPeer(driver.context, "robot_rl_test_client")
     actor = LifecycleActor(node, cfg, actor_params(), None)
     nodes = [node, driver]
     try:
@@ -159,7 +141,7 @@ def test_parameters_are_read_only_so_ros2_param_set_is_refused(tiny_a1: Path,
     node = RclpyNode("actor_node", domain_id=domain_id,
                      parameter_overrides={"robot_config": str(tiny_a1), "batch_size": 8})
     driver = RclpyDriver(load_config(tiny_a1), domain_id, rate_hz=0)
-    client = ClientNode(driver)
+    client = RclpyPeer(driver.context, "robot_rl_test_client")
     try:
         params = ros_params(node.ros_node, ActorParams)
         assert params.robot_config == str(tiny_a1) and params.batch_size == 8
@@ -199,24 +181,17 @@ def test_python_logging_reaches_rosout(domain_id: int) -> None:
     listener_ctx = rclpy.context.Context()
     rclpy.init(context=listener_ctx, domain_id=domain_id,
                signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    listener = rclpy.create_node("rosout_listener", context=listener_ctx)
-    executor = rclpy.executors.SingleThreadedExecutor(context=listener_ctx)
-    executor.add_node(listener)
+    listener = RclpyPeer(listener_ctx, "rosout_listener")
     got: list[Log] = []
     # what `ros2 topic echo /rosout` asks for: /rosout is offered transient local (a
     # volatile reader of it can stall on Fast DDS until the writer's 10 s lifespan passes)
-    listener.create_subscription(Log, "/rosout", got.append, QoSProfile(
+    listener.node.create_subscription(Log, "/rosout", got.append, QoSProfile(
         depth=1000, durability=DurabilityPolicy.TRANSIENT_LOCAL))
     handler = RosLogHandler(node.ros_node)
     actor_log = logging.getLogger("robot_rl.nodes.actor_node")
     actor_log.addHandler(handler)
     level = actor_log.level
     actor_log.setLevel(logging.INFO)
-
-    class Listener:
-        def spin_once(self, timeout_s: float | None = None) -> int:
-            executor.spin_once(timeout_sec=timeout_s)
-            return 0
 
     last = [0.0]
 
@@ -228,18 +203,16 @@ def test_python_logging_reaches_rosout(domain_id: int) -> None:
                    for m in got)
 
     try:
-        assert spin_all([node, Listener()], arrived, 30)
+        assert spin_all([node, listener], arrived, 30)
         record = next(m for m in got if m.msg.endswith("step 7"))
         assert record.level == Log.INFO and "robot_rl.nodes.actor_node" in record.msg
         actor_log.warning("a warning")
-        assert spin_all([node, Listener()], lambda: any(
+        assert spin_all([node, listener], lambda: any(
             m.level == Log.WARN and m.msg.endswith("a warning") for m in got), 10)
     finally:
         actor_log.removeHandler(handler)
         actor_log.setLevel(level)
-        executor.remove_node(listener)
-        executor.shutdown(timeout_sec=1.0)
-        listener.destroy_node()
+        listener.close()
         rclpy.try_shutdown(context=listener_ctx)
         node.close()
 

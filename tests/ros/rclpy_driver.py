@@ -58,7 +58,30 @@ def default_extras(cfg: Any) -> dict[str, list[float]]:
     return {"ee_position": [0.4, 0.0, 0.4]}
 
 
-class RclpyDriver:
+class RclpyPeer:
+    """A plain rclpy node with its own executor on ``context`` (service clients, listeners).
+
+    Args:
+        context: An initialized rclpy context (e.g. a driver's).
+        name: ROS node name.
+    """
+
+    def __init__(self, context: Context, name: str) -> None:
+        self.node = Node(name, context=context)
+        self._executor = SingleThreadedExecutor(context=context)
+        self._executor.add_node(self.node)
+
+    def spin_once(self, timeout_s: float | None = None) -> int:
+        self._executor.spin_once(timeout_sec=timeout_s)
+        return 0
+
+    def close(self) -> None:
+        self._executor.remove_node(self.node)
+        self._executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+
+
+class RclpyDriver(RclpyPeer):
     """Publishes a joint pose (plus IMU and extras) at a rate and collects commands.
 
     Args:
@@ -78,9 +101,7 @@ class RclpyDriver:
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id,
                    signal_handler_options=SignalHandlerOptions.NO)
-        self.node = Node(name, context=self.context)
-        self._executor = SingleThreadedExecutor(context=self.context)
-        self._executor.add_node(self.node)
+        super().__init__(self.context, name)
         ros = cfg.ros
         self.names = list(names or cfg.robot.joints)
         self._order = [list(cfg.robot.joints).index(n) for n in self.names]
@@ -141,14 +162,8 @@ class RclpyDriver:
         self.joint_pub.publish(state)
         self.states_sent += 1
 
-    def spin_once(self, timeout_s: float | None = None) -> int:
-        self._executor.spin_once(timeout_sec=timeout_s)
-        return 0
-
     def close(self) -> None:
-        self._executor.remove_node(self.node)
-        self._executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
+        super().close()
         rclpy.try_shutdown(context=self.context)
 
     def __enter__(self) -> RclpyDriver:
