@@ -52,7 +52,8 @@ class RobotEnv(gym.Env):
 
     @property
     def limit(self) -> np.ndarray | float:
-        """The adaptive action limit L (APRL) the control step applies; 1 = full range."""
+        """The action range factor the control step applies (targets are ``nominal + limit *
+        a * action_scale``; APRL sets its ``range_factor``, its limit L is the gate's)."""
         return self.control.limit
 
     @limit.setter
