@@ -160,8 +160,11 @@ class ControlStep:
         self._pending = None
 
     def observe(self, state: RobotState) -> np.ndarray:
-        """The policy's observation of ``state`` in the current episode."""
-        return self.obs_builder.build(state, self.prev_action, self.target)
+        """The policy's observation of ``state`` in the current episode (the first state
+        observed in an episode sets its start heading)."""
+        if self._start_yaw is None:
+            self._start_yaw = float(quat_to_rpy(state.imu_orientation)[2])
+        return self.obs_builder.build(state, self.prev_action, self.target, self._start_yaw)
 
     def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
             scale: float = 1.0, gated: bool = True) -> Action:
@@ -179,8 +182,6 @@ class ControlStep:
             gated: Pass the action through the APRL gate, if any (a task graph's scripted
                 controller is not gated).
         """
-        if self._start_yaw is None:
-            self._start_yaw = float(quat_to_rpy(state.imu_orientation)[2])
         obs = self.observe(state)
         action = np.asarray(action, dtype=np.float32)
         limit_l = None

@@ -222,9 +222,13 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
     """Evaluate a run's newest checkpoint deterministically; print the mean return.
 
     With ``as_json`` stdout gets exactly one JSON object, ``{"mean_return",
-    "forward_velocity", "net_velocity", "episodes"}`` (velocities in m/s, null for a robot
-    that does not walk; ``net_velocity`` is the straight-line one), plus ``"tasks"`` (each
-    task's summary) for a task-graph run; everything else goes to stderr.
+    "forward_velocity", "net_velocity", "final_distance", "nominal_return", "episodes",
+    "steps", "train_wall_s"}`` (velocities in m/s, null for a robot that does not walk;
+    ``net_velocity`` is the straight-line one; ``final_distance`` in m, null for a robot
+    that does not reach; ``nominal_return`` the nominal-pose policy's score on the same
+    episodes; ``steps`` and ``train_wall_s`` the checkpoint's training steps and the wall
+    time training took to get there), plus ``"tasks"`` (each task's summary) for a
+    task-graph run; everything else goes to stderr.
     """
     import torch
 
@@ -234,6 +238,7 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
     env, agent, _ = build(cfg, seed)
     agent.load_state_dict(torch.load(checkpoint / "agent.pt", weights_only=True))
+    trained = _trained(checkpoint)
     info = sys.stderr if as_json else sys.stdout
     if isinstance(env, TaskEnv):
         env.close()
@@ -243,19 +248,21 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         filmed = next((r.video for r in results.values() if r.video is not None), None)
         if as_json:
             tasks = {name: r.summary() for name, r in results.items()}
-            print(json.dumps({**_eval_json(list(tasks.values()), episodes), "tasks": tasks}))
+            print(json.dumps({**_eval_json(list(tasks.values()), episodes), **trained,
+                              "tasks": tasks}))
         else:
             _print_task_eval(results, episodes)
         if filmed is not None:
             print(f"video: {filmed}", file=info)
         return 0
-    # the --json object keeps its keys: no nominal-pose baseline there
     result, nominal = evaluate_with_nominal(agent, cfg, env, seed, episodes, video=video,
-                                            eval_seed=seed, nominal=not as_json)
+                                            eval_seed=seed)
     env.close()
     print(f"checkpoint: {checkpoint}", file=info)
     if as_json:
-        print(json.dumps(_eval_json([result.summary()], episodes)))
+        assert nominal is not None
+        print(json.dumps({**_eval_json([result.summary()], episodes),
+                          "nominal_return": nominal.mean_return, **trained}))
     else:
         _print_eval(result.summary(), episodes, nominal.summary() if nominal else None)
         print("returns: " + ", ".join(f"{r:.1f}" for r in result.returns))
@@ -271,7 +278,20 @@ def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, fl
         return sum(values) / len(values) if values else None
 
     return {"mean_return": mean("return"), "forward_velocity": mean("forward_velocity"),
-            "net_velocity": mean("net_velocity"), "episodes": episodes}
+            "net_velocity": mean("net_velocity"), "final_distance": mean("final_distance"),
+            "nominal_return": None, "episodes": episodes}
+
+
+def _trained(checkpoint: Path) -> dict[str, float | None]:
+    """The training steps and wall time (s) recorded in ``checkpoint`` (wall time: null for a
+    checkpoint written before it was recorded, or by the distributed learner)."""
+    try:
+        state = json.loads((checkpoint / "trainer.json").read_text())
+    except (OSError, ValueError):
+        return {"steps": None, "train_wall_s": None}
+    wall = state.get("wall_s")
+    return {"steps": state.get("step"),
+            "train_wall_s": round(float(wall), 1) if isinstance(wall, (int, float)) else None}
 
 
 def _print_task_eval(results: dict[str, TaskEvalResult], episodes: int) -> None:

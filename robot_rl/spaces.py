@@ -18,7 +18,7 @@ def signal_size(name: str, cfg: RobotConfig) -> int:
     """How many numbers observation signal ``name`` contributes."""
     n = cfg.n_joints
     sizes = {"joint_position": n, "joint_velocity": n, "imu_orientation": 2,
-             "imu_angular_velocity": 3, "projected_gravity": 3, "previous_action": n,
+             "imu_angular_velocity": 3, "heading": 2, "projected_gravity": 3, "previous_action": n,
              "foot_contacts": len(cfg.robot.foot_links), "ee_position": 3, "target_delta": 3,
              "base_linear_velocity": 3}
     return sizes[name]
@@ -34,8 +34,9 @@ class ObservationBuilder:
         self.size = sum(signal_size(s, cfg) for s in self.signals)
 
     def build(self, state: RobotState, previous_action: np.ndarray,
-              target: np.ndarray | None = None) -> np.ndarray:
-        """The observation (float32) for ``state``; ``target`` is the reach target if any."""
+              target: np.ndarray | None = None, start_yaw: float | None = None) -> np.ndarray:
+        """The observation (float32) for ``state``; ``target`` is the reach target if any,
+        ``start_yaw`` the IMU yaw at the episode's start (rad; None: the current yaw)."""
         parts: list[np.ndarray] = []
         for name in self.signals:
             if name == "joint_position":
@@ -46,6 +47,10 @@ class ObservationBuilder:
                 parts.append(quat_to_rpy(state.imu_orientation)[:2])
             elif name == "imu_angular_velocity":
                 parts.append(0.25 * state.imu_angular_velocity)
+            elif name == "heading":
+                yaw = quat_to_rpy(state.imu_orientation)[2]
+                turned = yaw - (yaw if start_yaw is None else start_yaw)
+                parts.append(np.array([np.sin(turned), np.cos(turned)]))
             elif name == "projected_gravity":
                 parts.append(gravity_in_body(state.imu_orientation))
             elif name == "previous_action":

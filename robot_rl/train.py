@@ -57,6 +57,7 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.step = 0
         self.episodes = 0
+        self.wall_s = 0.0  # wall time spent in train() over the run (resumes add to it)
         self.recent_returns: deque[float] = deque(maxlen=10)
         self.last_update: dict[str, float] = {}
         # the running episode, kept across train() calls: None until the first reset, and
@@ -97,6 +98,7 @@ class Trainer:
         if self._obs is None:
             self._new_episode()
         t0, s0 = time.perf_counter(), self.step
+        t_wall = t0  # self.wall_s holds the time up to here
         utd = self.cfg.utd
         assert utd is not None  # LearnerConfig.__post_init__ fills the recipe's utd
         try:
@@ -136,14 +138,18 @@ class Trainer:
                     if bar is not None:
                         bar.update(1)
                     if self.run is not None and self.step % self.checkpoint_every == 0:
+                        self.wall_s += time.perf_counter() - t_wall
+                        t_wall = time.perf_counter()
                         self.save()
         except KeyboardInterrupt:
+            self.wall_s += time.perf_counter() - t_wall
             if self.run is not None:
                 self.save()
             raise
         finally:
             if bar is not None:
                 bar.close()
+        self.wall_s += time.perf_counter() - t_wall
         if self.run is not None:
             self.save()
         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
@@ -226,7 +232,7 @@ class Trainer:
             torch.save(self.agent.state_dict(), folder / "agent.pt")
             self.buffer.save(folder / "buffer.npz")
             state = {"step": self.step, "episodes": self.episodes,
-                     "recent_returns": list(self.recent_returns),
+                     "wall_s": round(self.wall_s, 3), "recent_returns": list(self.recent_returns),
                      "trainer_rng": self.rng.bit_generator.state,
                      "buffer_rng": self.buffer.rng_state()}
             env_state = getattr(self.env, "state_dict", None)  # e.g. a task scheduler
@@ -246,6 +252,7 @@ class Trainer:
         self.buffer.load(folder / "buffer.npz")
         state = json.loads((folder / "trainer.json").read_text())
         self.step, self.episodes = int(state["step"]), int(state["episodes"])
+        self.wall_s = float(state.get("wall_s", 0.0))
         self.recent_returns.extend(state["recent_returns"])
         self.rng.bit_generator.state = state["trainer_rng"]
         self.buffer.set_rng_state(state["buffer_rng"])

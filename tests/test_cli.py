@@ -37,7 +37,8 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
     assert list((run / "tb").iterdir()), "no TensorBoard events"
     latest = RunDir(run).latest_checkpoint()
     assert latest is not None and latest.name == "ckpt-00000080"
-    assert json.loads((latest / "trainer.json").read_text())["step"] == 80
+    state = json.loads((latest / "trainer.json").read_text())
+    assert state["step"] == 80 and state["wall_s"] > 0
     assert (run / "eval.mp4").read_bytes()[4:8] == b"ftyp"  # an MP4 container
     assert _codec(run / "eval.mp4") == "h264"  # plays in browsers and on GitHub
     # what the evaluation means: velocities along the heading and in a straight line, and
@@ -51,6 +52,8 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
                  "--no-video"]) == 0
     latest = RunDir(run).latest_checkpoint()
     assert latest is not None and latest.name == "ckpt-00000120"
+    # the resumed run's training wall time adds to the first run's
+    assert json.loads((latest / "trainer.json").read_text())["wall_s"] > state["wall_s"]
     steps = [r["step"] for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == sorted(steps) and steps[-1] == 120 and 100 in steps
 

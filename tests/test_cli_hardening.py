@@ -135,10 +135,13 @@ def test_eval_json_stdout_is_one_json_object(tmp_path: Path, tiny_a1: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert "argv[0]" not in proc.stdout and "argv[0]" in proc.stderr  # the banner moved
     result = json.loads(proc.stdout)  # the whole of stdout: one object, nothing else
-    assert set(result) == {"mean_return", "forward_velocity", "net_velocity", "episodes"}
-    assert result["episodes"] == 1
-    assert all(isinstance(result[k], float)
-               for k in ("mean_return", "forward_velocity", "net_velocity"))
+    assert set(result) == {"mean_return", "forward_velocity", "net_velocity", "final_distance",
+                           "nominal_return", "episodes", "steps", "train_wall_s"}
+    assert result["episodes"] == 1 and result["steps"] == 40
+    assert result["final_distance"] is None  # a walking robot reaches for nothing
+    assert all(isinstance(result[k], float) for k in ("mean_return", "forward_velocity",
+                                                      "net_velocity", "nominal_return"))
+    assert result["train_wall_s"] > 0  # training's wall time, recorded in the checkpoint
 
 
 def test_no_pybullet_banner_on_stdout() -> None:

@@ -101,3 +101,44 @@ def test_a_fall_terminates_on_every_path(tiny_a1: Path) -> None:
     done = control.complete(low)
     assert done is not None and done.transition.terminated and done.end == "terminated"
     assert done.info["fallen"] == 1.0
+
+
+def _yawed(state: RobotState, yaw: float) -> RobotState:
+    state.imu_orientation = np.array([0.0, 0.0, np.sin(yaw / 2), np.cos(yaw / 2)])
+    return state
+
+
+def test_heading_is_the_yaw_turned_since_the_episode_began(tmp_path: Path, a1_path: Path) -> None:
+    path = write_config(tmp_path, a1_path, {"observation": {"signals": ["heading"]}, "aprl": None})
+    cfg = load_config(str(path))
+    control = ControlStep(cfg)
+    control.new_episode()
+    start = control.observe(_yawed(robot_state(cfg), 2.0))  # any start yaw reads "straight"
+    np.testing.assert_allclose(start, [0.0, 1.0], atol=1e-6)
+    control.act(np.zeros(cfg.n_joints), _yawed(robot_state(cfg), 2.0), 0.0)
+    done = control.complete(_yawed(robot_state(cfg), 2.5))  # turned 0.5 rad left
+    assert done is not None
+    np.testing.assert_allclose(done.transition.next_obs, [np.sin(0.5), np.cos(0.5)], atol=1e-6)
+    # across +-pi: from 3.0 rad to -3.0 rad is a 0.28 rad left turn
+    control.new_episode()
+    control.observe(_yawed(robot_state(cfg), 3.0))
+    turned = 2 * np.pi - 6.0
+    np.testing.assert_allclose(control.observe(_yawed(robot_state(cfg), -3.0)),
+                               [np.sin(turned), np.cos(turned)], atol=1e-6)
+
+
+def test_heading_follows_the_simulated_robot_turning(tmp_path: Path, a1_path: Path) -> None:
+    path = write_config(tmp_path, a1_path, {"observation": {"signals": ["heading"]}, "aprl": None})
+    env = RobotEnv(load_config(str(path)), seed=0)
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs, [0.0, 1.0], atol=1e-5)
+    robot = env.robot
+    import pybullet
+
+    client, body = robot.client, robot.body  # type: ignore[attr-defined]
+    position, _ = client.getBasePositionAndOrientation(body)
+    client.resetBasePositionAndOrientation(body, position,
+                                           pybullet.getQuaternionFromEuler([0.0, 0.0, 0.7]))
+    obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
+    assert obs[0] == pytest.approx(np.sin(0.7), abs=0.05) and obs[1] > 0.7  # turned left
+    env.close()

@@ -25,6 +25,7 @@ OBS_SIGNALS = (
     "joint_velocity",  # n joint velocities (rad/s), scaled by 0.1
     "imu_orientation",  # roll, pitch from the IMU quaternion (rad)
     "imu_angular_velocity",  # body-frame angular rate (rad/s), scaled by 0.25
+    "heading",  # sin, cos of the IMU yaw relative to the episode's start (turning away)
     "projected_gravity",  # gravity direction in the body frame (unit vector)
     "previous_action",  # the last normalized action in [-1, 1]
     "foot_contacts",  # 1.0 per foot touching the ground (legged robots)

@@ -25,7 +25,7 @@ from robot_rl.nodes.ros_messages import EXTRA_SIGNALS, imu_arrays, unlabel
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
 
-_IMU_SIGNALS = {"imu_orientation", "imu_angular_velocity", "projected_gravity"}
+_IMU_SIGNALS = {"imu_orientation", "imu_angular_velocity", "heading", "projected_gravity"}
 _EXTRA_FOR_OBS = {"foot_contacts": "foot_contacts", "ee_position": "ee_position",
                   "target_delta": "ee_position", "base_linear_velocity": "base_linear_velocity"}
 _EXTRA_FOR_TASK = {"walk": "base_linear_velocity", "reach": "ee_position"}
