@@ -88,6 +88,10 @@ class PyBulletRobot:
         self.body = self.client.loadURDF(spec.urdf, spec.base_position, self.spawn_quaternion,
                                          useFixedBase=spec.fixed_base)
         self._index_links()
+        # every movable joint (inverse dynamics, for gravity compensation, needs them all)
+        self._movable = [j for j in range(self.client.getNumJoints(self.body))
+                         if self.client.getJointInfo(self.body, j)[2] != pybullet.JOINT_FIXED]
+        self._columns = [self._movable.index(j) for j in self.joint_ids]
         # Disable the default velocity motors so our torques are the only actuation.
         self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.VELOCITY_CONTROL,
                                               forces=[0.0] * n)
@@ -186,6 +190,8 @@ class PyBulletRobot:
         q = np.fromiter((s[0] for s in states), np.float64, len(states))
         dq = np.fromiter((s[1] for s in states), np.float64, len(states))
         torque = self.kp * (self._target - q) - self.kd * dq
+        if self.cfg.sim.gravity_compensation:
+            torque = torque + self._gravity_torque()
         torque = np.clip(torque, -self.effort_limit, self.effort_limit)
         self._last_torque = torque
         self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.TORQUE_CONTROL,
@@ -193,6 +199,14 @@ class PyBulletRobot:
         self.client.stepSimulation()
         self._time += self.physics_dt
         self._history.append(self._measure())
+
+    def _gravity_torque(self) -> np.ndarray:
+        """The joint torques that hold the current pose against gravity (robot.joints order)."""
+        states = self.client.getJointStates(self.body, self._movable)
+        q_all = [float(s[0]) for s in states]
+        zeros = [0.0] * len(q_all)
+        tau = self.client.calculateInverseDynamics(self.body, q_all, zeros, zeros)
+        return np.asarray(tau, dtype=np.float64)[self._columns]
 
     def _measure(self) -> RobotState:
         c, body = self.client, self.body

@@ -405,6 +405,10 @@ class SimConfig:
     lateral_friction: float = 1.0  # ground friction coefficient
     fall_tilt_deg: float = 60.0  # the robot counts as fallen beyond this tilt (legged)
     fall_height: float = 0.12  # ... or when the base is lower than this (m, legged)
+    # add the torques that hold the arm against gravity to the PD torques, as an arm's own
+    # joint controller does (the Panda's control box always does): position targets are then
+    # reached without sag. Fixed-base robots only.
+    gravity_compensation: bool = False
     render_width: int = 320  # video frame width (px)
     render_height: int = 240  # video frame height (px)
 
@@ -503,6 +507,9 @@ class RobotConfig:
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
                 fail(f"observation.signals[{i}]", f"{name!r} needs robot.kind: {needs[name]}")
+        if self.sim.gravity_compensation and not self.robot.fixed_base:
+            fail("sim.gravity_compensation", "expected false for a robot without "
+                 "robot.fixed_base: true (it models an arm's own joint controller)")
         if self.task.kind == "walk" and self.robot.kind != "legged":
             fail("task.kind", "expected 'reach' for an arm ('walk' needs a legged robot)")
         if self.task.kind == "reach" and self.robot.kind != "arm":
