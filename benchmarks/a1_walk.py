@@ -7,8 +7,10 @@ speed over the whole time limit (steps after a fall count as standing still).
     python benchmarks/a1_walk.py --json                 # default budget
     python benchmarks/a1_walk.py --budget 5000 --json   # a quick look
 
-Prints one JSON object: steps_to_threshold (null if not reached), budget_steps, wall_s,
-final_velocity, plus the evaluation history.
+Prints one JSON object: steps_to_threshold (the first evaluation at the threshold; null if
+none), steps_to_held (the first evaluation from which every later one, itself included, is
+at the threshold, at least 3 of them at the end of the budget; null otherwise),
+budget_steps, wall_s, final_velocity (at the last evaluation), plus the evaluation history.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import steps_to_held  # noqa: E402
 
 
 def main() -> int:
@@ -64,7 +68,10 @@ def main() -> int:
     out = {
         "benchmark": "a1_walk", "config": Path(args.config).name, "seed": args.seed,
         "utd": cfg.learner.utd, "threshold_m_per_s": args.threshold,
-        "steps_to_threshold": reached, "budget_steps": args.budget,
+        "steps_to_threshold": reached,
+        "steps_to_held": steps_to_held(
+            history, lambda p: p["forward_velocity"] >= args.threshold),
+        "budget_steps": args.budget,
         "wall_s": round(time.perf_counter() - t0, 1),
         "final_velocity": history[-1]["forward_velocity"] if history else None,
         "best_velocity": max((h["forward_velocity"] for h in history), default=None),

@@ -15,7 +15,9 @@ Per run: ``falls`` during training (episodes ended by a tilt beyond 30 degrees o
 in Walk in the Park; ``hard_falls`` counts only the simulator's fall test), ``final_velocity``
 (mean forward velocity of ``--final-episodes`` deterministic episodes after training, over
 the whole time limit), ``steps_to_threshold`` (first evaluation every ``--eval-every`` steps
-with a forward velocity >= ``--threshold``; null if never). APRL is evaluated through a copy
+with a forward velocity >= ``--threshold``; null if never), ``steps_to_held`` (the first
+evaluation from which every later one, itself included, is at the threshold, at least 3 of
+them at the end of the budget; null otherwise). APRL is evaluated through a copy
 of its gate (the L and model of the moment: on a robot the gate is always on).
 
     python benchmarks/aprl.py --json                              # the full run (long)
@@ -43,7 +45,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info  # noqa: E402
+from common import machine_info, steps_to_held  # noqa: E402
 
 ARMS = ("aprl", "fixed", "unrestricted")
 
@@ -125,6 +127,8 @@ def run_one(arm: str, seed: int, opts: dict[str, Any]) -> dict[str, Any]:
         "arm": arm, "seed": seed, "falls": trainer.n_falls, "hard_falls": trainer.n_hard_falls,
         "final_velocity": round(final, 4), "final_net_velocity": round(final_net, 4),
         "steps_to_threshold": reached,
+        "steps_to_held": steps_to_held(
+            history, lambda p: p["forward_velocity"] >= opts["threshold"]),
         "episodes": trainer.episodes, "wall_s": round(time.perf_counter() - t0, 1),
         "history": history,
     }
@@ -154,7 +158,7 @@ def summarize(runs: list[dict[str, Any]], opts: dict[str, Any]) -> dict[str, Any
         entry: dict[str, Any] = {"budget_steps": opts["budget"],
                                  "seeds": [r["seed"] for r in mine]}
         keys = ["falls", "hard_falls", "final_velocity", "final_net_velocity",
-                "steps_to_threshold"]
+                "steps_to_threshold", "steps_to_held"]
         if arm == "aprl":
             keys += ["shrinks_surprise", "shrinks_fall", "final_L"]
         for key in keys:
@@ -162,6 +166,7 @@ def summarize(runs: list[dict[str, Any]], opts: dict[str, Any]) -> dict[str, Any
             entry[key] = _mean(per_seed)
             entry[f"{key}_per_seed"] = per_seed
         entry["reached_threshold"] = sum(r["steps_to_threshold"] is not None for r in mine)
+        entry["held_threshold"] = sum(r.get("steps_to_held") is not None for r in mine)
         entry["wall_s_per_seed"] = [r["wall_s"] for r in mine]
         entry["history_per_seed"] = [r["history"] for r in mine]
         out[arm] = entry

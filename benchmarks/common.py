@@ -1,4 +1,5 @@
-"""Helpers shared by the learner benchmarks: machine description, matmul rate, timing."""
+"""Helpers shared by the learner benchmarks: machine description, matmul rate, timing, and
+when learning holds."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -63,3 +65,25 @@ def count_flops(fn: Callable[[], object]) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return int(counter.get_total_flops())
+
+
+def steps_to_held(history: list[dict[str, Any]], ok: Callable[[dict[str, Any]], bool],
+                  min_run: int = 3) -> int | None:
+    """The step of the first evaluation after which learning held: that evaluation and every
+    later one satisfy ``ok``, and there are at least ``min_run`` of them.
+
+    Args:
+        history: evaluation points in step order, each with a ``"step"``.
+        ok: whether one point is over the threshold.
+        min_run: how many evaluations the final run over the threshold needs.
+
+    Returns:
+        The ``"step"`` of the final run's first evaluation; None if the last evaluation
+        misses, the final run is shorter than ``min_run`` or ``history`` is empty.
+    """
+    run = 0
+    for point in reversed(history):
+        if not ok(point):
+            break
+        run += 1
+    return history[-run]["step"] if run >= max(min_run, 1) else None

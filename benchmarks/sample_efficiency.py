@@ -2,29 +2,36 @@
 
 Tasks (RobotEnv from robot_configs/, a Gymnasium environment both learners train on):
 
-* ``a1``: walking; reached when one deterministic evaluation episode has a mean forward
-  velocity >= 0.5 m/s (over the whole time limit; time after a fall counts as standing).
-  That velocity is measured along the body's heading, so running in circles counts too.
-  A second threshold, ``steps_to_straight``, asks the same 0.5 m/s of ``net_velocity``
-  (start-to-end distance / episode time), which circling does not reach; a run stops
-  early only once both are reached;
+* ``a1``: walking; reached when the deterministic evaluation (``--a1-episodes`` episodes,
+  default 1) has a mean forward velocity >= 0.5 m/s (over the whole time limit; time after
+  a fall counts as standing). That velocity is measured along the body's heading, so
+  running in circles counts too. A second threshold, ``steps_to_straight``, asks the same
+  0.5 m/s of ``net_velocity`` (start-to-end distance / episode time), which circling does
+  not reach;
 * ``panda``: reaching; reached when the mean final end-effector distance over
   ``--panda-episodes`` deterministic evaluation episodes is <= 2 cm.
 
-Each (task, learner, seed) run trains up to ``--budget`` environment steps, evaluating
-every ``--eval-every`` steps on a separate environment instance (evaluation steps are not
-counted). Our recipes use their documented defaults (docs/learner.md) with the robot
-config's batch size and warm-up; Stable-Baselines3 SAC uses its default settings.
-SAC at UTD 1 is cheap per step, so ``--sb3-budget`` can give it the 5x budget the target
-needs while the recipes keep ``--budget``.
+Each (task, learner, seed) run trains its whole budget (``--budget``) of environment steps,
+evaluating every ``--eval-every`` steps on a separate environment instance (evaluation
+steps are not counted). Beside the first crossing it reports ``steps_to_held``: the step of
+the first evaluation after which every evaluation, itself included, is over the threshold,
+with at least 3 of them at the end of the budget (null otherwise; A1: the straight-line
+threshold), and the metric at the last evaluation. ``--stop-at-threshold`` stops a run at
+its first crossing (A1: of both thresholds) instead; it then has no ``steps_to_held``.
+Our recipes use their documented defaults (docs/learner.md) with the robot config's
+(``--a1-config``, ``--panda-config``) hidden widths, batch size, warm-up and initial
+temperature; Stable-Baselines3 SAC uses its default settings. SAC at UTD 1 is cheap per
+step, so ``--sb3-budget`` can give it the 5x budget the target needs while the recipes
+keep ``--budget``.
 
     python benchmarks/sample_efficiency.py --json                        # the full run
     python benchmarks/sample_efficiency.py --tasks a1 --recipes droq,crossq,sac \
         --budget 9600 --sb3-budget 48000 --eval-every 800 --jobs 2 --json  # the A1 target
     python benchmarks/sample_efficiency.py --budget 1500 --seeds 2 --jobs 2 --json
 
-Prints one JSON object: per task and learner the steps to threshold per seed (null where
-the budget ran out), their median, and the evaluation history; writes a PNG of evaluation
+Prints one JSON object: per task and learner the steps to threshold and to held per seed
+(null where the budget ran out), their medians, the final metric and the evaluation
+history, and per task the best recipe against SB3 on each; writes a PNG of evaluation
 return against environment steps (``--plot``).
 """
 
@@ -46,9 +53,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info  # noqa: E402
+from common import machine_info, steps_to_held  # noqa: E402
 
 RECIPES = ["sac", "droq", "redq", "crossq"]
+HELD_RUN = 3  # evaluations over the threshold at the end of the budget that make it "held"
 TASKS = {
     "a1": {"config": "a1.yaml", "metric": "forward_velocity", "op": ">=", "threshold": 0.5,
            "straight": {"metric": "net_velocity", "op": ">=", "threshold": 0.5}},
@@ -60,6 +68,19 @@ TASKS = {
 def reached(spec: dict[str, Any], value: float) -> bool:
     """Whether ``value`` meets a threshold ``spec`` (a task's, or its ``straight`` one)."""
     return value >= spec["threshold"] if spec["op"] == ">=" else value <= spec["threshold"]
+
+
+def held_spec(task: str) -> tuple[dict[str, Any], str]:
+    """The threshold ``steps_to_held`` is measured on and the history key of its metric:
+    the straight-line one where a task has it (A1), else the task's own."""
+    straight = TASKS[task].get("straight")
+    return (straight, straight["metric"]) if straight else (TASKS[task], "metric")
+
+
+def held_step(task: str, history: list[dict[str, Any]]) -> int | None:
+    """:func:`common.steps_to_held` of one run's evaluation history on :func:`held_spec`."""
+    spec, key = held_spec(task)
+    return steps_to_held(history, lambda p: reached(spec, p.get(key, float("nan"))), HELD_RUN)
 
 
 def budget_of(learner: str, args: dict[str, Any]) -> int:
@@ -80,7 +101,7 @@ def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[st
         return train_one(task, learner, seed, args)
     except Exception as err:  # noqa: BLE001 - reported in the JSON, the other runs go on
         return {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": None,
-                "steps_to_straight": None, "history": [], "wall_s": 0.0,
+                "steps_to_straight": None, "steps_to_held": None, "history": [], "wall_s": 0.0,
                 "error": f"{type(err).__name__}: {err}"}
 
 
@@ -91,14 +112,16 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
     from robot_rl.envs import RobotEnv
     from robot_rl.evaluate import evaluate
 
-    cfg = load_config(ROOT / "robot_configs" / TASKS[task]["config"])
-    episodes = args["panda_episodes"] if task == "panda" else 1
+    cfg = load_config(args.get(f"{task}_config")
+                      or ROOT / "robot_configs" / TASKS[task]["config"])
+    episodes = args["panda_episodes"] if task == "panda" else args.get("a1_episodes", 1)
     eval_env = RobotEnv(cfg, seed=seed + 1000)
     straight = TASKS[task].get("straight")
     budget = budget_of(learner, args)
     history: list[dict[str, float]] = []
     steps_to: int | None = None
     steps_straight: int | None = None
+    stopped = False  # at the threshold (--stop-at-threshold), before the budget's end
     t0 = time.perf_counter()
 
     def record(step: int, policy: Any) -> bool:
@@ -132,6 +155,7 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             model.learn(total_timesteps=chunk, reset_num_timesteps=False)
             done = model.num_timesteps
             if record(done, lambda o: model.predict(o, deterministic=True)[0]):
+                stopped = done < budget
                 break
     else:
         from robot_rl.sac import SAC, make_replay
@@ -152,12 +176,18 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         while trainer.step < budget:
             trainer.train(min(budget, trainer.step + args["eval_every"]))
             if record(trainer.step, lambda o: agent.act(o, deterministic=True)):
+                stopped = trainer.step < budget
                 break
     env.close()
     eval_env.close()
-    return {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": steps_to,
-            "steps_to_straight": steps_straight, "budget": budget,
-            "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
+    out = {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": steps_to,
+           "steps_to_straight": steps_straight,
+           "steps_to_held": None if stopped else held_step(task, history),
+           "stopped_at_threshold": stopped, "budget": budget,
+           "final_metric": history[-1]["metric"] if history else None}
+    if straight:
+        out["final_net_velocity"] = history[-1].get("net_velocity") if history else None
+    return {**out, "history": history, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def _reached_count(steps: list[int | None]) -> str:
@@ -189,6 +219,9 @@ def _versus_sb3(per: dict[str, Any], key: str, sb3_budget: int) -> dict[str, Any
 
 def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
               budget: int, sb3_budget: int | None = None) -> dict[str, Any]:
+    """Per task: the thresholds, per learner the per-seed steps (first crossing, A1's
+    straight-line crossing, held), their medians and counts, final metrics and histories,
+    and the best recipe against SB3 on each measure (``summary``, ``.straight``, ``.held``)."""
     out: dict[str, Any] = {}
     for task in tasks:
         straight = "straight" in TASKS[task]
@@ -197,10 +230,14 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
             mine = sorted((r for r in runs if r["task"] == task and r["learner"] == learner),
                           key=lambda r: r["seed"])
             steps = [r["steps_to_threshold"] for r in mine]
+            held = [r.get("steps_to_held") for r in mine]
             per[learner] = {
                 "steps_to_threshold": steps,
                 "median_steps": _median(steps),
                 "reached": _reached_count(steps),
+                "steps_to_held": held,
+                "median_steps_to_held": _median(held),
+                "held": _reached_count(held),
                 "final_metric": [r["history"][-1]["metric"] if r["history"] else None
                                  for r in mine],
                 "wall_s": [r["wall_s"] for r in mine],
@@ -218,7 +255,10 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
         if straight:
             summary["straight"] = _versus_sb3(per, "median_steps_straight",
                                               sb3_budget or budget)
-        out[task] = {"threshold": TASKS[task], "summary": summary, "learners": per}
+        summary["held"] = _versus_sb3(per, "median_steps_to_held", sb3_budget or budget)
+        spec, _ = held_spec(task)
+        out[task] = {"threshold": TASKS[task], "held_threshold": {**spec, "min_run": HELD_RUN},
+                     "summary": summary, "learners": per}
     return out
 
 
@@ -292,15 +332,25 @@ def main() -> int:
                         "recipe's steps; SAC at UTD 1 is cheap per step)")
     parser.add_argument("--eval-every", type=int, default=400)
     parser.add_argument("--panda-episodes", type=int, default=5)
+    parser.add_argument("--a1-episodes", type=int, default=1,
+                        help="deterministic episodes per A1 evaluation")
+    parser.add_argument("--a1-config", default=str(ROOT / "robot_configs" / "a1.yaml"),
+                        help="robot config of the a1 task")
+    parser.add_argument("--panda-config", default=str(ROOT / "robot_configs" / "panda.yaml"),
+                        help="robot config of the panda task")
     parser.add_argument("--warmup", type=int, help="override learner.warmup_steps (ours)")
     parser.add_argument("--hidden", help="override hidden widths (ours and SB3's), e.g. 64,64")
+    parser.add_argument("--stop-at-threshold", action="store_true",
+                        help="stop a run at its first crossing (A1: of both thresholds); "
+                        "it then reports no steps_to_held")
     parser.add_argument("--no-stop", action="store_true",
-                        help="train the whole budget even after reaching the threshold")
+                        help="the default now (kept for older command lines)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "sample_efficiency.png"))
     parser.add_argument("--runs-file", help="append each finished run here (JSON lines) and "
-                        "skip runs already in it: a long benchmark can be resumed")
+                        "skip runs already in it: a long benchmark can be resumed (a run "
+                        "stopped at its threshold is reused only under --stop-at-threshold)")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -308,9 +358,11 @@ def main() -> int:
     learners = [r for r in args.recipes.split(",") if r] + ([] if args.no_sb3 else ["sb3"])
     options = {"budget": args.budget, "sb3_budget": args.sb3_budget or args.budget,
                "eval_every": args.eval_every, "threads": args.threads,
-               "panda_episodes": args.panda_episodes, "warmup": args.warmup,
+               "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,
+               "a1_config": args.a1_config, "panda_config": args.panda_config,
+               "warmup": args.warmup,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
-               "stop_at_threshold": not args.no_stop}
+               "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
     runs: list[dict[str, Any]] = []
     runs_file = Path(args.runs_file) if args.runs_file else None
@@ -318,9 +370,14 @@ def main() -> int:
         for line in runs_file.read_text().splitlines():
             run = json.loads(line)
             key = (run["task"], run["learner"], run["seed"])
-            same_budget = run.get("budget", options["budget"]) == budget_of(run["learner"],
-                                                                            options)
-            if key in jobs and same_budget and "error" not in run:
+            run_budget = run.get("budget", options["budget"])
+            same_budget = run_budget == budget_of(run["learner"], options)
+            # a run stopped at its threshold cannot say whether learning held
+            whole = bool(run["history"]) and run["history"][-1]["step"] >= run_budget
+            if (key in jobs and same_budget and "error" not in run
+                    and (whole or options["stop_at_threshold"])):
+                run.setdefault("steps_to_held", held_step(run["task"], run["history"])
+                               if whole else None)
                 runs.append(run)
         done = {(r["task"], r["learner"], r["seed"]) for r in runs}
         jobs = [j for j in jobs if j not in done]
@@ -338,7 +395,8 @@ def main() -> int:
                 straight = (f", in a straight line {run['steps_to_straight']}"
                             if "straight" in TASKS.get(run["task"], {}) else "")
                 print(f"{run['task']} {run['learner']} seed {run['seed']}: steps to threshold "
-                      f"{run['steps_to_threshold']}{straight} ({run['wall_s']} s) "
+                      f"{run['steps_to_threshold']}{straight}, held from "
+                      f"{run['steps_to_held']} ({run['wall_s']} s) "
                       f"{run.get('error', '')}", file=sys.stderr)
     results = summarize(runs, tasks, learners, args.budget, args.sb3_budget)
     sb3_note = (f" (SB3 {args.sb3_budget})" if args.sb3_budget and "sb3" in learners else "")

@@ -30,12 +30,13 @@ def test_arms_differ_only_in_the_action_box_and_aprl(bench):
 
 
 def test_summary_gives_means_beside_per_seed_values_and_the_target_ratios(bench):
-    def run(arm, seed, falls, v, reached):
+    def run(arm, seed, falls, v, reached, held=None):
         return {"arm": arm, "seed": seed, "falls": falls, "hard_falls": 0, "final_velocity": v,
-                "final_net_velocity": v / 2, "steps_to_threshold": reached, "wall_s": 1.0, "history": [],
+                "final_net_velocity": v / 2, "steps_to_threshold": reached,
+                "steps_to_held": held, "wall_s": 1.0, "history": [],
                 "shrinks_surprise": 1, "shrinks_fall": falls, "final_L": 0.3}
 
-    runs = [run("aprl", 0, 10, 0.6, 4000), run("aprl", 1, 20, 0.4, None),
+    runs = [run("aprl", 0, 10, 0.6, 4000, 6000), run("aprl", 1, 20, 0.4, None),
             run("fixed", 0, 12, 0.3, None), run("fixed", 1, 18, 0.3, None),
             run("unrestricted", 0, 60, 0.1, None), run("unrestricted", 1, 40, 0.2, None)]
     out = bench.summarize(runs, {"arms": list(bench.ARMS), "budget": 8000})
@@ -46,6 +47,7 @@ def test_summary_gives_means_beside_per_seed_values_and_the_target_ratios(bench)
     assert a["final_net_velocity_per_seed"] == [0.3, 0.2]
     assert a["steps_to_threshold"] == 4000 and a["steps_to_threshold_per_seed"] == [4000, None]
     assert a["reached_threshold"] == 1 and a["budget_steps"] == 8000
+    assert a["steps_to_held_per_seed"] == [6000, None] and a["held_threshold"] == 1
     assert a["falls_ratio_unrestricted_over_aprl"] == pytest.approx(50 / 15, abs=1e-3)
     assert a["velocity_minus_fixed"] == pytest.approx(0.2)
     assert out["fixed"]["steps_to_threshold"] is None

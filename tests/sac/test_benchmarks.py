@@ -31,10 +31,15 @@ def test_sample_efficiency_run_summary_and_plot(tmp_path: Path) -> None:
     import sample_efficiency as se
 
     options = {"budget": 40, "sb3_budget": 60, "eval_every": 20, "threads": 1,
-               "panda_episodes": 1, "warmup": 20, "hidden": [8], "stop_at_threshold": True}
+               "panda_episodes": 1, "warmup": 20, "hidden": [8], "stop_at_threshold": False,
+               "panda_config": str(ROOT / "robot_configs" / "panda.yaml")}
     runs = [se.run_one("panda", learner, 0, options) for learner in ("crossq", "sb3")]
     for run in runs:
         assert "error" not in run, run
+        # a barely trained arm is not within 2 cm, let alone three evaluations running
+        assert run["steps_to_held"] is None and not run["stopped_at_threshold"]
+        assert run["final_metric"] == run["history"][-1]["metric"]
+        assert "final_net_velocity" not in run  # A1 only
     assert [p["step"] for p in runs[0]["history"]] == [20, 40]
     assert [p["step"] for p in runs[1]["history"]] == [20, 40, 60]  # SB3's own budget
     runs += [{**runs[0], "seed": s, "steps_to_threshold": 20} for s in (1, 2)]
@@ -46,6 +51,9 @@ def test_sample_efficiency_run_summary_and_plot(tmp_path: Path) -> None:
     # SB3 missed within its 60 steps: a lower bound on the ratio
     assert results["panda"]["summary"]["fewer_steps_than_sb3"] == ">= 3.00"
     assert "straight" not in results["panda"]["summary"]
+    assert crossq["steps_to_held"] == [None, None, None] and crossq["held"] == "0/3"
+    assert crossq["median_steps_to_held"] is None
+    assert results["panda"]["summary"]["held"]["best_recipe"] is None
     se.plot(results, tmp_path / "plot.png", "test")
     assert (tmp_path / "plot.png").stat().st_size > 1000
     failed = se.run_one("mars", "crossq", 0, options)
@@ -77,3 +85,62 @@ def test_sample_efficiency_straight_line_threshold() -> None:
     straight = summary["straight"]
     assert straight["best_recipe"] == "crossq" and straight["best_median_steps"] == 2400
     assert straight["fewer_steps_than_sb3"] == ">= 20.00"  # SB3 never walked straight
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ([], None),                                      # no evaluations
+    ([1, 1, 1, 0], None),                            # crossed, then dropped at the end
+    ([1, 0, 1, 1, 1], 200),                          # crossed, dropped, then held from 200
+    ([1, 1, 1], 0),                                  # held from the first evaluation
+    ([0, 0, 0, 1, 1], None),                         # only 2 over it at the end
+    ([0, 1, 1, 1, 1], 100),                          # a final run longer than 3
+])
+def test_steps_to_held(values: list[int], expected: int | None) -> None:
+    from common import steps_to_held
+
+    history = [{"step": 100 * i, "v": v} for i, v in enumerate(values)]
+    assert steps_to_held(history, lambda p: p["v"] >= 1) == expected
+
+
+def test_steps_to_held_min_run() -> None:
+    from common import steps_to_held
+
+    history = [{"step": s, "v": v} for s, v in ((800, 0.6), (1600, 0.1), (2400, 0.7))]
+    assert steps_to_held(history, lambda p: p["v"] >= 0.5, min_run=1) == 2400
+    assert steps_to_held(history, lambda p: p["v"] >= 0.5, min_run=2) is None
+
+
+def test_sample_efficiency_held_fields_and_summary() -> None:
+    """steps_to_held: A1 on the straight-line velocity (a run that crossed along its heading
+    and then circled has none), Panda on its own metric; the summary ranks recipes on it."""
+    import sample_efficiency as se
+
+    def a1(learner: str, seed: int, net: list[float]) -> dict:
+        history = [{"step": 800 * (i + 1), "return": 1.0, "metric": 0.9, "net_velocity": v}
+                   for i, v in enumerate(net)]
+        return {"task": "a1", "learner": learner, "seed": seed, "steps_to_threshold": 800,
+                "steps_to_straight": None, "wall_s": 1.0, "history": history,
+                "steps_to_held": se.held_step("a1", history)}
+
+    runs = [a1("droq", 0, [0.6, 0.1, 0.6, 0.7, 0.8]),   # held from 2,400
+            a1("droq", 1, [0.1, 0.6, 0.6, 0.6, 0.6]),   # held from 1,600
+            a1("droq", 2, [0.6, 0.6, 0.6, 0.6, 0.1]),   # dropped at the end
+            a1("sb3", 0, [0.1, 0.1, 0.6, 0.6, 0.6]),    # held from 2,400
+            a1("sb3", 1, [0.1, 0.1, 0.1, 0.6, 0.6])]    # only two at the end
+    results = se.summarize(runs, ["a1"], ["droq", "sb3"], budget=4000, sb3_budget=4000)
+    droq = results["a1"]["learners"]["droq"]
+    assert droq["steps_to_held"] == [2400, 1600, None] and droq["held"] == "2/3"
+    assert droq["median_steps_to_held"] == 2400  # the miss counts as more than the budget
+    assert droq["final_net_velocity"] == [0.8, 0.6, 0.1]
+    sb3 = results["a1"]["learners"]["sb3"]
+    assert sb3["steps_to_held"] == [2400, None] and sb3["median_steps_to_held"] is None
+    held = results["a1"]["summary"]["held"]
+    assert held == {"best_recipe": "droq", "best_median_steps": 2400,
+                    "sb3_median_steps": None, "fewer_steps_than_sb3": ">= 1.67"}
+    assert results["a1"]["held_threshold"] == {"metric": "net_velocity", "op": ">=",
+                                               "threshold": 0.5, "min_run": 3}
+    # Panda holds on its own metric, the final distance
+    history = [{"step": s, "metric": d} for s, d in ((600, 0.03), (1200, 0.019),
+                                                     (1800, 0.015), (2400, 0.02))]
+    assert se.held_step("panda", history) == 1200
+    assert se.held_step("panda", history[:-1]) is None
