@@ -164,7 +164,8 @@ class ControlStep:
         observed in an episode sets its start heading)."""
         if self._start_yaw is None:
             self._start_yaw = float(quat_to_rpy(state.imu_orientation)[2])
-        return self.obs_builder.build(state, self.prev_action, self.target, self._start_yaw)
+        return self.obs_builder.build(state, self.prev_action, self.target, self._start_yaw,
+                                      self.episode_steps)
 
     def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
             scale: float = 1.0, gated: bool = True) -> Action:
@@ -223,12 +224,12 @@ class ControlStep:
             return None
         obs, action, held, limit_l = self._pending
         self._pending = None
+        self.episode_steps += 1  # before next_obs: its clock (gait_phase) is one step on
         next_obs = self.observe(state)
         start_yaw = self._start_yaw if self._start_yaw is not None else 0.0
         reward, terminated, info = self.tasks[self.task](state, action, self.target, start_yaw)
         fell = fallen(self.cfg, state)
         terminated = bool(terminated or fell)
-        self.episode_steps += 1
         self.episode_return += reward
         time_up = self.episode_steps >= self.cfg.task.episode_steps
         truncated = not terminated and (time_up or switching)

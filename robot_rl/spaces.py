@@ -18,7 +18,8 @@ def signal_size(name: str, cfg: RobotConfig) -> int:
     """How many numbers observation signal ``name`` contributes."""
     n = cfg.n_joints
     sizes = {"joint_position": n, "joint_velocity": n, "imu_orientation": 2,
-             "imu_angular_velocity": 3, "heading": 2, "projected_gravity": 3, "previous_action": n,
+             "imu_angular_velocity": 3, "heading": 2, "gait_phase": 2,
+             "projected_gravity": 3, "previous_action": n,
              "foot_contacts": len(cfg.robot.foot_links), "ee_position": 3, "target_delta": 3,
              "base_linear_velocity": 3}
     return sizes[name]
@@ -31,12 +32,16 @@ class ObservationBuilder:
         self.cfg = cfg
         self.signals = list(cfg.observation.signals)
         self.nominal = np.asarray(cfg.robot.nominal, dtype=np.float64)
+        # gait_phase: radians per control step
+        self.phase_step = 2 * np.pi * cfg.observation.phase_hz / cfg.robot.control_hz
         self.size = sum(signal_size(s, cfg) for s in self.signals)
 
     def build(self, state: RobotState, previous_action: np.ndarray,
-              target: np.ndarray | None = None, start_yaw: float | None = None) -> np.ndarray:
+              target: np.ndarray | None = None, start_yaw: float | None = None,
+              step: int = 0) -> np.ndarray:
         """The observation (float32) for ``state``; ``target`` is the reach target if any,
-        ``start_yaw`` the IMU yaw at the episode's start (rad; None: the current yaw)."""
+        ``start_yaw`` the IMU yaw at the episode's start (rad; None: the current yaw),
+        ``step`` the control steps since the episode began (the gait_phase clock)."""
         parts: list[np.ndarray] = []
         for name in self.signals:
             if name == "joint_position":
@@ -51,6 +56,9 @@ class ObservationBuilder:
                 yaw = quat_to_rpy(state.imu_orientation)[2]
                 turned = yaw - (yaw if start_yaw is None else start_yaw)
                 parts.append(np.array([np.sin(turned), np.cos(turned)]))
+            elif name == "gait_phase":
+                phase = self.phase_step * step
+                parts.append(np.array([np.sin(phase), np.cos(phase)]))
             elif name == "projected_gravity":
                 parts.append(gravity_in_body(state.imu_orientation))
             elif name == "previous_action":

@@ -142,3 +142,23 @@ def test_heading_follows_the_simulated_robot_turning(tmp_path: Path, a1_path: Pa
     obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
     assert obs[0] == pytest.approx(np.sin(0.7), abs=0.05) and obs[1] > 0.7  # turned left
     env.close()
+
+
+def test_gait_phase_is_a_clock_started_with_each_episode(tmp_path: Path, a1_path: Path) -> None:
+    path = write_config(tmp_path, a1_path, {"observation": {"signals": ["gait_phase"],
+                                                            "phase_hz": 2.0}, "aprl": None})
+    cfg = load_config(str(path))  # A1: 20 Hz control, so 2 Hz is 0.2 pi rad per step
+    control = ControlStep(cfg)
+    control.new_episode()
+    state = robot_state(cfg)
+    obs = [control.observe(state)]
+    for _ in range(3):
+        control.act(np.zeros(cfg.n_joints), state, 0.0)
+        done = control.complete(state)
+        assert done is not None
+        obs.append(done.transition.next_obs)
+        np.testing.assert_array_equal(control.observe(state), obs[-1])  # same clock
+    phases = 0.2 * np.pi * np.arange(4)
+    np.testing.assert_allclose(obs, np.stack([np.sin(phases), np.cos(phases)], 1), atol=1e-6)
+    control.new_episode()
+    np.testing.assert_allclose(control.observe(state), [0.0, 1.0], atol=1e-6)

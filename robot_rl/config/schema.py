@@ -26,6 +26,7 @@ OBS_SIGNALS = (
     "imu_orientation",  # roll, pitch from the IMU quaternion (rad)
     "imu_angular_velocity",  # body-frame angular rate (rad/s), scaled by 0.25
     "heading",  # sin, cos of the IMU yaw relative to the episode's start (turning away)
+    "gait_phase",  # sin, cos of a clock at observation.phase_hz, started with the episode
     "projected_gravity",  # gravity direction in the body frame (unit vector)
     "previous_action",  # the last normalized action in [-1, 1]
     "foot_contacts",  # 1.0 per foot touching the ground (legged robots)
@@ -143,10 +144,13 @@ class ObservationSpec:
         default_factory=lambda: ["joint_position", "joint_velocity", "previous_action"]
     )  # names from OBS_SIGNALS
     allow_privileged: bool = False  # permit sim-only signals (e.g. base_linear_velocity)
+    phase_hz: float = 2.0  # the gait_phase clock's frequency (Hz): one gait cycle per period
 
     def validate(self, fail: Fail) -> None:
         if not self.signals:
             fail("signals", "expected at least one observation signal")
+        if not 0 < self.phase_hz <= 10:
+            fail("phase_hz", f"expected a frequency in (0, 10] Hz, got {self.phase_hz}")
         for i, name in enumerate(self.signals):
             if name not in OBS_SIGNALS:
                 fail(f"signals[{i}]", f"expected one of {', '.join(OBS_SIGNALS)}, got {name!r}")
