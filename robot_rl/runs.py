@@ -49,8 +49,14 @@ class RunDir:
         return cls(path)
 
     def write_config(self, cfg: RobotConfig) -> None:
+        """Write ``config.yaml``: ``cfg`` as resolved for this run (URDF path and limits,
+        prior-data path, and ``learner.device``/``precision`` as ``session.build`` picked
+        them), which ``robot-rl train --resume`` reads back through the loader."""
         data = to_dict(cfg)
         data.pop("source", None)
+        learner = data.get("learner")
+        if isinstance(learner, dict) and learner.get("bf16") is None:
+            learner.pop("bf16", None)  # the deprecated alias, folded into learner.precision
         atomic_write_text(self.path / "config.yaml", yaml.safe_dump(data, sort_keys=False))
 
     @property

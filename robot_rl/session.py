@@ -16,6 +16,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.evaluate import EvalResult, evaluate, nominal_policy
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.train import Trainer
 from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
@@ -27,7 +28,15 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
 
     With ``task_graph.enabled`` a :class:`TaskEnv` (task one-hot in the observation) and a
     :class:`MultiTaskReplayBuffer` (every task's reward, relabeled at sample time).
+
+    ``cfg.learner``'s ``device`` and ``precision`` are resolved in place first (``auto`` ->
+    what this machine runs, :func:`robot_rl.sac.device.resolve_learner`): the config a run
+    directory records afterwards says what was picked.
+
+    Raises:
+        ConfigError: e.g. ``learner.device: cuda`` where torch sees no CUDA device.
     """
+    cfg.learner = resolve_learner(cfg.learner, cfg.source)
     aprl = cfg.aprl_settings()
     aprl = aprl if aprl is not None and aprl.active else None
     settings = cfg.task_graph_settings()
@@ -229,15 +238,17 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
     episodes; ``steps`` and ``train_wall_s`` the checkpoint's training steps and the wall
     time training took to get there), plus ``"tasks"`` (each task's summary) for a
     task-graph run; everything else goes to stderr.
-    """
-    import torch
 
+    The learner is built on the CPU whatever device the run trained on (evaluating only
+    acts): a run trained on a GPU evaluates on any machine.
+    """
     run, cfg = open_run(run_dir)
     checkpoint = run.latest_checkpoint()
     if checkpoint is None:
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
+    cfg.learner = dataclasses.replace(cfg.learner, device="cpu", precision="fp32", bf16=None)
     env, agent, _ = build(cfg, seed)
-    agent.load_state_dict(torch.load(checkpoint / "agent.pt", weights_only=True))
+    agent.load_state_dict(load_agent_state(checkpoint / "agent.pt", agent.device))
     trained = _trained(checkpoint)
     info = sys.stderr if as_json else sys.stdout
     if isinstance(env, TaskEnv):

@@ -21,6 +21,7 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.runs import MetricsLogger, RunDir
 from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.sac.device import load_agent_state
 from robot_rl.signals_handling import deferred_stop
 from robot_rl.spaces import ActionRescale
 
@@ -248,7 +249,7 @@ class Trainer:
 
     def load(self, folder: Path) -> None:
         """Restore from a checkpoint folder written by :meth:`save`."""
-        self.agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True))
+        self.agent.load_state_dict(load_agent_state(folder / "agent.pt", self.agent.device))
         self.buffer.load(folder / "buffer.npz")
         state = json.loads((folder / "trainer.json").read_text())
         self.step, self.episodes = int(state["step"]), int(state["episodes"])

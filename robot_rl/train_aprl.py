@@ -91,7 +91,8 @@ class AprlAgent:
         self.sac, self.cfg, self.gate, self.sync_every = sac, cfg, gate, sync_every
         with torch.random.fork_rng():  # seeded init without moving SAC's random stream
             torch.manual_seed(seed)
-            self.model = DynamicsEnsemble.from_config(sac.obs_dim, sac.act_dim, cfg.dynamics)
+            model = DynamicsEnsemble.from_config(sac.obs_dim, sac.act_dim, cfg.dynamics)
+        self.model = model.to(sac.device)  # trains where SAC does (learner.device)
         self.dynamics = DynamicsTrainer(self.model, cfg.dynamics, seed=seed)
         # L for the penalty when there is no gate in this process (distributed learner)
         self.limit = np.ones(sac.act_dim) if gate is None else gate.limits.L
@@ -122,6 +123,7 @@ class AprlAgent:
         The dynamics model trains on the same minibatches (the last ones of ``batch``); the
         stored action is the applied one, which is what the model is fed on the actor.
         """
+        batch = self.sac.to_device(batch)  # once, for SAC and the dynamics model
         before = self.sac.actor_updates
         info = self.sac.update(batch)
         n = (self.sac.actor_updates - before) * self.cfg.dynamics.updates_per_actor_update

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from robot_rl.cli import main
 from robot_rl.runs import RunDir, read_metrics
@@ -47,6 +48,9 @@ def test_train_writes_a_complete_run_and_resumes(tmp_path: Path, tiny_a1: Path,
     assert "nominal-pose policy (action 0, same episodes): return " in printed
     (final,) = [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"]
     assert {"return", "net_velocity", "forward_velocity", "nominal_return"} <= set(final)
+    # config.yaml records the device and precision learner: auto picked (read back below)
+    learner = yaml.safe_load((run / "config.yaml").read_text())["learner"]
+    assert learner["device"] in ("cpu", "cuda") and learner["precision"] in ("fp32", "bf16")
 
     assert main(["train", "--resume", str(run), "--steps", "120", "--no-progress",
                  "--no-video"]) == 0

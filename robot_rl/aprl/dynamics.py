@@ -223,11 +223,15 @@ class DynamicsTrainer:
         return copy.deepcopy({
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(), "n_updates": self.n_updates,
+            "generator_device": self.generator.device.type,
         })
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore from :meth:`state_dict`."""
+        """Restore from :meth:`state_dict` (written on this or another device: tensors move
+        to the model's; the resampling generator continues only on the same kind of device,
+        a CPU's and a GPU's generator states being different things)."""
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
+        if state.get("generator_device", "cpu") == self.generator.device.type:
+            self.generator.set_state(state["generator"].cpu())  # map_location may move it
         self.n_updates = int(state["n_updates"])

@@ -37,6 +37,7 @@ def cmd_learner(args: argparse.Namespace) -> int:
     from robot_rl.distributed.learner_loop import LearnerSettings, make_learner, next_incarnation
     from robot_rl.errors import ConfigError
     from robot_rl.runs import RunDir, atomic_write_text
+    from robot_rl.sac.device import resolve_learner
     from robot_rl.session import open_run
     from robot_rl.transport import KeyFileError, LearnerServer, TransportError, server_curve
 
@@ -54,6 +55,9 @@ def cmd_learner(args: argparse.Namespace) -> int:
         return _fail("learner", ValueError("give a robot config YAML or --resume RUN_DIR"))
     else:
         cfg = load_config(args.config)
+        # the device and precision picked here, refused (no CUDA) before a run directory and
+        # recorded in its config.yaml
+        cfg.learner = resolve_learner(cfg.learner, cfg.source)
         if args.run_dir and (Path(args.run_dir) / "config.yaml").exists():
             raise ConfigError(args.run_dir, "<run>", "expected a new run directory; this one "
                               "holds a run (continue it with --resume)")

@@ -6,6 +6,7 @@ below maps to a top-level key of that file; values not given take these defaults
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -228,6 +229,7 @@ MAX_BUFFER = 100_000_000
 """Largest replay buffer accepted (a bigger one is a typo that would exhaust memory)."""
 MAX_WIDTH = 65_536
 """Widest hidden layer accepted."""
+_DEVICE = re.compile(r"(auto|cpu|cuda(:[0-9]+)?)\Z")
 
 
 @dataclass
@@ -277,7 +279,15 @@ class LearnerConfig:
     prior_fraction: float = 0.5  # share of each minibatch drawn from prior_data
     fused: bool = True  # fused (else foreach) Adam kernels; false: the plain per-tensor loop
     compile: bool = False  # torch.compile the critic and actor forward passes
-    bf16: bool = False  # bfloat16 autocast for matmuls where the CPU supports it (else fp32)
+    # where the learner runs (actor, critics, optimizers, minibatches, APRL dynamics model):
+    # auto (CUDA when torch sees a GPU, else cpu), cpu, cuda or cuda:N; acting is always on
+    # the CPU. A run's config.yaml records the device auto picked (docs/learner.md)
+    device: str = "auto"
+    # matmul precision of the learner: fp32, bf16 (bfloat16 autocast; warns and runs fp32
+    # where the device has no native bf16) or auto (bf16 on CUDA devices with native bf16,
+    # fp32 on CPUs for now: docs/learner.md#device-and-precision). Recorded like device
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    bf16: bool | None = None  # DEPRECATED alias of precision (true: bf16, false: fp32)
 
     # Recipe defaults for the fields above left at None. Where a recipe does not list them,
     # critic_hidden (None: hidden), target_subset (None: all) and policy_delay (None: utd)
@@ -310,8 +320,19 @@ class LearnerConfig:
         # critic_hidden, target_subset and policy_delay stay None unless a recipe or the user
         # sets them: they follow hidden, num_critics and utd at use time, so a later change
         # of those (e.g. `cfg.learner.utd = 20` in a script) carries over
+        if self.bf16 is not None and self.precision == "auto":  # the deprecated alias
+            self.precision = "bf16" if self.bf16 else "fp32"
+            logging.getLogger("robot_rl.config").warning(
+                "robot-rl: config warning: learner.bf16 is deprecated; write learner.precision: "
+                "%s instead (docs/learner.md#device-and-precision)", self.precision)
 
     def validate(self, fail: Fail) -> None:
+        if not _DEVICE.match(self.device):
+            fail("device", f"expected auto, cpu, cuda or cuda:N (N a GPU index), got "
+                 f"{short(self.device)}")
+        if self.bf16 is not None and self.precision != ("bf16" if self.bf16 else "fp32"):
+            fail("bf16", f"expected no bf16 next to precision: {self.precision} (bf16 is the "
+                 "deprecated alias of precision; keep precision)")
         for key in ("hidden", "critic_hidden"):
             widths = getattr(self, key)
             if widths is not None and (not widths or any(h < 1 for h in widths)):

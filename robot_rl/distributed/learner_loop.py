@@ -37,6 +37,7 @@ from robot_rl.distributed.sources import SourceTags
 from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.transport import LearnerServer, TransitionBatch
@@ -82,8 +83,13 @@ def next_incarnation(run: RunDir) -> int:
 def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = None,
                  settings: LearnerSettings | None = None, seed: int = 0,
                  incarnation: int = 0) -> Learner:
-    """A :class:`Learner` for ``cfg`` (sizes from the config: no simulator needed)."""
+    """A :class:`Learner` for ``cfg`` (sizes from the config: no simulator needed).
+
+    Resolves ``cfg.learner``'s device and precision in place (``robot_rl.sac.device``; a
+    no-op where the caller did, as ``robot-rl learner`` does before writing config.yaml).
+    """
     obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
+    cfg.learner = resolve_learner(cfg.learner, cfg.source)  # what the run's config records
     sac = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
     aprl = active_settings(cfg)
     # APRL: the dynamics model trains here; the gates run on the actors
@@ -293,7 +299,7 @@ class Learner:
 
     def load(self, folder: Path) -> None:
         """Restores a checkpoint written by :meth:`save` (and the transport's marks)."""
-        self.agent.load_state_dict(torch.load(folder / "agent.pt", weights_only=True))
+        self.agent.load_state_dict(load_agent_state(folder / "agent.pt", self.agent.device))
         self.buffer.load(folder / "buffer.npz")
         self.sources.load(folder / "sources.npz")
         state = json.loads((folder / "learner.json").read_text())

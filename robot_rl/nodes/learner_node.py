@@ -54,13 +54,13 @@ class LearnerNode:
         self.server = LearnerServer(params.bind_address, curve, insecure=params.insecure)
         run = RunDir(run_dir)
         checkpoint = run.latest_checkpoint() if run.config_path.is_file() else None
-        if checkpoint is None:
-            run.write_config(cfg)
         settings = LearnerSettings(checkpoint_every=cfg.train.checkpoint_every,
                                    log_every=cfg.train.log_every, steps=params.steps or None)
         self.learner = make_learner(cfg, self.server, run, settings, params.seed,
                                     next_incarnation(run))
-        if checkpoint is not None:
+        if checkpoint is None:  # after make_learner: it resolves learner.device, precision
+            run.write_config(cfg)
+        else:
             self.learner.load(checkpoint)
         self.run = run
         self.status_pub = node.publisher(STATUS_TOPIC, msgs.String)

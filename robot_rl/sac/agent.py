@@ -10,13 +10,16 @@ Each loss has its own method returning ``(loss, info)``. Recipes: docs/learner.m
 Speed (docs/learner.md#speed): all critics run as one batched product; the next actions
 for the critic targets of all minibatches up to the next actor update are sampled in one
 actor pass; Adam uses fused (or foreach) kernels; dropout masks come from a fast sampler;
-``compile`` and ``bf16`` are opt-in.
+``compile`` is opt-in, and so is bf16 on a CPU (``precision``).
+
+Device (docs/learner.md#device-and-precision): networks, optimizers and the minibatches of
+:meth:`SAC.update` live on ``learner.device``; :meth:`SAC.act` takes and returns numpy on the
+CPU, and :meth:`SAC.policy_arrays` gives CPU arrays for the actors.
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +28,10 @@ import torch
 
 from robot_rl.config import LearnerConfig
 from robot_rl.sac.buffer import Batch
+from robot_rl.sac.device import bf16_supported, resolve_device, resolve_precision
 from robot_rl.sac.networks import CriticEnsemble, TanhGaussianActor
 
-
-def bf16_supported() -> bool:
-    """Whether this CPU has native bfloat16 matmuls (AVX512-BF16 or AMX)."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
-        return False
+__all__ = ["SAC", "bf16_supported", "make_adam"]
 
 
 def make_adam(params: Any, lr: float, beta1: float, fused: bool) -> torch.optim.Adam:
@@ -54,22 +52,32 @@ class SAC:
     Args:
         obs_dim: observation size.
         act_dim: action size (actions are normalized to [-1, 1]).
-        cfg: learner settings; ``cfg.recipe`` picks the critic recipe.
+        cfg: learner settings; ``cfg.recipe`` picks the critic recipe, ``cfg.device`` and
+            ``cfg.precision`` (resolved here if not yet: :mod:`robot_rl.sac.device`) where
+            and how it trains.
         seed: seeds network initialization and the learner's random numbers.
+
+    Raises:
+        ConfigError: ``cfg.device`` names a CUDA device this machine does not have.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, cfg: LearnerConfig, seed: int = 0) -> None:
+        self.device = resolve_device(cfg.device)
+        self.precision = resolve_precision(cfg.precision, self.device)  # "fp32" or "bf16"
+        self.bf16 = self.precision == "bf16"  # matmuls under bfloat16 autocast
         torch.manual_seed(seed)
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
-        self.actor = TanhGaussianActor(obs_dim, act_dim, cfg.hidden)
-        self.critic = self._make_critic()
+        # built on the CPU and then moved: the same initial weights on every device
+        self.actor = TanhGaussianActor(obs_dim, act_dim, cfg.hidden).to(self.device)
+        self.critic = self._make_critic().to(self.device)
         self.critic_target: CriticEnsemble | None = None
         if cfg.target_network:
-            self.critic_target = self._make_critic()
+            self.critic_target = self._make_critic().to(self.device)
             self.critic_target.load_state_dict(self.critic.state_dict())
             self.critic_target.requires_grad_(False)
-        self.log_alpha = torch.tensor(float(np.log(cfg.init_temperature)), requires_grad=True)
+        self.log_alpha = torch.tensor(float(np.log(cfg.init_temperature)), requires_grad=True,
+                                      device=self.device)
         self.target_entropy = (cfg.target_entropy if cfg.target_entropy is not None
                                else -act_dim / 2.0)
         beta1 = cfg.adam_beta1 if cfg.adam_beta1 is not None else 0.9
@@ -86,10 +94,6 @@ class SAC:
         # an extra actor-loss term per sample, given the sampled actions [B, A] -> [B]
         # (APRL's soft limit: robot_rl.aprl.penalty); None: no term
         self.actor_penalty: Callable[[torch.Tensor], torch.Tensor] | None = None
-        self.bf16 = bool(cfg.bf16) and bf16_supported()
-        if cfg.bf16 and not self.bf16:
-            warnings.warn("learner.bf16: this CPU has no native bfloat16 matmuls; "
-                          "running in float32", stacklevel=2)
         # what the losses call; torch.compile wraps the same modules (shared parameters)
         self._critic = torch.compile(self.critic, dynamic=False) if cfg.compile else self.critic
         self._target = (torch.compile(self.critic_target, dynamic=False)
@@ -110,18 +114,23 @@ class SAC:
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.bf16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
+
+    def to_device(self, batch: Batch) -> Batch:
+        """``batch`` on the learner's device (the same tensors where they are already)."""
+        return Batch(*(t.to(self.device, non_blocking=True) for t in batch))
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
     def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
-        """An action in [-1, 1] for one observation (or a batch)."""
-        o = torch.as_tensor(obs, dtype=torch.float32)
+        """An action in [-1, 1] for one observation (or a batch), float32 numpy on the CPU
+        whatever the learner's device (in float32: acting never autocasts)."""
+        o = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
         single = o.dim() == 1
         o = o.unsqueeze(0) if single else o
         a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
-        out = a.numpy()
+        out = a.cpu().numpy()
         return out[0] if single else out
 
     # ---------------------------------------------------------------- learning
@@ -138,7 +147,7 @@ class SAC:
         m = int(self.cfg.target_subset or e)
         if m >= e:
             return None
-        return torch.randperm(e)[:m]
+        return torch.randperm(e)[:m].to(self.device)  # drawn on the CPU: same on every device
 
     def critic_loss(self, b: Batch, next_action: torch.Tensor | None = None,
                     next_log_prob: torch.Tensor | None = None,
@@ -196,11 +205,13 @@ class SAC:
         """k critic updates, with an actor and a temperature update every ``policy_delay``.
 
         Args:
-            batch: k stacked minibatches, tensors shaped ``[k, B, ...]``.
+            batch: k stacked minibatches, tensors shaped ``[k, B, ...]`` (moved to the
+                learner's device if they are not there).
 
         Returns:
             The last critic update's metrics and the latest actor/temperature metrics.
         """
+        batch = self.to_device(batch)
         k = batch.reward.shape[0]
         delay = int(self.cfg.policy_delay or self.cfg.utd or k)
         info: dict[str, float] = {}
@@ -257,7 +268,8 @@ class SAC:
 
     # ------------------------------------------------------------- save/load
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume exactly (networks, optimizers, RNG, counters)."""
+        """Everything needed to resume exactly (networks, optimizers, RNG, counters); tensors
+        on the learner's device (load with ``map_location``: ``device.load_agent_state``)."""
         state = {
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
             "log_alpha": self.log_alpha.detach().clone(),
@@ -268,6 +280,8 @@ class SAC:
         }
         if self.critic_target is not None:
             state["critic_target"] = self.critic_target.state_dict()
+        if self.device.type == "cuda":  # acting and dropout draw on the GPU's generator
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -283,8 +297,10 @@ class SAC:
         self.updates = int(state["updates"])
         self.actor_updates = int(state.get("actor_updates", 0))
         self._actor_info = dict(state.get("actor_info", {}))
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())  # map_location may have moved it
+        if self.device.type == "cuda" and "cuda_rng" in state:  # saved on a GPU
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     def policy_arrays(self) -> dict[str, np.ndarray]:
-        """The actor's weights as numpy arrays (for shipping to actors)."""
-        return {k: v.detach().numpy().copy() for k, v in self.actor.state_dict().items()}
+        """The actor's weights as CPU numpy arrays (for shipping to actors)."""
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.actor.state_dict().items()}

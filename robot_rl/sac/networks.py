@@ -107,7 +107,10 @@ class EnsembleDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        x = _ZeroAt.apply(x.contiguous(), dropout_positions(x.numel(), self.p))
+        if x.device.type != "cpu":  # the sparse sampler is a CPU trick; a GPU draws a mask
+            x = x * (torch.rand_like(x) >= self.p).to(x.dtype)
+        else:
+            x = _ZeroAt.apply(x.contiguous(), dropout_positions(x.numel(), self.p))
         return x * (1.0 / (1.0 - self.p)) if self.rescale else x
 
     def extra_repr(self) -> str:

@@ -45,6 +45,11 @@ MISTAKES = [
     ({"robot": {"fixed_base": "yes"}}, "robot.fixed_base", "true or false"),
     ({"name": None}, "name", "missing required key"),
     ({"task": {"walk": {"direction": "north"}}}, "task.walk.direction", "heading, start"),
+    ({"learner": {"device": "gpu"}}, "learner.device", "expected auto, cpu, cuda or cuda:N"),
+    ({"learner": {"device": "cuda:x"}}, "learner.device", "got 'cuda:x'"),
+    ({"learner": {"device": "tpu"}}, "learner.device", "expected auto, cpu, cuda or cuda:N"),
+    ({"learner": {"precision": "fp16"}}, "learner.precision", "one of 'auto', 'fp32', 'bf16'"),
+    ({"learner": {"bf16": True, "precision": "fp32"}}, "learner.bf16", "deprecated alias"),
 ]
 
 

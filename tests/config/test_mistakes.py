@@ -100,6 +100,12 @@ class Case:
         default=lambda folder, config: ["train", str(config), "--steps", "10"])
 
 
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def _args(*extra: str) -> Callable[[Path, Path], list[str]]:
     return lambda folder, config: ["train", str(config), "--steps", "10", *extra]
 
@@ -179,6 +185,12 @@ CASES = [
          ("aprl.active",)),
     Case("prior-data-missing", changed({"learner": {"prior_data": "no_such.npz"}}),
          ("learner.prior_data",)),
+    Case("device-gpu", changed({"learner": {"device": "gpu"}}), ("learner.device", "cuda:N")),
+    Case("precision-fp16", changed({"learner": {"precision": "fp16"}}),
+         ("learner.precision", "bf16")),
+    *([] if _cuda() else [  # refused when the learner is built, before a run directory
+        Case("cuda-without-gpu", changed({"learner": {"device": "cuda"}}),
+             ("learner.device", "not available"))]),
     # command-line mistakes
     Case("steps-zero", changed({}), ("--steps",),
          lambda folder, config: ["train", str(config), "--steps", "0"]),

@@ -13,7 +13,7 @@ import torch
 
 from robot_rl.config import LearnerConfig
 from robot_rl.sac import SAC, ReplayBuffer
-from robot_rl.sac.agent import bf16_supported
+from robot_rl.sac.device import bf16_supported
 from robot_rl.sac.networks import (
     CriticEnsemble,
     EnsembleDropout,
@@ -173,7 +173,7 @@ def test_fused_adam_equals_plain_loop() -> None:
 
 
 def test_bf16_falls_back_with_a_warning_or_runs() -> None:
-    cfg = tiny("sac", bf16=True)
+    cfg = tiny("sac", device="cpu", precision="bf16")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         agent = SAC(OBS, ACT, cfg)

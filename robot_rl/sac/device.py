@@ -1,0 +1,118 @@
+"""Where the learner runs and in which precision: ``learner.device`` and ``learner.precision``.
+
+The config holds what the user wrote (``auto``, ``cpu``, ``cuda``, ``cuda:N``; ``auto``,
+``fp32``, ``bf16``); this module turns it into what this machine runs, in one place::
+
+    cfg.learner = resolve_learner(cfg.learner, cfg.source)   # session.build, make_learner
+    run.write_config(cfg)          # config.yaml records e.g. device: cpu, precision: fp32
+    agent = SAC(obs_dim, act_dim, cfg.learner)               # agent.device, agent.precision
+
+Resolving is idempotent (a resolved config resolves to itself), so a run resumed from its
+config.yaml trains on the device and in the precision it began with. Actors act on the CPU
+whatever the learner's device: weights leave the learner as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from robot_rl.config import LearnerConfig
+from robot_rl.errors import ConfigError
+
+BF16_CPU_LEARNING_CHECKED = False
+"""Whether bf16 was shown to learn as well as fp32 on a CPU with native bf16 matmuls.
+
+Only then may ``precision: auto`` pick bf16 on such a CPU. The check, not run yet: the
+Pendulum learning test (tests/sac) and the A1 benchmark (benchmarks/a1_walk.py) each in fp32
+and in bf16 on a CPU with AVX512-BF16 or AMX, bf16 reaching the same returns. Until it
+passes, ``auto`` is fp32 on every CPU (``precision: bf16`` still turns bf16 on explicitly).
+"""
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU has native bfloat16 matmuls (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
+        return False
+
+
+def cuda_bf16_supported(device: torch.device) -> bool:
+    """Whether the CUDA ``device`` has native bfloat16 matmuls (compute capability >= 8.0)."""
+    with torch.cuda.device(device):
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+
+
+def resolve_device(value: str, source: str | None = None) -> torch.device:
+    """The device ``learner.device`` names on this machine (``auto``: CUDA if torch sees it).
+
+    Raises:
+        ConfigError: an unknown value, or a CUDA device this machine does not have (one line
+            naming ``source`` and ``learner.device``).
+    """
+    if value == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if value == "cpu":
+        return torch.device("cpu")
+    index = value.removeprefix("cuda:") if value.startswith("cuda:") else None
+    if value != "cuda" and not (index is not None and index.isdigit()):
+        raise ConfigError(source, "learner.device", f"expected auto, cpu, cuda or cuda:N "
+                          f"(N a GPU index), got {value!r}")
+    if not torch.cuda.is_available():
+        raise ConfigError(source, "learner.device", f"expected auto or cpu: {value} is not "
+                          "available here (torch.cuda.is_available() is false)")
+    count = torch.cuda.device_count()
+    if index is not None and int(index) >= count:
+        raise ConfigError(source, "learner.device", f"expected cuda:0 to cuda:{count - 1} "
+                          f"(torch sees {count} CUDA device(s)), got {value}")
+    return torch.device(value)
+
+
+def resolve_precision(value: str, device: torch.device) -> Literal["fp32", "bf16"]:
+    """``fp32`` or ``bf16``: what ``learner.precision`` means on ``device``.
+
+    ``auto`` is bf16 on a CUDA device with native bf16, and on a CPU with native bf16 only
+    once :data:`BF16_CPU_LEARNING_CHECKED`; fp32 elsewhere. ``bf16`` on a device without
+    native bf16 warns and gives fp32.
+    """
+    if value == "fp32":
+        return "fp32"
+    native = cuda_bf16_supported(device) if device.type == "cuda" else bf16_supported()
+    if value == "auto":
+        checked = device.type == "cuda" or BF16_CPU_LEARNING_CHECKED
+        return "bf16" if native and checked else "fp32"
+    if value != "bf16":
+        raise ValueError(f"learner.precision: expected auto, fp32 or bf16, got {value!r}")
+    if not native:
+        what = "this CPU" if device.type == "cpu" else f"{device}"
+        warnings.warn(f"learner.precision: bf16: {what} has no native bfloat16 matmuls; "
+                      "running in float32", stacklevel=3)
+        return "fp32"
+    return "bf16"
+
+
+def resolve_learner(cfg: LearnerConfig, source: str | None = None) -> LearnerConfig:
+    """``cfg`` with ``device`` and ``precision`` replaced by what they resolve to here
+    (``cpu``, ``cuda``, ``cuda:1``; ``fp32``, ``bf16``): what a run's config.yaml records.
+
+    Raises:
+        ConfigError: see :func:`resolve_device`.
+    """
+    device = resolve_device(cfg.device, source)
+    precision = resolve_precision(cfg.precision, device)
+    if cfg.device == str(device) and cfg.precision == precision and cfg.bf16 is None:
+        return cfg
+    # bf16 (the deprecated alias) is folded into precision already: written no more
+    return dataclasses.replace(cfg, device=str(device), precision=precision, bf16=None)
+
+
+def load_agent_state(path: str | Path, device: torch.device | str) -> dict[str, Any]:
+    """A checkpoint's ``agent.pt``, its tensors moved to the learner's ``device`` (a
+    checkpoint written on a GPU loads on a CPU, and the other way round)."""
+    state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
+    return state
