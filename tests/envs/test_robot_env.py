@@ -24,7 +24,7 @@ def test_registered_for_other_libraries(a1_path: Path) -> None:
     register()
     env = gym.make(ENV_ID, cfg=str(a1_path))
     obs, _ = env.reset(seed=0)
-    assert obs.shape == env.observation_space.shape == (45,)
+    assert obs.shape == env.observation_space.shape == (49,)  # a1.yaml: 12 joints x 3, rpy 2, rates 3, heading 2, phase 2, feet 4
     env.close()
 
 
