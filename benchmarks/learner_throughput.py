@@ -51,7 +51,8 @@ class Ours:
         from robot_rl.sac import SAC, ReplayBuffer
 
         self.cfg = LearnerConfig(recipe=recipe, hidden=HIDDEN, batch_size=BATCH,
-                                 compile=args.compile, bf16=args.bf16, fused=not args.no_fused)
+                                 compile=args.compile, precision=args.precision,
+                                 device=args.device, fused=not args.no_fused)
         self.agent = SAC(OBS, ACT, self.cfg, seed=0)
         self.buffer = ReplayBuffer(OBS, ACT, 20_000, seed=0)
         self.buffer.add_batch(random_transitions(20_000))
@@ -135,7 +136,12 @@ def main() -> int:
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3")
     parser.add_argument("--compile", action="store_true", help="learner.compile: true")
-    parser.add_argument("--bf16", action="store_true", help="learner.bf16: true")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="fp32",
+                        help="learner.precision (bf16 falls back to fp32 where the CPU lacks "
+                             "native bf16 matmuls; the JSON says what ran)")
+    parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16",
+                        help="the same as --precision bf16")
+    parser.add_argument("--device", default="cpu", help="learner.device (auto, cpu, cuda)")
     parser.add_argument("--no-fused", action="store_true", help="learner.fused: false")
     parser.add_argument("--profile", action="store_true",
                         help="add the share of update time per kind of operation")
@@ -177,7 +183,11 @@ def main() -> int:
     out: dict[str, object] = {
         "benchmark": "learner_throughput", "machine": machine,
         "sizes": {"obs": OBS, "act": ACT, "hidden": HIDDEN, "batch": BATCH},
-        "options": {"compile": args.compile, "bf16": args.bf16, "fused": not args.no_fused},
+        "options": {"compile": args.compile, "precision": args.precision,
+                    "device": args.device, "fused": not args.no_fused},
+        # what ran: the resolved device and precision of each recipe's learner
+        "precision": {r: learners[r].agent.precision for r in recipes},  # type: ignore[union-attr]
+        "device": {r: str(learners[r].agent.device) for r in recipes},  # type: ignore[union-attr]
         "matmul_gflops": round(mm_wall, 1),
         "updates_per_s": {r: round(v, 1) for r, v in per_s.items()},
         "sb3_updates_per_s": round(sb3, 1) if sb3 is not None else None,

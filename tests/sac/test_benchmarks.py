@@ -25,6 +25,9 @@ def test_learner_throughput_prints_rates_ratios_and_flops() -> None:
     # DroQ: 2 critics fwd+bwd, 2 target critics fwd, an actor pass, 1/20 of an actor update
     assert result["useful_gflop_per_update"]["droq"] == pytest.approx(0.371, rel=0.02)
     assert 0 < result["useful_flops_fraction"]["droq"] < 1
+    # what ran is recorded: fp32 on the CPU unless asked otherwise
+    assert result["precision"] == {"droq": "fp32", "crossq": "fp32"}
+    assert result["device"] == {"droq": "cpu", "crossq": "cpu"}
 
 
 def test_sample_efficiency_run_summary_and_plot(tmp_path: Path) -> None:
