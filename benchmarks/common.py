@@ -87,3 +87,31 @@ def steps_to_held(history: list[dict[str, Any]], ok: Callable[[dict[str, Any]], 
             break
         run += 1
     return history[-run]["step"] if run >= max(min_run, 1) else None
+
+
+# The shifts used by the benchmarks: `sim` sections for a "real" robot that differs from the
+# simulator (docs/configs.md, `sim.dynamics`). Dynamics under `dynamics`; latency and sensor
+# noise are the `sim` keys they always were.
+SHIFTS: dict[str, dict[str, Any]] = {
+    "a1": {"latency_s": 0.02,
+           "dynamics": {"mass_scale": 1.15, "friction": 0.7, "motor_strength": 0.85,
+                        "kp_scale": 0.8}},
+    "panda": {"latency_s": 0.02,
+              "dynamics": {"mass_scale": 1.2, "kd_scale": 1.5, "motor_strength": 0.9}},
+}
+
+
+def shifted(cfg_dict: dict[str, Any], robot: str) -> dict[str, Any]:
+    """A copy of the config mapping ``cfg_dict`` with the ``sim`` keys of ``SHIFTS[robot]``
+    set (``sim.dynamics`` replaced as a whole; other ``sim`` keys kept).
+
+    Raises:
+        KeyError: ``robot`` has no shift (one of ``SHIFTS``).
+    """
+    import copy
+
+    if robot not in SHIFTS:
+        raise KeyError(f"no shift for {robot!r}; expected one of {', '.join(SHIFTS)}")
+    out = copy.deepcopy(cfg_dict)
+    out["sim"] = {**(out.get("sim") or {}), **copy.deepcopy(SHIFTS[robot])}
+    return out

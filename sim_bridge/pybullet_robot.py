@@ -1,7 +1,8 @@
 """A PyBullet robot behind the :class:`robot_rl.robot.Robot` interface.
 
 Headless (DIRECT), torque-level PD at the physics rate with effort limits, the policy at the
-configured control rate; sensors with optional Gaussian noise and latency; seeded and
+configured control rate; sensors with optional Gaussian noise and latency; optionally shifted
+dynamics (``sim.dynamics``: a "real" robot that differs from the simulator); seeded and
 deterministic. The same class backs the embedded trainer and the ROS 2 bridge node.
 """
 
@@ -23,6 +24,7 @@ from robot_rl.config import RobotConfig
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 
 FAR_M = 1000.0  # a height where the robot touches nothing (to break stale contacts)
+_ANNOUNCED: set[str] = set()  # the shifted-robot lines this process has printed
 
 
 @contextlib.contextmanager
@@ -50,7 +52,8 @@ class PyBulletRobot:
 
     Args:
         cfg: the validated robot config (URDF resolved).
-        seed: seeds the sensor noise; physics itself is deterministic.
+        seed: seeds the sensor noise and the draws of ``sim.dynamics.randomize``; physics
+            itself is deterministic.
     """
 
     def __init__(self, cfg: RobotConfig, seed: int = 0) -> None:
@@ -61,9 +64,13 @@ class PyBulletRobot:
         self.physics_dt = 1.0 / cfg.sim.physics_hz
         self.substeps = int(round(cfg.sim.physics_hz / spec.control_hz))
         n = len(self.joint_names)
-        self.kp = np.broadcast_to(np.asarray(spec.kp, dtype=np.float64), (n,)).copy()
-        self.kd = np.broadcast_to(np.asarray(spec.kd, dtype=np.float64), (n,)).copy()
-        self.effort_limit = np.asarray(spec.effort_limit, dtype=np.float64)
+        # sim.dynamics, resolved once per robot: the shifts of the PD loop live in these arrays
+        self.dynamics = cfg.sim.dynamics.resolve(seed)
+        shift = self.dynamics
+        self.kp = np.broadcast_to(np.asarray(spec.kp, dtype=np.float64), (n,)) * shift["kp_scale"]
+        self.kd = np.broadcast_to(np.asarray(spec.kd, dtype=np.float64), (n,)) * shift["kd_scale"]
+        self.effort_limit = (np.asarray(spec.effort_limit, dtype=np.float64)
+                             * shift["motor_strength"])
         self.nominal = np.asarray(spec.nominal, dtype=np.float64)
         self.rng = np.random.default_rng(seed)
         self.payload_kg = 0.0
@@ -75,7 +82,8 @@ class PyBulletRobot:
         self.client.setGravity(0, 0, -9.81)
         self.client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
         self.plane = self.client.loadURDF("plane.urdf")
-        self.client.changeDynamics(self.plane, -1, lateralFriction=cfg.sim.lateral_friction)
+        self.client.changeDynamics(self.plane, -1,
+                                   lateralFriction=cfg.sim.lateral_friction * shift["friction"])
         # No URDF_USE_SELF_COLLISION: its contact caches survive restoreState and make
         # episodes irreproducible; joint limits keep the arm's links apart in practice.
         # robot.base_orientation: the spawn orientation (a Y-up URDF stands up with a 90 deg
@@ -88,6 +96,7 @@ class PyBulletRobot:
         self.body = self.client.loadURDF(spec.urdf, spec.base_position, self.spawn_quaternion,
                                          useFixedBase=spec.fixed_base)
         self._index_links()
+        self._shift_masses()
         # every movable joint (inverse dynamics, for gravity compensation, needs them all)
         self._movable = [j for j in range(self.client.getNumJoints(self.body))
                          if self.client.getJointInfo(self.body, j)[2] != pybullet.JOINT_FIXED]
@@ -102,6 +111,7 @@ class PyBulletRobot:
         self._history: deque[RobotState] = deque(maxlen=delay + 1)
         self._spawn_snapshot: int | None = None
         self._spawn()
+        self._announce()
 
     # ----------------------------------------------------------------- set-up
     def _index_links(self) -> None:
@@ -121,6 +131,58 @@ class PyBulletRobot:
         self.ee_id = by_link.get(ee) if ee else None
         if ee and self.ee_id is None:
             raise ValueError(f"{self.cfg.source}: robot.end_effector_link: {ee!r} not in URDF")
+
+    def _shift_masses(self) -> None:
+        """Applies ``sim.dynamics``' masses, inertias and payload to the loaded body.
+
+        Dynamics parameters are not part of a saved state, so restoreState (every reset)
+        keeps them. An unshifted robot is left exactly as loaded.
+        """
+        mass_scale, inertia_scale = self.dynamics["mass_scale"], self.dynamics["inertia_scale"]
+        if (mass_scale, inertia_scale) != (1.0, 1.0):
+            for link in range(-1, self.client.getNumJoints(self.body)):
+                mass, _, inertia = self.client.getDynamicsInfo(self.body, link)[:3]
+                if mass <= 0.0:  # a static link (a fixed base may read 0): nothing to scale
+                    continue
+                # the mass first: PyBullet rescales the inertia with it; then set exactly
+                self.client.changeDynamics(self.body, link, mass=mass * mass_scale)
+                self.client.changeDynamics(self.body, link, localInertiaDiagonal=[
+                    i * mass_scale * inertia_scale for i in inertia])
+        if self.dynamics["payload_kg"]:
+            self.set_payload(self.dynamics["payload_kg"])
+
+    def _announce(self) -> None:
+        """One line on stderr, once per process and shift, when this robot is shifted."""
+        shifted = {k: v for k, v in self.dynamics.items()
+                   if v != getattr(type(self.cfg.sim.dynamics), k)}
+        if not shifted:
+            return
+        report = self.dynamics_report()
+        sim = self.cfg.sim
+        extra = {k: getattr(sim, k) for k in ("latency_s", "joint_position_noise",
+                                              "joint_velocity_noise", "imu_noise")
+                 if getattr(sim, k)}
+        parts = [f"{k} {v:.4g}" for k, v in {**shifted, **extra}.items()]
+        line = (f"robot-rl: shifted sim robot (sim.dynamics): {', '.join(parts)}; "
+                f"total mass {report['total_mass_kg']:.4g} kg, ground friction "
+                f"{report['ground_friction']:.4g}")
+        if line not in _ANNOUNCED:
+            _ANNOUNCED.add(line)
+            print(line, file=sys.stderr, flush=True)
+
+    def dynamics_report(self) -> dict[str, float]:
+        """The dynamics this robot runs with: the resolved ``sim.dynamics`` factors (drawn
+        ones included), the rest of the shift set (latency, sensor noise) and what PyBullet
+        reports back (total mass, ground friction; after :meth:`set_payload` or
+        :meth:`set_friction` too)."""
+        c, sim = self.client, self.cfg.sim
+        mass = sum(c.getDynamicsInfo(self.body, link)[0]
+                   for link in range(-1, c.getNumJoints(self.body)))
+        return {**self.dynamics, "payload_kg": self.payload_kg,
+                "latency_s": sim.latency_s, "joint_position_noise": sim.joint_position_noise,
+                "joint_velocity_noise": sim.joint_velocity_noise, "imu_noise": sim.imu_noise,
+                "total_mass_kg": float(mass),
+                "ground_friction": float(c.getDynamicsInfo(self.plane, -1)[1])}
 
     def _spawn(self) -> None:
         c = self.client
@@ -261,13 +323,14 @@ class PyBulletRobot:
         return is_fallen(self._measure(), self.cfg.sim.fall_tilt_deg, self.cfg.sim.fall_height)
 
     def set_payload(self, kg: float) -> None:
-        """Add a payload mass to the base (for dynamics-change experiments)."""
+        """Set the payload mass on the base (kg; replaces the previous payload, the one of
+        ``sim.dynamics.payload_kg`` included); PyBullet grows the base's inertia with it."""
         mass = self.client.getDynamicsInfo(self.body, -1)[0]
         self.client.changeDynamics(self.body, -1, mass=mass - self.payload_kg + kg)
         self.payload_kg = kg
 
     def set_friction(self, mu: float) -> None:
-        """Change the ground friction coefficient."""
+        """Change the ground friction coefficient (replaces the configured one)."""
         self.client.changeDynamics(self.plane, -1, lateralFriction=mu)
 
     def scale_gain(self, joint: int, factor: float) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -418,6 +419,66 @@ class SafetyConfig:
         return list(value) if isinstance(value, list) else [float(value)] * len(default)
 
 
+DYNAMICS_KEYS = ("mass_scale", "inertia_scale", "friction", "motor_strength", "kp_scale",
+                 "kd_scale", "payload_kg")
+"""The keys of ``sim.dynamics`` that shift the simulated robot (each may be randomized)."""
+
+
+@dataclass
+class SimDynamics:
+    """How the simulated robot differs from its config: a "real" robot that is not the
+    simulator. Every default is no shift; ``sim.latency_s`` and the ``sim.*_noise`` keys
+    belong to the same shift set but stay where they are (docs/configs.md, `sim.dynamics`)."""
+
+    mass_scale: float = 1.0  # multiplies every link's mass and inertia (the whole robot)
+    inertia_scale: float = 1.0  # a further factor on every link's inertia only
+    friction: float = 1.0  # multiplies sim.lateral_friction (the ground's coefficient)
+    motor_strength: float = 1.0  # multiplies robot.effort_limit where PD torques are clipped
+    kp_scale: float = 1.0  # multiplies robot.kp in the simulated PD loop
+    kd_scale: float = 1.0  # multiplies robot.kd in the simulated PD loop
+    payload_kg: float = 0.0  # extra mass on the base (kg)
+    # ranges [low, high] of the keys above, e.g. {mass_scale: [0.9, 1.1]}: each drawn
+    # uniformly once per robot from its seed, instead of the key's fixed value
+    randomize: dict[str, list[float]] = field(default_factory=dict)
+
+    def validate(self, fail: Fail) -> None:
+        for key in DYNAMICS_KEYS:
+            expected = _dynamics_domain(key)
+            if not _in_domain(key, getattr(self, key)):
+                fail(key, f"expected {expected}, got {short(getattr(self, key))}")
+        for key, span in self.randomize.items():
+            where = f"randomize.{key}"
+            if key not in DYNAMICS_KEYS:
+                fail(where, f"unknown key; expected one of: {', '.join(DYNAMICS_KEYS)}")
+            if len(span) != 2 or not span[0] <= span[1]:
+                fail(where, f"expected a range [low, high] with low <= high, got {short(span)}")
+            if not all(_in_domain(key, v) for v in span):
+                fail(where, f"expected a range of {_dynamics_domain(key)}s, got {short(span)}")
+            if getattr(self, key) != getattr(SimDynamics, key):
+                fail(where, f"expected no range next to {key}: {getattr(self, key)} (the "
+                     "range replaces the fixed value; keep one)")
+
+    def resolve(self, seed: int) -> dict[str, float]:
+        """The values a robot built with ``seed`` gets: fixed ones as given, randomized ones
+        drawn uniformly from their ranges. Each key draws from its own generator seeded by
+        the key and ``seed``, so the same seed always gives the same robot and a range added
+        for one key leaves the others' draws alone."""
+        values = {key: float(getattr(self, key)) for key in DYNAMICS_KEYS}
+        for key, (low, high) in self.randomize.items():
+            values[key] = random.Random(f"sim.dynamics.{key}/{seed}").uniform(low, high)
+        return values
+
+
+def _dynamics_domain(key: str) -> str:
+    if key == "payload_kg":
+        return "a mass >= 0 kg (0: none)"
+    return "a positive factor (1.0: no shift)"
+
+
+def _in_domain(key: str, value: float) -> bool:
+    return math.isfinite(value) and (value >= 0 if key == "payload_kg" else value > 0)
+
+
 @dataclass
 class SimConfig:
     """The PyBullet stand-in for the hardware."""
@@ -427,7 +488,7 @@ class SimConfig:
     joint_velocity_noise: float = 0.0  # Gaussian noise std on joint velocities (rad/s)
     imu_noise: float = 0.0  # Gaussian noise std on IMU angles (rad) and rates (rad/s)
     latency_s: float = 0.0  # age of the state the robot reports (s)
-    lateral_friction: float = 1.0  # ground friction coefficient
+    lateral_friction: float = 1.0  # ground friction coefficient (dynamics.friction scales it)
     fall_tilt_deg: float = 60.0  # the robot counts as fallen beyond this tilt (legged)
     fall_height: float = 0.12  # ... or when the base is lower than this (m, legged)
     # add the torques that hold the arm against gravity to the PD torques, as an arm's own
@@ -436,6 +497,8 @@ class SimConfig:
     gravity_compensation: bool = False
     render_width: int = 320  # video frame width (px)
     render_height: int = 240  # video frame height (px)
+    # a "real" robot that differs from the simulator: masses, friction, motors, gains
+    dynamics: SimDynamics = field(default_factory=SimDynamics)
 
     def validate(self, fail: Fail) -> None:
         if self.physics_hz < 500:
