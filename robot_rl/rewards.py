@@ -61,13 +61,16 @@ def walk_reward(state: RobotState, task: WalkTask,
 
 def reach_reward(state: RobotState, target: np.ndarray, action: np.ndarray,
                  task: ReachTask) -> tuple[float, bool, dict[str, float]]:
-    """Dense reaching reward: minus the end-effector distance, minus a small action cost.
+    """Dense reaching reward: minus the end-effector distance, plus a precision bonus near the
+    target (``precision_weight * exp(-(distance / precision_radius)^2)``), minus a small
+    action cost.
 
     Returns:
         (reward, terminated, info); reaching never terminates (the episode is timed).
     """
     assert state.ee_position is not None, "reaching needs the end-effector position"
     distance = float(np.linalg.norm(state.ee_position - target))
-    reward = -distance - task.action_penalty * float(np.sum(np.square(action)))
+    bonus = task.precision_weight * float(np.exp(-(distance / task.precision_radius) ** 2))
+    reward = -distance + bonus - task.action_penalty * float(np.sum(np.square(action)))
     return reward, False, {"ee_distance": distance,
                            "success": float(distance < task.success_distance)}

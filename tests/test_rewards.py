@@ -1,4 +1,5 @@
-"""The walking reward: speed along the current heading or along the heading at the start."""
+"""The walking reward (speed along the current heading or along the heading at the start)
+and the reaching reward."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from robot_rl.config.schema import WalkTask
-from robot_rl.rewards import walk_reward
+from robot_rl.config.schema import ReachTask, WalkTask
+from robot_rl.rewards import reach_reward, walk_reward
 from robot_rl.robot import RobotState
 
 
@@ -56,3 +57,28 @@ def test_a_full_circle_earns_heading_reward_but_not_start_reward() -> None:
 def test_start_without_a_start_yaw_is_a_programming_error() -> None:
     with pytest.raises(AssertionError, match="start yaw"):
         walk_reward(_state(0.0, (0.8, 0.0, 0.0)), WalkTask(direction="start"))
+
+
+def test_reach_reward_pulls_hardest_within_a_few_centimetres() -> None:
+    task = ReachTask()  # precision bonus 1.0 within ~3 cm
+    target = np.array([0.5, 0.0, 0.4])
+
+    def reward(distance: float) -> float:
+        state = RobotState(stamp=0.0, joint_position=np.zeros(7), joint_velocity=np.zeros(7),
+                           joint_effort=np.zeros(7), imu_orientation=np.array([0, 0, 0, 1.0]),
+                           imu_angular_velocity=np.zeros(3),
+                           ee_position=target + np.array([distance, 0.0, 0.0]))
+        r, terminated, info = reach_reward(state, target, np.zeros(7), task)
+        assert not terminated and info["ee_distance"] == pytest.approx(distance)
+        return r
+
+    assert reward(0.0) == pytest.approx(1.0)
+    assert reward(0.5) == pytest.approx(-0.5, abs=1e-6)  # far away: minus the distance
+    # going from 3 cm to 1 cm is worth ~50x what the distance term alone pays
+    assert reward(0.01) - reward(0.03) > 25 * 0.02
+    plain = ReachTask(precision_weight=0.0)
+    state = RobotState(stamp=0.0, joint_position=np.zeros(7), joint_velocity=np.zeros(7),
+                       joint_effort=np.zeros(7), imu_orientation=np.array([0, 0, 0, 1.0]),
+                       imu_angular_velocity=np.zeros(3), ee_position=target + 0.1)
+    r, _, _ = reach_reward(state, target, np.zeros(7), plain)
+    assert r == pytest.approx(-np.sqrt(3) * 0.1)

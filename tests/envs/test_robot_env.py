@@ -67,13 +67,16 @@ def test_commands_pass_the_safety_filter(a1_path: Path) -> None:
         assert np.all(info["command"] >= lower) and np.all(info["command"] <= upper)
 
 
-def test_panda_reaching_reward_is_minus_distance(panda_path: Path) -> None:
+def test_panda_reaching_reward_is_minus_distance_plus_the_precision_bonus(
+        panda_path: Path) -> None:
     env = RobotEnv(str(panda_path))
     env.reset(seed=1)
     _, reward, terminated, _, info = env.step(np.zeros(7, np.float32))
     assert not terminated
-    assert reward == pytest.approx(-info["ee_distance"])
-    assert 0.0 < info["ee_distance"] < 1.5
+    d, reach = info["ee_distance"], env.cfg.task.reach
+    bonus = reach.precision_weight * np.exp(-(d / reach.precision_radius) ** 2)
+    assert reward == pytest.approx(-d + bonus)
+    assert 0.0 < d < 1.5
 
 
 def test_reach_targets_are_seeded(panda_path: Path) -> None:
