@@ -189,7 +189,7 @@ class ControlStep:
         if self.gate is not None and gated:  # APRL: the applied action is inside [-L, L]
             limit_l = self.gate.limits.L.astype(np.float32)
             action = self.gate.begin_step(obs, action).action.astype(np.float32)
-        targets = self.mapper(action, np.asarray(self.limit) * scale)
+        targets = self.mapper(action, np.asarray(self.limit) * scale, state.joint_position)
         command, info = self.safety.step(targets, state, now, hold, widen=scale)
         clean = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
         self._pending = (obs, clean, info.hold, limit_l)

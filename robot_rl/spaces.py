@@ -81,19 +81,31 @@ def _required(value: np.ndarray | None, name: str) -> np.ndarray:
 
 
 class ActionMapper:
-    """Normalized actions in [-1, 1] -> absolute joint targets around the nominal pose.
+    """Normalized actions in [-1, 1] -> joint targets.
 
-    ``target = nominal + limit * a * action_scale``, with ``limit`` = 1 unless an adaptive
-    limit (APRL) narrows it. The safety filter clamps the result to the hard limits.
+    ``robot.action_mode: absolute``: ``target = nominal + limit * a * action_scale``, with
+    ``limit`` = 1 unless an adaptive limit (APRL) narrows it; ``delta``: ``target = measured
+    + limit * a * action_scale`` (a step from the measured joint positions). The safety
+    filter clamps the result to the hard limits.
     """
 
     def __init__(self, cfg: RobotConfig) -> None:
         self.nominal = np.asarray(cfg.robot.nominal, dtype=np.float64)
         self.scale = np.asarray(cfg.robot.action_scale, dtype=np.float64)
+        self.delta = cfg.robot.action_mode == "delta"
 
-    def __call__(self, action: np.ndarray, limit: np.ndarray | float = 1.0) -> np.ndarray:
+    def __call__(self, action: np.ndarray, limit: np.ndarray | float = 1.0,
+                 measured: np.ndarray | None = None) -> np.ndarray:
+        """The targets for ``action``; ``measured`` (the joint positions) is the base of a
+        delta action (required then)."""
         a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
-        return self.nominal + np.asarray(limit) * a * self.scale
+        if self.delta:
+            if measured is None:
+                raise ValueError("robot.action_mode delta needs the measured joint positions")
+            base = np.asarray(measured, dtype=np.float64)
+        else:
+            base = self.nominal
+        return base + np.asarray(limit) * a * self.scale
 
 
 class ActionRescale:

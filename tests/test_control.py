@@ -162,3 +162,30 @@ def test_gait_phase_is_a_clock_started_with_each_episode(tmp_path: Path, a1_path
     np.testing.assert_allclose(obs, np.stack([np.sin(phases), np.cos(phases)], 1), atol=1e-6)
     control.new_episode()
     np.testing.assert_allclose(control.observe(state), [0.0, 1.0], atol=1e-6)
+
+
+def test_delta_actions_step_from_the_measured_pose(tmp_path: Path, panda_path: Path) -> None:
+    path = write_config(tmp_path, panda_path, {"robot": {"action_mode": "delta",
+                                                         "action_scale": [0.05] * 7}})
+    cfg = load_config(str(path))
+    control = ControlStep(cfg)
+    control.new_episode()
+    measured = np.array(cfg.robot.nominal) + 0.3  # far from nominal: the base is measured
+    state = robot_state(cfg, position=measured)
+    action = np.array([1.0, -1.0, 0.5, 0.0, 0.2, -0.2, 0.0], np.float32)
+    out = control.act(action, state, 0.0)
+    assert out.command is not None
+    np.testing.assert_allclose(out.command, measured + 0.05 * action, atol=1e-6)
+    hold = control.act(np.zeros(7, np.float32), state, 0.1)  # action 0: stay where it is
+    assert hold.command is not None
+    np.testing.assert_allclose(hold.command, measured, atol=1e-9)
+
+
+def test_delta_actions_refuse_aprl(tmp_path: Path, a1_path: Path) -> None:
+    from robot_rl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="aprl.active"):
+        load_config(str(write_config(tmp_path, a1_path, {"robot": {"action_mode": "delta"},
+                                                         "aprl": {"active": True}})))
+    with pytest.raises(ConfigError, match="robot.action_mode"):
+        load_config(str(write_config(tmp_path, a1_path, {"robot": {"action_mode": "rel"}})))

@@ -56,6 +56,10 @@ class RobotSpec:
     joints: list[str]  # actuated joint names (as in the URDF), in command order
     nominal: list[float]  # nominal pose (rad), one per joint; actions move around it
     action_scale: list[float]  # half-range around nominal reached at action +/-1 (rad)
+    # absolute: target = nominal + a * action_scale (a pose per action); delta: target =
+    # measured position + a * action_scale (a step from where the joints are, per control
+    # step: a policy learns a local feedback law instead of a global map to poses)
+    action_mode: Literal["absolute", "delta"] = "absolute"
     # Hard limits per joint; left out (or null): the URDF's <limit> of each joint. A value
     # beyond the URDF's is allowed with a warning (docs/configs.md); a limit found neither
     # here nor in the URDF is an error. The loader fills them in: after load_config they
@@ -122,6 +126,8 @@ class RobotSpec:
             fail("base_orientation", "expected a quaternion [x, y, z, w] of non-zero length")
         if self.kind == "arm" and not self.end_effector_link:
             fail("end_effector_link", "expected a link name for an arm")
+        if self.action_mode not in ("absolute", "delta"):
+            fail("action_mode", f"expected absolute or delta, got {self.action_mode!r}")
 
     def base_quaternion(self) -> tuple[float, float, float, float]:
         """The spawn orientation as a unit quaternion ``(x, y, z, w)`` (PyBullet's order;
@@ -620,7 +626,10 @@ class RobotConfig:
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "
                  "the controller's order (or [] for robot.joints' order)")
         try:  # the checks against the robot; re-raised with this file's name
-            self.aprl_settings()
+            aprl = self.aprl_settings()
+            if aprl is not None and aprl.active and self.robot.action_mode == "delta":
+                fail("aprl.active", "expected false with robot.action_mode: delta (APRL "
+                     "bounds joint targets around the nominal pose: absolute actions)")
             self.task_graph_settings()
         except ConfigError as err:
             fail(err.key, err.expected)
