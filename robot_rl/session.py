@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -139,6 +140,9 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         checkpoint = run.latest_checkpoint()
         if checkpoint is None:
             raise ConfigError(resume, "checkpoints", "expected at least one checkpoint to resume")
+        if trained_realtime(checkpoint):
+            raise ConfigError(resume, "--realtime", "expected --realtime to resume this run: "
+                              "it trained in real time (its checkpoints are the learner's)")
     else:
         assert config is not None
         cfg = load_config(config)
@@ -174,28 +178,53 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         return 130
     if isinstance(env, TaskEnv):
         return _finish_task_run(cfg, run, trainer, env, summary, video)
+
+    def log_eval(values: dict[str, float]) -> None:
+        trainer.logger.log(trainer.step, "eval", values)  # type: ignore[union-attr]
+        trainer.close()
+
+    return finish_run(cfg, run, agent, env, seed, trainer.step, log_eval, video,
+                      done=f"done: {summary['steps']} steps, {summary['episodes']} episodes, "
+                      f"{summary['steps_per_s']:.1f} steps/s",
+                      aprl_plot=isinstance(env, AprlEnv))
+
+
+def finish_run(cfg: RobotConfig, run: RunDir, agent: Any, env: Any, seed: int, step: int,
+               log_eval: Callable[[dict[str, float]], None], video: bool, done: str,
+               aprl_plot: bool = False) -> int:
+    """The end of a training run: the deterministic evaluation of ``agent`` beside the
+    nominal-pose policy (filmed to ``eval.mp4`` with ``video``), handed to ``log_eval`` (which
+    logs it as the ``eval`` row at ``step`` and closes the run's metrics), the learning curve
+    (and, with ``aprl_plot``, the APRL limits) plotted, ``env`` closed; prints ``done`` and
+    where everything is. Returns the exit status (0)."""
     result, nominal = evaluate_with_nominal(agent, cfg, env, seed, cfg.train.eval_episodes,
                                             video=run.path / "eval.mp4" if video else None)
     assert nominal is not None
-    trainer.logger.log(trainer.step, "eval",  # type: ignore[union-attr]
-                       {**result.summary(), "nominal_return": nominal.mean_return})
-    trainer.close()
-    plot = plot_learning_curve(run, f"{cfg.name}: SAC, {trainer.step} steps")
-    aprl_plot = None
-    if isinstance(env, AprlEnv):
-        aprl_plot = plot_aprl(run, f"{cfg.name}: APRL, {trainer.step} steps")
+    log_eval({**result.summary(), "nominal_return": nominal.mean_return})
+    plot = plot_learning_curve(run, f"{cfg.name}: SAC, {step} steps")
+    limits = plot_aprl(run, f"{cfg.name}: APRL, {step} steps") if aprl_plot else None
     env.close()
-    print(f"\ndone: {summary['steps']} steps, {summary['episodes']} episodes, "
-          f"{summary['steps_per_s']:.1f} steps/s", file=sys.stderr)
+    print(f"\n{done}", file=sys.stderr)
     _print_eval(result.summary(), cfg.train.eval_episodes, nominal.summary())
     print(f"run directory:  {run.path}")
     print(f"learning curve: {plot}")
-    if aprl_plot is not None:
-        print(f"APRL limits:    {aprl_plot}")
+    if limits is not None:
+        print(f"APRL limits:    {limits}")
     if result.video is not None:
         print(f"video:          {result.video}")
     print(f"metrics:        {run.path / 'metrics.jsonl'} (tensorboard --logdir {run.path / 'tb'})")
     return 0
+
+
+REALTIME_STATE = "learner.json"
+"""The counters file of a learner's checkpoint (``train --realtime``, ``robot-rl learner``);
+the embedded trainer's is ``trainer.json``."""
+
+
+def trained_realtime(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` was written by the learner of ``train --realtime`` (or of
+    ``robot-rl learner``) rather than by the embedded trainer: each resumes only its own."""
+    return (checkpoint / REALTIME_STATE).is_file() and not (checkpoint / "trainer.json").is_file()
 
 
 def _finish_task_run(cfg: RobotConfig, run: RunDir, trainer: Trainer, env: TaskEnv,
@@ -294,14 +323,17 @@ def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, fl
 
 
 def _trained(checkpoint: Path) -> dict[str, float | None]:
-    """The training steps and wall time (s) recorded in ``checkpoint`` (wall time: null for a
-    checkpoint written before it was recorded, or by the distributed learner)."""
+    """The training steps and wall time (s) recorded in ``checkpoint`` (a learner's, of
+    ``train --realtime`` or ``robot-rl learner``: transitions received and the learner's
+    running time; wall time null for a checkpoint written before it was recorded)."""
+    realtime = trained_realtime(checkpoint)
     try:
-        state = json.loads((checkpoint / "trainer.json").read_text())
+        state = json.loads((checkpoint / (REALTIME_STATE if realtime else "trainer.json"))
+                           .read_text())
     except (OSError, ValueError):
         return {"steps": None, "train_wall_s": None}
     wall = state.get("wall_s")
-    return {"steps": state.get("step"),
+    return {"steps": state.get("received" if realtime else "step"),
             "train_wall_s": round(float(wall), 1) if isinstance(wall, (int, float)) else None}
 
 

@@ -122,8 +122,9 @@ def cmd_actor(args: argparse.Namespace) -> int:
     env: Any = None
     try:
         env = actor_env(cfg, RobotEnv(cfg, seed=args.seed))  # behind APRL's gate if active
+        rate_hz = cfg.robot.control_hz if args.realtime else args.rate_hz
         settings = ActorSettings(batch_size=args.batch, on_learner_loss=args.on_learner_loss,
-                                 rate_hz=args.rate_hz, seed=args.seed)
+                                 rate_hz=rate_hz, seed=args.seed)
         loop = ActorLoop(env, client, settings)
         print(f"actor {args.id} -> {args.learner} (CURVE {'on' if curve else 'off'}, "
               f"on learner loss: {args.on_learner_loss})", file=sys.stderr)

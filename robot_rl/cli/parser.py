@@ -115,6 +115,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--task-graph", choices=("reset_free", "episodic"),
                    help="train the config's task_graph in this mode (docs/task_graph.md)")
+    p.add_argument("--realtime", action="store_true",
+                   help="the robot paced at robot.control_hz in wall time, never waiting for "
+                   "the learner, which updates concurrently (docs/distributed.md); a run "
+                   "trained so resumes with --realtime")
     _add_threads(p)
     p.set_defaults(func=run_cmds.cmd_train, check=run_cmds.check_train)
 
@@ -202,8 +206,11 @@ def _add_actor(sub: argparse._SubParsersAction) -> None:
                    help="with the learner gone: act on the last weights (default) or hold "
                    "the measured pose; transitions stay buffered either way")
     p.add_argument("--batch", type=count, default=32, help="transitions per message (default 32)")
-    p.add_argument("--rate-hz", type=positive, help="pace control steps (default: as fast as "
-                   "the simulator runs)")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--rate-hz", type=positive, help="pace control steps (default: as fast "
+                      "as the simulator runs)")
+    pace.add_argument("--realtime", action="store_true", help="pace control steps at the "
+                      "config's robot.control_hz, as a robot runs and as train --realtime does")
     p.add_argument("--max-steps", type=count, help="stop after this many transitions")
     p.add_argument("--flush-timeout", type=positive, default=30.0, metavar="S",
                    help="at the end, wait this long for the learner to commit (default 30)")

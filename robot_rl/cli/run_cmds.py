@@ -31,6 +31,9 @@ def check_train(args: argparse.Namespace) -> None:
     if args.resume is None and args.config is None:
         raise ConfigError("<command line>", "config", "expected a robot config YAML or "
                           "--resume RUN_DIR")
+    if args.realtime and args.task_graph is not None:
+        raise ConfigError("<command line>", "--realtime", "expected no --task-graph with it "
+                          "(task graphs train lock-step only)")
     if args.resume is not None:
         if args.config is not None:
             check_resume_robot(args.config, args.resume)
@@ -45,6 +48,12 @@ def check_train(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.realtime:
+        from robot_rl.distributed.realtime import train_realtime
+
+        return train_realtime(config=args.config, steps=args.steps, seed=args.seed,
+                              out=args.out, resume=args.resume, video=not args.no_video,
+                              progress=not args.no_progress)
     from robot_rl.session import train_session
 
     return train_session(config=args.config, steps=args.steps, seed=args.seed, out=args.out,

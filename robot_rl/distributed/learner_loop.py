@@ -61,6 +61,8 @@ class LearnerSettings:
     # and some transitions are not in a checkpoint yet: actors forget only committed ones
     log_every: int = 100  # received transitions between "train" metric lines
     max_update_lag: int = 1000  # owed update steps kept; more are dropped and counted
+    warn_behind: bool = True  # warn when owed updates are dropped (off in real-time training:
+    # a learner slower than the paced robot is expected there and shows as the effective UTD)
     steps: int | None = None  # stop after this many received transitions (None: never)
     linger_s: float = 1.0  # after the final commit, keep answering actors this long (s)
     progress: bool = False  # show a progress bar on stderr
@@ -138,6 +140,7 @@ class Learner:
         self._logged_at = 0
         self._published_at: int | None = None  # update_steps at the last publish
         self._start = (time.monotonic(), 0, 0)
+        self._wall_before = 0.0  # wall time (s) of the runs before a resume
         self._log = RateLimitedLog(logger)  # a bad actor cannot flood the log
         self._bar: Any = None
         self._bar_logging = ExitStack()  # log lines go above the bar, not glued onto it
@@ -150,16 +153,37 @@ class Learner:
         return self.received + self.bad_transitions
 
     @property
+    def effective_utd(self) -> float:
+        """Critic updates per transition received past the warm-up, over the whole run:
+        ``learner.utd`` while the learner keeps up with its actors, less when owed updates
+        are still pending or were dropped (0 during the warm-up)."""
+        past = self.received - self.cfg.learner.warmup_steps
+        utd = self.cfg.learner.utd or 1
+        return utd * self.update_steps / past if past > 0 else 0.0
+
+    @property
+    def wall_s(self) -> float:
+        """Wall time (s) this run's learners have run, resumed ones included."""
+        return self._wall_before + time.monotonic() - self._start[0]
+
+    @property
     def done(self) -> bool:
         """True once ``settings.steps`` transitions were received."""
         return self.settings.steps is not None and self.received >= self.settings.steps
 
     # ----------------------------------------------------------------------- the loop
-    def run_until(self, should_stop: Callable[[], bool]) -> None:
-        """Steps until ``should_stop()`` or :attr:`done`; then :meth:`shutdown`."""
+    def run_until(self, should_stop: Callable[[], bool],
+                  after_step: Callable[[Learner], None] | None = None) -> None:
+        """Steps until ``should_stop()`` or :attr:`done`; then :meth:`shutdown`.
+
+        ``after_step(self)`` runs after every step, in this thread (e.g. an evaluation of the
+        agent between two updates: actors keep stepping meanwhile).
+        """
         try:
             while not should_stop() and not self.done:
                 self.step()
+                if after_step is not None:
+                    after_step(self)
         finally:
             self.shutdown()
 
@@ -217,8 +241,11 @@ class Learner:
         if self.lag > self.settings.max_update_lag:
             self.dropped_updates += self.lag - self.settings.max_update_lag
             self.lag = self.settings.max_update_lag
-            self._log.warning("behind", "learner behind its actors: dropped %d update steps so "
-                              "far (pace the actors or lower learner.utd)", self.dropped_updates)
+            if self.settings.warn_behind:
+                self._log.warning("behind", "learner behind its actors: dropped %d update "
+                                  "steps so far, effective UTD %.2f (pace simulated actors, "
+                                  "--rate-hz or --realtime, or lower learner.utd)",
+                                  self.dropped_updates, self.effective_utd)
         self._count_episodes(batch.actor_id, arrays)
         if self._bar is not None:
             self._bar.update(n)
@@ -283,7 +310,7 @@ class Learner:
                  "bad_transitions": self.bad_transitions, "episodes": self.episodes,
                  "weights_version": self.weights_version, "incarnation": self.incarnation,
                  "recent_returns": list(self.recent_returns), "transport": transport,
-                 "buffer_rng": self.buffer.rng_state(),
+                 "buffer_rng": self.buffer.rng_state(), "wall_s": round(self.wall_s, 3),
                  "transport_metrics": dict(self.server.metrics)}
 
         def write(folder: Path) -> None:
@@ -311,6 +338,7 @@ class Learner:
         self.recent_returns.extend(state["recent_returns"])
         self._saved_at, self._logged_at = self.accepted, self.received
         self._start = (time.monotonic(), self.received, self.update_steps)
+        self._wall_before = float(state.get("wall_s", 0.0))
         if self.logger is not None and self.run is not None:  # reopened: drops the rows
             # logged after the checkpoint (they are logged again)
             self.logger.close()
@@ -320,9 +348,11 @@ class Learner:
                     folder, self.received, self.update_steps, self.weights_version)
 
     def shutdown(self) -> None:
-        """Final checkpoint and commit; then keeps answering actors for ``linger_s``."""
+        """Final checkpoint and commit (without a run directory, only the commit: actors may
+        forget what arrived); then keeps answering actors for ``linger_s``."""
         if self.accepted > self._saved_at:  # else the newest checkpoint is this state
-            self.save()
+            if self.save() is None:  # no run directory: nothing will hold them more durably
+                self.server.commit(self.server.state_dict())
         self._log_train()
         deadline = time.monotonic() + self.settings.linger_s
         while time.monotonic() < deadline:  # let the commit reach the actors
@@ -344,7 +374,8 @@ class Learner:
         return {**self.last_info, "received": self.received, "update_steps": self.update_steps,
                 "updates": self.agent.updates, "buffer": len(self.buffer),
                 "transitions_per_s": (self.received - r0) / dt,
-                "update_steps_per_s": (self.update_steps - u0) / dt, "update_lag": self.lag,
+                "update_steps_per_s": (self.update_steps - u0) / dt,
+                "effective_utd": self.effective_utd, "update_lag": self.lag,
                 "dropped_updates": self.dropped_updates,
                 "bad_transitions": self.bad_transitions, "episodes": self.episodes,
                 "recent_return": (float(np.mean(self.recent_returns)) if self.recent_returns
@@ -373,6 +404,7 @@ class Learner:
             self._bar_at = now
             s = self.summary()
             self._bar.set_postfix({"actors": s["actors_alive"], "updates": s["update_steps"],
-                                   "lag": s["update_lag"], "return": f"{s['recent_return']:.1f}",
+                                   "utd": f"{s['effective_utd']:.2f}", "lag": s["update_lag"],
+                                   "return": f"{s['recent_return']:.1f}",
                                    "critic": f"{s.get('critic_loss', math.nan):.3g}"},
                                   refresh=True)
