@@ -323,10 +323,15 @@ class PyBulletRobot:
         return is_fallen(self._measure(), self.cfg.sim.fall_tilt_deg, self.cfg.sim.fall_height)
 
     def set_payload(self, kg: float) -> None:
-        """Set the payload mass on the base (kg; replaces the previous payload, the one of
-        ``sim.dynamics.payload_kg`` included); PyBullet grows the base's inertia with it."""
-        mass = self.client.getDynamicsInfo(self.body, -1)[0]
-        self.client.changeDynamics(self.body, -1, mass=mass - self.payload_kg + kg)
+        """Set the payload mass (kg; replaces the previous payload, the one of
+        ``sim.dynamics.payload_kg`` included): on the base of a floating-base robot, at the
+        end effector of a fixed-base arm (its welded base carries nothing); PyBullet grows
+        the link's inertia with it."""
+        link = -1
+        if self.cfg.robot.fixed_base and self.ee_id is not None:
+            link = self.ee_id
+        mass = self.client.getDynamicsInfo(self.body, link)[0]
+        self.client.changeDynamics(self.body, link, mass=mass - self.payload_kg + kg)
         self.payload_kg = kg
 
     def set_friction(self, mu: float) -> None:

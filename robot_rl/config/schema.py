@@ -451,7 +451,7 @@ class SimDynamics:
     motor_strength: float = 1.0  # multiplies robot.effort_limit where PD torques are clipped
     kp_scale: float = 1.0  # multiplies robot.kp in the simulated PD loop
     kd_scale: float = 1.0  # multiplies robot.kd in the simulated PD loop
-    payload_kg: float = 0.0  # extra mass on the base (kg)
+    payload_kg: float = 0.0  # extra mass (kg): on the base; an arm's at its end effector
     # ranges [low, high] of the keys above, e.g. {mass_scale: [0.9, 1.1]}: each drawn
     # uniformly once per robot from its seed, instead of the key's fixed value
     randomize: dict[str, list[float]] = field(default_factory=dict)

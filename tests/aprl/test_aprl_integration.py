@@ -203,8 +203,9 @@ def test_section_names_signals_and_keeps_previous_action_out_by_default(tmp_path
                 ).aprl_settings()
     assert s.active and s.range_factor == 4.0 and s.config.surprise_dims == tuple(range(12, 24))
     dims = _config(tmp_path, {}).aprl_settings().config.surprise_dims
-    # a1: joint_position 12, joint_velocity 12, imu 2 + 3, previous_action 12, contacts 4
-    assert dims == tuple(range(29)) + tuple(range(41, 45))
+    # a1: joint_position 12, joint_velocity 12, imu 2 + 3, heading 2, gait_phase 2,
+    # previous_action 12, contacts 4
+    assert dims == tuple(range(33)) + tuple(range(45, 49))
     box = joint_box(_config(tmp_path, {}), range_factor=2.0)
     np.testing.assert_allclose(box.half_range[:3], [0.4, 0.8, 0.8])
 
@@ -215,7 +216,7 @@ def test_section_names_signals_and_keeps_previous_action_out_by_default(tmp_path
     ({"range_factor": 0}, "aprl.range_factor"),
     ({"active": "yes"}, "aprl.active"),
     ({"l_min": 0.7, "l_max": 0.6}, "aprl.l_max"),
-    ({"surprise_dims": [45]}, "aprl.surprise_dims"),
+    ({"surprise_dims": [49]}, "aprl.surprise_dims"),  # a1 observes 49 numbers
     ({"rangefactor": 4}, "aprl.rangefactor"),
 ])
 def test_section_errors_name_the_key(tmp_path: Path, aprl: dict, key: str):

@@ -138,3 +138,20 @@ def test_benchmark_shifts_load_and_apply(tmp_path: Path, a1_path: Path,
         for key, value in {**SHIFTS[name]["dynamics"],
                            "latency_s": SHIFTS[name]["latency_s"]}.items():
             assert report[key] == value
+
+
+def test_an_arms_payload_hangs_at_its_end_effector(tmp_path: Path, panda_path: Path) -> None:
+    plain = _robot(tmp_path, panda_path, {}, name="plain.yaml")
+    loaded = _robot(tmp_path, panda_path, {"dynamics": {"payload_kg": 1.0}}, name="load.yaml")
+    ee = loaded.ee_id
+    assert ee is not None
+    c = loaded.client
+    assert c.getDynamicsInfo(loaded.body, ee)[0] == pytest.approx(
+        plain.client.getDynamicsInfo(plain.body, ee)[0] + 1.0)
+    assert c.getDynamicsInfo(loaded.body, -1)[0] == plain.client.getDynamicsInfo(plain.body, -1)[0]
+    # gravity compensation (panda.yaml) holds the extra kilogram too: targets are reached
+    pose = np.array(loaded.cfg.robot.nominal) + 0.2
+    for _ in range(60):
+        loaded.send_command(pose)
+        loaded.tick()
+    assert np.max(np.abs(loaded.read_state().joint_position - pose)) < 1e-3

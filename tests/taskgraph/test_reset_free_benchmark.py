@@ -39,9 +39,15 @@ def test_the_script_prints_one_json_object_and_progress_lines(tmp_path):
     import subprocess
     import sys
 
+    from tests.taskgraph.conftest import graph_config
+
+    # short task timeouts: within 40 steps the episodic arm ends a task (and teleports)
+    config = graph_config(tmp_path, "a1", timeouts={"get_up": 15, "walk_forward": 10,
+                                                    "walk_backward": 10})
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "reset_free.py"), "--budget", "40",
-         "--seeds", "1", "--hidden", "8", "--warmup", "20", "--eval-episodes", "1", "--json"],
+         "--config", str(config), "--seeds", "1", "--hidden", "8", "--warmup", "20",
+         "--eval-episodes", "1", "--json"],
         capture_output=True, text=True, timeout=300, check=True)
     out = json.loads(proc.stdout)
     assert out["reset_free"]["manual_resets"] == 0 and out["episodic"]["manual_resets"] > 0
