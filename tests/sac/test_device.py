@@ -15,35 +15,18 @@ import yaml
 from robot_rl.config import LearnerConfig, load_config
 from robot_rl.errors import ConfigError
 from robot_rl.runs import RunDir
-from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.sac import SAC
 from robot_rl.sac import device as dev
 from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.session import build
+from tests.sac.tiny import ACT, OBS, filled_buffer, tiny
 
-OBS, ACT = 5, 2
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-def tiny(recipe: str = "sac", **kw: object) -> LearnerConfig:
-    base: dict = dict(hidden=[16, 16], batch_size=8)
-    if recipe in ("droq", "redq"):
-        base["utd"] = 3
-    base.update(kw)
-    return LearnerConfig(recipe=recipe, **base)
-
-
-def filled_buffer(n: int = 64, seed: int = 0) -> ReplayBuffer:
-    rng = np.random.default_rng(seed)
-    buf = ReplayBuffer(OBS, ACT, 256, seed=seed)
-    buf.add_batch({"obs": rng.normal(size=(n, OBS)), "action": rng.uniform(-1, 1, (n, ACT)),
-                   "reward": rng.normal(size=n), "next_obs": rng.normal(size=(n, OBS)),
-                   "terminated": (np.arange(n) % 17 == 0), "truncated": np.zeros(n)})
-    return buf
 
 
 def trained(cfg: LearnerConfig, updates: int = 3) -> SAC:
     agent = SAC(OBS, ACT, cfg, seed=0)
-    buf = filled_buffer()
+    buf = filled_buffer(64)
     for _ in range(updates):
         agent.update(buf.sample(cfg.batch_size, int(cfg.utd or 1)))
     return agent
@@ -163,7 +146,7 @@ def test_training_on_cuda_acts_on_cpu_and_loads_on_cpu(tmp_path: Path, recipe: s
     obs = np.random.default_rng(0).normal(size=(3, OBS)).astype(np.float32)
     np.testing.assert_allclose(cpu.act(obs, deterministic=True),
                                agent.act(obs, deterministic=True), atol=1e-4)
-    cpu.update(filled_buffer().sample(8, int(cpu.cfg.utd or 1)))  # trains on from there
+    cpu.update(filled_buffer(64).sample(8, int(cpu.cfg.utd or 1)))  # trains on from there
 
 
 @needs_cuda
@@ -173,6 +156,6 @@ def test_aprl_dynamics_model_trains_on_cuda() -> None:
 
     agent = AprlAgent(SAC(OBS, ACT, tiny(device="cuda")), AprlConfig())
     assert next(agent.model.parameters()).device.type == "cuda"
-    info = agent.update(filled_buffer().sample(8, 1))
+    info = agent.update(filled_buffer(64).sample(8, 1))
     assert np.isfinite(info["dynamics/loss"])
     assert all(v.dtype == np.float32 for v in agent.dynamics_arrays().values())

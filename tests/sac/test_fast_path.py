@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_rl.config import LearnerConfig
-from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.sac import SAC
 from robot_rl.sac.device import bf16_supported
 from robot_rl.sac.networks import (
     CriticEnsemble,
@@ -21,26 +20,9 @@ from robot_rl.sac.networks import (
     dropout_positions,
 )
 from tests.sac.reference import PlainEnsemble, ReferenceSAC, max_param_diff
+from tests.sac.tiny import ACT, OBS, filled_buffer, tiny
 
-OBS, ACT = 5, 2
 RECIPES = ["sac", "droq", "redq", "crossq"]
-
-
-def tiny(recipe: str, **kw: object) -> LearnerConfig:
-    base: dict = dict(hidden=[16, 16], batch_size=8)
-    if recipe in ("droq", "redq"):
-        base["utd"] = 3
-    base.update(kw)
-    return LearnerConfig(recipe=recipe, **base)
-
-
-def filled_buffer(n: int = 200, seed: int = 0) -> ReplayBuffer:
-    rng = np.random.default_rng(seed)
-    buf = ReplayBuffer(OBS, ACT, 1000, seed=seed)
-    buf.add_batch({"obs": rng.normal(size=(n, OBS)), "action": rng.uniform(-1, 1, (n, ACT)),
-                   "reward": rng.normal(size=n), "next_obs": rng.normal(size=(n, OBS)),
-                   "terminated": (np.arange(n) % 17 == 0), "truncated": np.zeros(n)})
-    return buf
 
 
 @pytest.mark.parametrize("layernorm,dropout,brn", [(True, 0.0, False), (True, 0.2, False),
