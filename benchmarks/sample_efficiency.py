@@ -167,7 +167,8 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             batch_size=base.batch_size, init_temperature=base.init_temperature,
             warmup_steps=(args["warmup"] if args["warmup"] is not None
                           else base.warmup_steps),
-            buffer_size=max(budget, base.batch_size))
+            buffer_size=max(budget, base.batch_size),
+            utd=args.get("utd"))  # None: the recipe's own
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
@@ -339,6 +340,8 @@ def main() -> int:
     parser.add_argument("--panda-config", default=str(ROOT / "robot_configs" / "panda.yaml"),
                         help="robot config of the panda task")
     parser.add_argument("--warmup", type=int, help="override learner.warmup_steps (ours)")
+    parser.add_argument("--utd", type=int,
+                        help="override learner.utd of our recipes (default: each recipe's)")
     parser.add_argument("--hidden", help="override hidden widths (ours and SB3's), e.g. 64,64")
     parser.add_argument("--stop-at-threshold", action="store_true",
                         help="stop a run at its first crossing (A1: of both thresholds); "
@@ -360,7 +363,7 @@ def main() -> int:
                "eval_every": args.eval_every, "threads": args.threads,
                "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,
                "a1_config": args.a1_config, "panda_config": args.panda_config,
-               "warmup": args.warmup,
+               "warmup": args.warmup, "utd": args.utd,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
                "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
