@@ -248,12 +248,19 @@ class PyBulletRobot:
 
     # ------------------------------------------------------------- physics
     def _physics_step(self) -> None:
-        states = self.client.getJointStates(self.body, self.joint_ids)
+        compensate = self.cfg.sim.gravity_compensation
+        # with gravity compensation every movable joint is read (inverse dynamics needs them
+        # all); the actuated ones are its _columns
+        states = self.client.getJointStates(self.body,
+                                            self._movable if compensate else self.joint_ids)
         q = np.fromiter((s[0] for s in states), np.float64, len(states))
         dq = np.fromiter((s[1] for s in states), np.float64, len(states))
+        q_all = q
+        if compensate:
+            q, dq = q[self._columns], dq[self._columns]
         torque = self.kp * (self._target - q) - self.kd * dq
-        if self.cfg.sim.gravity_compensation:
-            torque = torque + self._gravity_torque()
+        if compensate:
+            torque = torque + self._gravity_torque(q_all)
         torque = np.clip(torque, -self.effort_limit, self.effort_limit)
         self._last_torque = torque
         self.client.setJointMotorControlArray(self.body, self.joint_ids, pybullet.TORQUE_CONTROL,
@@ -262,12 +269,11 @@ class PyBulletRobot:
         self._time += self.physics_dt
         self._history.append(self._measure())
 
-    def _gravity_torque(self) -> np.ndarray:
-        """The joint torques that hold the current pose against gravity (robot.joints order)."""
-        states = self.client.getJointStates(self.body, self._movable)
-        q_all = [float(s[0]) for s in states]
+    def _gravity_torque(self, q_all: np.ndarray) -> np.ndarray:
+        """The joint torques (robot.joints order) that hold the pose ``q_all`` (every movable
+        joint's position) against gravity."""
         zeros = [0.0] * len(q_all)
-        tau = self.client.calculateInverseDynamics(self.body, q_all, zeros, zeros)
+        tau = self.client.calculateInverseDynamics(self.body, q_all.tolist(), zeros, zeros)
         return np.asarray(tau, dtype=np.float64)[self._columns]
 
     def _measure(self) -> RobotState:
