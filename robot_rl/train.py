@@ -58,7 +58,8 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.step = 0
         self.episodes = 0
-        self.wall_s = 0.0  # wall time spent in train() over the run (resumes add to it)
+        self._wall_s = 0.0  # train()'s wall time before the running call (resumes add to it)
+        self._running_since: float | None = None  # perf_counter() when train() began
         self.recent_returns: deque[float] = deque(maxlen=10)
         self.last_update: dict[str, float] = {}
         # the running episode, kept across train() calls: None until the first reset, and
@@ -99,7 +100,7 @@ class Trainer:
         if self._obs is None:
             self._new_episode()
         t0, s0 = time.perf_counter(), self.step
-        t_wall = t0  # self.wall_s holds the time up to here
+        self._running_since = t0
         utd = self.cfg.utd
         assert utd is not None  # LearnerConfig.__post_init__ fills the recipe's utd
         try:
@@ -139,18 +140,15 @@ class Trainer:
                     if bar is not None:
                         bar.update(1)
                     if self.run is not None and self.step % self.checkpoint_every == 0:
-                        self.wall_s += time.perf_counter() - t_wall
-                        t_wall = time.perf_counter()
                         self.save()
         except KeyboardInterrupt:
-            self.wall_s += time.perf_counter() - t_wall
             if self.run is not None:
                 self.save()
             raise
         finally:
             if bar is not None:
                 bar.close()
-        self.wall_s += time.perf_counter() - t_wall
+            self._wall_s, self._running_since = self.wall_s, None
         if self.run is not None:
             self.save()
         rate = (self.step - s0) / max(time.perf_counter() - t0, 1e-9)
@@ -170,6 +168,12 @@ class Trainer:
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
         """Put one transition in the replay buffer (a subclass may keep more of ``info``)."""
         self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
+
+    @property
+    def wall_s(self) -> float:
+        """Wall time spent in :meth:`train` over the run (s), the running call included."""
+        running = 0.0 if self._running_since is None else time.perf_counter() - self._running_since
+        return self._wall_s + running
 
     @property
     def recent_return(self) -> float:
@@ -253,7 +257,7 @@ class Trainer:
         self.buffer.load(folder / "buffer.npz")
         state = json.loads((folder / "trainer.json").read_text())
         self.step, self.episodes = int(state["step"]), int(state["episodes"])
-        self.wall_s = float(state.get("wall_s", 0.0))
+        self._wall_s = float(state.get("wall_s", 0.0))
         self.recent_returns.extend(state["recent_returns"])
         self.rng.bit_generator.state = state["trainer_rng"]
         self.buffer.set_rng_state(state["buffer_rng"])
