@@ -226,8 +226,9 @@ class ControlStep:
         self._pending = None
         self.episode_steps += 1  # before next_obs: its clock (gait_phase) is one step on
         next_obs = self.observe(state)
-        start_yaw = self._start_yaw if self._start_yaw is not None else 0.0
-        reward, terminated, info = self.tasks[self.task](state, action, self.target, start_yaw)
+        assert self._start_yaw is not None  # observe() sets it
+        reward, terminated, info = self.tasks[self.task](state, action, self.target,
+                                                         self._start_yaw)
         fell = fallen(self.cfg, state)
         terminated = bool(terminated or fell)
         self.episode_return += reward

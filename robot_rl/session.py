@@ -297,14 +297,14 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         return 0
     result, nominal = evaluate_with_nominal(agent, cfg, env, seed, episodes, video=video,
                                             eval_seed=seed)
+    assert nominal is not None
     env.close()
     print(f"checkpoint: {checkpoint}", file=info)
     if as_json:
-        assert nominal is not None
         print(json.dumps({**_eval_json([result.summary()], episodes),
                           "nominal_return": nominal.mean_return, **trained}))
     else:
-        _print_eval(result.summary(), episodes, nominal.summary() if nominal else None)
+        _print_eval(result.summary(), episodes, nominal.summary())
         print("returns: " + ", ".join(f"{r:.1f}" for r in result.returns))
     if result.video is not None:
         print(f"video: {result.video}", file=info)
