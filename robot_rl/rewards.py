@@ -70,7 +70,14 @@ def reach_reward(state: RobotState, target: np.ndarray, action: np.ndarray,
     """
     assert state.ee_position is not None, "reaching needs the end-effector position"
     distance = float(np.linalg.norm(state.ee_position - target))
-    bonus = task.precision_weight * float(np.exp(-(distance / task.precision_radius) ** 2))
-    reward = -distance + bonus - task.action_penalty * float(np.sum(np.square(action)))
+    reward = float(reach_reward_at(np.array(distance), action, task))
     return reward, False, {"ee_distance": distance,
                            "success": float(distance < task.success_distance)}
+
+
+def reach_reward_at(distance: np.ndarray, action: np.ndarray, task: ReachTask) -> np.ndarray:
+    """The reaching reward for end-effector distances ``distance`` (m, shape (n,) or ()) after
+    actions ``action`` (shape (n, act) or (act,)): what :func:`reach_reward` pays, vectorized
+    (hindsight relabelling recomputes it for new targets)."""
+    bonus = task.precision_weight * np.exp(-(distance / task.precision_radius) ** 2)
+    return -distance + bonus - task.action_penalty * np.sum(np.square(action), axis=-1)

@@ -18,10 +18,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from robot_rl.config import LearnerConfig
+from robot_rl.config import LearnerConfig, RobotConfig
 from robot_rl.runs import MetricsLogger, RunDir
 from robot_rl.sac import SAC, ReplayBuffer
 from robot_rl.sac.device import load_agent_state
+from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.signals_handling import deferred_stop
 from robot_rl.spaces import ActionRescale
 
@@ -67,6 +68,10 @@ class Trainer:
         self._obs: np.ndarray | None = None
         self._ep_return, self._ep_len = 0.0, 0
         self._ep_info: dict[str, Any] = {}
+        # task.reach.hindsight: relabelled copies of each reaching episode (None: off)
+        cfg_of_env = getattr(env.unwrapped, "cfg", None)
+        self.hindsight = (HindsightRelabeller.for_config(cfg_of_env, seed)
+                          if isinstance(cfg_of_env, RobotConfig) else None)
 
     @property
     def logger(self) -> MetricsLogger | None:
@@ -119,6 +124,12 @@ class Trainer:
                     next_obs, reward, terminated, truncated, info = self.env.step(
                         self.rescale(action))
                     self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
+                    if self.hindsight is not None:
+                        relabelled = self.hindsight.step(
+                            obs, info.get("applied_action", action), next_obs,
+                            terminated or truncated)
+                        if relabelled is not None:
+                            self.buffer.add_batch(relabelled)
                     self._obs = next_obs
                     self._ep_return += float(reward)
                     self._ep_len += 1
@@ -266,6 +277,8 @@ class Trainer:
             load_env_state(state["env"])
         self._saved_step = self.step
         self._obs = None  # the checkpoint holds no running episode: the next train() resets
+        if self.hindsight is not None:
+            self.hindsight.reset()
         if self._logger is not None:  # opened before the load: reopen past the checkpoint
             self._logger.close()
             self._logger = None

@@ -212,8 +212,14 @@ class ReachTask:
     # the bonus pulls hardest 1-4 cm from the target (0: no bonus)
     precision_weight: float = 1.0
     precision_radius: float = 0.03  # m
+    # hindsight relabelling (HER, "future" targets): each transition is stored again this
+    # many times with a target the end effector reached later in its episode (0: off;
+    # needs target_delta in the observation; embedded and distributed training)
+    hindsight: int = 0
 
     def validate(self, fail: Fail) -> None:
+        if not 0 <= self.hindsight <= 16:
+            fail("hindsight", f"expected a whole number of copies in 0..16, got {self.hindsight}")
         if self.precision_weight < 0:
             fail("precision_weight", "expected a weight >= 0")
         if self.precision_radius <= 0:
@@ -610,6 +616,9 @@ class RobotConfig:
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
                 fail(f"observation.signals[{i}]", f"{name!r} needs robot.kind: {needs[name]}")
+        if self.task.reach.hindsight and "target_delta" not in self.observation.signals:
+            fail("task.reach.hindsight", "expected 0 without target_delta in "
+                 "observation.signals (the policy must see the target to relabel it)")
         if self.sim.gravity_compensation and not self.robot.fixed_base:
             fail("sim.gravity_compensation", "expected false for a robot without "
                  "robot.fixed_base: true (it models an arm's own joint controller)")
@@ -652,6 +661,10 @@ class RobotConfig:
             if self.learner.prior_data is not None:
                 raise ConfigError(self.source, "learner.prior_data", "expected null with "
                                   "task_graph.enabled (prior data has no per-task rewards)")
+            if self.task.reach.hindsight:
+                raise ConfigError(self.source, "task.reach.hindsight", "expected 0 with "
+                                  "task_graph.enabled (task graphs relabel with "
+                                  "task_graph.relabel)")
         return settings
 
     def aprl_settings(self) -> AprlSettings | None:

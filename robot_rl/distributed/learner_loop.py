@@ -22,8 +22,8 @@ import json
 import logging
 import math
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import load_agent_state, resolve_learner
+from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.transport import LearnerServer, TransitionBatch
@@ -49,6 +50,7 @@ FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 TRANSITION_ARRAYS = (*FIELDS, "step")  # "step": the transition's number at its actor
 INCARNATION_FILE = "learner_incarnation"
 _MAX_OPEN_EPISODES = 4096  # actors whose running episode return is kept (oldest dropped)
+_MAX_RELABELLED = 64  # actors whose running episode is kept for hindsight relabelling
 
 
 @dataclass
@@ -133,6 +135,10 @@ class Learner:
         self.episodes = 0
         self.weights_version = -1
         self.last_info: dict[str, float] = {}
+        # task.reach.hindsight: one relabeller per actor (its episodes arrive in order), for
+        # the most recently heard _MAX_RELABELLED actors (a peer inventing names cannot grow it)
+        self.hindsight = HindsightRelabeller.for_config(cfg, seed=0)
+        self._relabellers: OrderedDict[str, HindsightRelabeller] = OrderedDict()
         self.recent_returns: deque[float] = deque(maxlen=20)
         self._episode: dict[str, list[float]] = {}  # actor -> [return, length] so far
         self._saved_at = 0
@@ -211,6 +217,26 @@ class Learner:
             self._log_train()
         self._show_progress()
 
+    def _relabel(self, actor: str, arrays: Mapping[str, np.ndarray]) -> None:
+        """Stores the hindsight copies of every episode of ``actor`` that ``arrays`` ends."""
+        template = self.hindsight
+        assert template is not None
+        relabel = self._relabellers.pop(actor, None)
+        if relabel is None:
+            relabel = HindsightRelabeller(template.delta, template.task, template.copies,
+                                          seed=len(self._relabellers) + self.received,
+                                          max_steps=template.max_steps)
+        self._relabellers[actor] = relabel  # most recently heard last
+        while len(self._relabellers) > _MAX_RELABELLED:
+            self._relabellers.popitem(last=False)
+        over = np.logical_or(arrays["terminated"] > 0, arrays["truncated"] > 0)
+        for i in range(len(over)):
+            copies = relabel.step(arrays["obs"][i], arrays["action"][i], arrays["next_obs"][i],
+                                  bool(over[i]))
+            if copies is not None:
+                self.sources.add_derived(self.buffer, len(copies["reward"]))
+                self.buffer.add_batch(copies)
+
     def _update_due(self) -> bool:
         return self.lag > 0 and len(self.buffer) >= self.cfg.learner.batch_size
 
@@ -230,6 +256,8 @@ class Learner:
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
         self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
+        if self.hindsight is not None:
+            self._relabel(batch.actor_id, arrays)
         limit = arrays.get("aprl_L")  # APRL actors: the limit in force at each step
         if isinstance(self.agent, AprlAgent) and limit is not None:
             if limit.shape == (n, self.agent.act_dim) and np.all(np.isfinite(limit)):

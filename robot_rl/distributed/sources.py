@@ -51,6 +51,13 @@ class SourceTags:
         self.actor[idx] = self._index[actor]
         self.step[idx] = steps
 
+    def add_derived(self, buffer: ReplayBuffer, n: int) -> None:
+        """Tags ``n`` rows derived on the learner (hindsight copies) as from no actor: they
+        carry no actor's number, so exactly-once checks see only what actors sent."""
+        idx = (buffer.pos + np.arange(min(n, self.capacity))) % self.capacity
+        self.actor[idx] = -1
+        self.step[idx] = -1
+
     def _compact(self) -> None:
         # Many actor names over a long run (or from a peer inventing them): keep only names
         # that still tag a row, so neither memory nor sources.npz grows without bound.

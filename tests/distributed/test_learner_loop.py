@@ -115,3 +115,48 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
         assert resumed.weights_version == 4 << 32
         resumed.shutdown()  # nothing new: no second checkpoint of the same state
         assert run.latest_checkpoint() == folder
+
+
+def test_learner_relabels_each_actors_episodes_in_hindsight(tmp_path: Path,
+                                                            panda_path: Path) -> None:
+    """task.reach.hindsight on the learner: copies of every episode an actor ends, episodes
+    kept per actor (interleaved batches), tagged as from no actor, not counted as received."""
+    copies = 2
+    cfg = load_config(str(write_config(tmp_path, panda_path, {
+        "learner": {"hidden": [8, 8], "warmup_steps": 1000, "batch_size": 4},
+        "task": {"episode_steps": 10, "reach": {"hindsight": copies}}})))
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    settings = LearnerSettings(checkpoint_idle_s=60, linger_s=0.0, tensorboard=False)
+    server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
+    learner = make_learner(cfg, server, run, settings)
+    left = ActorClient(server.endpoint, "left", options=FAST)
+    right = ActorClient(server.endpoint, "right", options=FAST)
+    o, a = learner.agent.obs_dim, learner.agent.act_dim
+    try:
+        whole = _batch(0, 10, o, a)  # one episode: the last row is truncated
+        half = {k: v[:6] for k, v in whole.items()}
+        half["truncated"] = np.zeros(6, bool)
+        rest = {k: v[6:] for k, v in whole.items()}
+        left.send_transitions(half)  # left's episode is split over two batches ...
+        _drive(learner, left, lambda: learner.received == 6, "the first half")
+        assert len(learner.buffer) == 6  # ... and nothing is relabelled before its end
+        right.send_transitions(whole)
+        _drive(learner, right, lambda: learner.received == 16, "right's episode")
+        left.send_transitions(rest)
+        _drive(learner, left, lambda: learner.received == 20, "the second half")
+        assert learner.received == 20  # copies are not environment steps
+        assert len(learner.buffer) == 20 + 2 * 10 * copies
+        copies_rows = learner.buffer.data["obs"][6 + 10:6 + 10 + 10 * copies]
+        # right's copies: each row keeps its transition's number in obs[:, 0]
+        np.testing.assert_array_equal(copies_rows[:, 0], np.repeat(np.arange(10), copies))
+        folder = learner.save()
+        assert folder is not None
+        sources = read_sources(folder / "sources.npz")
+        assert sorted(sources) == ["left", "right"]
+        np.testing.assert_array_equal(np.sort(sources["left"]), np.arange(10))
+        np.testing.assert_array_equal(np.sort(sources["right"]), np.arange(10))
+    finally:
+        left.close()
+        right.close()
+        server.close()
