@@ -16,8 +16,9 @@ the warm-up that the learner managed (``learner.utd`` when it keeps up).
 For comparison each recipe and seed also trains lock-step (the embedded
 :class:`robot_rl.train.Trainer`, robot unpaced, as fast as the machine steps and updates) for
 the same budget of training wall time, evaluated alike every ``--eval-every-s`` seconds of it
-(evaluation time not counted): ``lockstep_wall_s_to_held``. Runs are sequential (parallel runs
-would slow the paced ones' learners and the lock-step ones alike).
+(evaluation time not counted): ``lockstep_wall_s_to_held``. Runs are sequential by default;
+``--jobs 2`` runs two at a time, each with one torch thread: a run's learner is one thread
+(the paced robot costs a few percent of a core), so on 2 cores each run keeps a core.
 
     python benchmarks/realtime.py --json                      # droq, crossq, sac; 3 seeds
     python benchmarks/realtime.py --budget-s 20 --seeds 1 --recipes sac --json   # smoke run
@@ -33,11 +34,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +245,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, help="override learner.warmup_steps")
     parser.add_argument("--hidden", help="override hidden widths, e.g. 64,64")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel processes (2 on 2 cores: a run's learner is "
+                        "one thread, so a real-time run and a lock-step run side by side "
+                        "each get a core)")
+    parser.add_argument("--runs-file", help="append each finished run here (JSON lines) and "
+                        "skip runs already in it: a long benchmark can be resumed")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -251,23 +260,46 @@ def main() -> int:
         "eval_every_s": args.eval_every_s, "eval_episodes": args.eval_episodes,
         "config": args.config, "lockstep": not args.no_lockstep, "warmup": args.warmup,
         "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
-        "threads": args.threads, "threshold_net_velocity": THRESHOLD, "held_run": HELD_RUN,
+        "threads": args.threads, "jobs": args.jobs, "threshold_net_velocity": THRESHOLD,
+        "held_run": HELD_RUN,
         "chunk": 10}  # lock-step steps between looks at the clock
     modes = ["realtime"] + ([] if args.no_lockstep else ["lockstep"])
+    todo = [(mode, recipe, seed) for recipe in recipes for seed in range(args.seeds)
+            for mode in modes]
     runs: list[dict[str, Any]] = []
+    runs_file = Path(args.runs_file) if args.runs_file else None
+    if runs_file is not None and runs_file.is_file():
+        done = {(r["mode"], r["recipe"], r["seed"]): r
+                for r in map(json.loads, runs_file.read_text().splitlines()) if "error" not in r}
+        runs = [done[key] for key in todo if key in done]
+        todo = [key for key in todo if key not in done]
+
+    def finished(run: dict[str, Any]) -> None:
+        runs.append(run)
+        if runs_file is not None and "error" not in run:
+            with runs_file.open("a") as f:
+                f.write(json.dumps(run) + "\n")
+        if args.json and "error" not in run:
+            return
+        print(f"{run['recipe']} seed {run['seed']} {run['mode']}: held from "
+              f"{run['wall_s_to_held']} s, effective UTD "
+              f"{run.get('effective_utd', run.get('configured_utd'))}, "
+              f"{run.get('env_steps')} steps in {run['run_wall_s']} s {run.get('error', '')}",
+              file=sys.stderr)
+
     t0 = time.perf_counter()
     with stdout_to_stderr():
-        for recipe in recipes:
-            for seed in range(args.seeds):
-                for mode in modes:
-                    run = run_one(mode, recipe, seed, options)
-                    runs.append(run)
-                    if args.json and "error" not in run:
-                        continue
-                    print(f"{recipe} seed {seed} {mode}: held from {run['wall_s_to_held']} s, "
-                          f"effective UTD {run.get('effective_utd', run.get('configured_utd'))}"
-                          f", {run.get('env_steps')} steps in {run['run_wall_s']} s "
-                          f"{run.get('error', '')}", file=sys.stderr)
+        if args.jobs > 1:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(args.jobs, mp_context=context,
+                                     initializer=torch.set_num_threads,
+                                     initargs=(args.threads,)) as pool:
+                futures = [pool.submit(run_one, *key, options) for key in todo]
+                for future in as_completed(futures):
+                    finished(future.result())
+        else:
+            for key in todo:
+                finished(run_one(*key, options))
     print(json.dumps({"benchmark": "realtime", "machine": machine_info(args.threads),
                       "options": options, "wall_s": round(time.perf_counter() - t0, 1),
                       **summarize(runs, recipes)}))
