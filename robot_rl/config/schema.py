@@ -263,7 +263,6 @@ class LearnerConfig:
     recipe: Literal["sac", "droq", "redq", "crossq", "crossq_wn"] = "sac"
     hidden: list[int] = field(default_factory=lambda: [256, 256])  # actor hidden widths
     critic_hidden: list[int] | None = None  # critic hidden widths; None: same as hidden
-    # (crossq_wn [512, 512])
     num_critics: int | None = None  # critics in the ensemble (sac/droq/crossq 2, redq 10)
     target_subset: int | None = None  # target = min over a random subset of this many
     # critics, drawn per update (None: all critics; redq: 2)
@@ -329,21 +328,21 @@ class LearnerConfig:
                        critic_dropout=0.0, critic_batchrenorm=True, weight_norm=False,
                        target_network=False, actor_q="min", actor_lr=1e-3, critic_lr=1e-3,
                        temperature_lr=1e-3, adam_beta1=0.5, utd=1, policy_delay=3),
-        # CrossQ + weight normalization (Palenicek et al. 2025): CrossQ's critic, unit-norm
-        # hidden weights, a higher UTD and a wider critic (sized for a small CPU: docs)
+        # CrossQ + weight normalization (Palenicek et al. 2025): CrossQ with unit-norm hidden
+        # weights and a higher UTD; critic widths follow hidden as for crossq (docs)
         "crossq_wn": dict(num_critics=2, target_subset=None, critic_layernorm=False,
                           critic_dropout=0.0, critic_batchrenorm=True, weight_norm=True,
                           target_network=False, actor_q="min", actor_lr=1e-3,
                           critic_lr=1e-3, temperature_lr=1e-3, adam_beta1=0.5, utd=2,
-                          policy_delay=3, critic_hidden=[512, 512]),
+                          policy_delay=3),
     }
 
     def __post_init__(self) -> None:
         """Fill every field left at None from the recipe (the one place this happens)."""
         defaults = self.RECIPES.get(self.recipe, {})
         for key, value in defaults.items():
-            if getattr(self, key) is None:  # a copy: no config shares the recipe's lists
-                setattr(self, key, list(value) if isinstance(value, list) else value)
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         # critic_hidden, target_subset and policy_delay stay None unless a recipe or the user
         # sets them: they follow hidden, num_critics and utd at use time, so a later change
         # of those (e.g. `cfg.learner.utd = 20` in a script) carries over

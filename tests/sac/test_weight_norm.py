@@ -23,19 +23,16 @@ from tests.sac.tiny import ACT, OBS, PointGoal, filled_buffer, tiny
 
 
 def test_recipe_defaults_and_explicit_keys_win(tmp_path: Path, a1_path: Path) -> None:
-    wn, crossq = LearnerConfig(recipe="crossq_wn"), LearnerConfig(recipe="crossq")
+    wn = LearnerConfig(recipe="crossq_wn")
     assert (wn.weight_norm, wn.critic_batchrenorm, wn.target_network, wn.utd,
             wn.policy_delay, wn.critic_hidden, wn.adam_beta1, wn.critic_lr, wn.actor_q) == (
-        True, True, False, 2, 3, [512, 512], 0.5, 1e-3, "min")
+        True, True, False, 2, 3, None, 0.5, 1e-3, "min")  # critic widths follow hidden
     assert all(LearnerConfig(recipe=r).weight_norm is False for r in RECIPES if r != "crossq_wn")
-    assert crossq.critic_hidden is None  # crossq keeps following hidden
-    wn.critic_hidden.append(7)  # the recipe's list is copied, not shared
-    assert LearnerConfig(recipe="crossq_wn").critic_hidden == [512, 512]
     path = write_config(tmp_path, a1_path, {"learner": {
         "recipe": "crossq_wn", "num_critics": None, "utd": 4, "weight_norm": False,
-        "critic_hidden": [64, 64]}})
+        "critic_hidden": [512, 512]}})
     learner = load_config(path).learner
-    assert (learner.utd, learner.weight_norm, learner.critic_hidden) == (4, False, [64, 64])
+    assert (learner.utd, learner.weight_norm, learner.critic_hidden) == (4, False, [512, 512])
     assert learner.num_critics == 2 and learner.critic_batchrenorm  # from the recipe
 
 
@@ -94,8 +91,8 @@ def test_unit_norm_is_per_member_and_per_output_unit() -> None:
 def test_crossq_wn_learns_point_goal() -> None:
     """600 steps (200 random) at the recipe's UTD 2: from about -10 to about -1.3 (three
     seeds measured -1.21, -1.36, -1.22); a learner that does not learn stays near -10."""
-    cfg = LearnerConfig(recipe="crossq_wn", hidden=[64, 64], critic_hidden=[64, 64],
-                        batch_size=64, warmup_steps=200, gamma=0.9)
+    cfg = LearnerConfig(recipe="crossq_wn", hidden=[64, 64], batch_size=64, warmup_steps=200,
+                        gamma=0.9)
     agent = SAC(2, 1, cfg, seed=0)
     policy = lambda o: agent.act(o, deterministic=True)  # noqa: E731
     before = evaluate(policy, PointGoal(), episodes=20).mean_return

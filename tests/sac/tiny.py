@@ -12,13 +12,10 @@ OBS, ACT = 5, 2
 
 
 def tiny(recipe: str = "sac", **kw: object) -> LearnerConfig:
-    """A 16x16 learner of ``recipe`` (UTD 3 for the UTD-20 recipes; crossq_wn's critic 16x16
-    too), ``kw`` overriding."""
+    """A 16x16 learner of ``recipe`` (UTD 3 for the UTD-20 recipes), ``kw`` overriding."""
     base: dict = dict(hidden=[16, 16], batch_size=8)
     if recipe in ("droq", "redq"):
         base["utd"] = 3
-    if recipe == "crossq_wn":
-        base["critic_hidden"] = [16, 16]
     base.update(kw)
     return LearnerConfig(recipe=recipe, **base)
 
