@@ -12,6 +12,22 @@ from typing import Any
 import torch
 
 
+def recipe_names(text: str) -> list[str]:
+    """The recipes of a ``--recipes a,b`` option, each a key of ``LearnerConfig.RECIPES``.
+
+    Raises:
+        ValueError: an unknown name, in one line with the known ones (for ``parser.error``).
+    """
+    from robot_rl.config import LearnerConfig
+
+    names = [r for r in text.split(",") if r]
+    unknown = [r for r in names if r not in LearnerConfig.RECIPES]
+    if unknown or not names:
+        raise ValueError(f"--recipes: expected names from {', '.join(LearnerConfig.RECIPES)}, "
+                         f"got {text!r}")
+    return names
+
+
 def machine_info(threads: int) -> dict[str, object]:
     """CPU model, core count, torch version, threads used and the load when measured."""
     model = platform.processor() or "unknown"

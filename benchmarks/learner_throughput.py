@@ -30,10 +30,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import count_flops, machine_info, matmul_gflops, rate  # noqa: E402
+from common import count_flops, machine_info, matmul_gflops, rate, recipe_names  # noqa: E402
 
 OBS, ACT, HIDDEN, BATCH = 45, 12, [256, 256], 256
-RECIPES = ["sac", "droq", "redq", "crossq"]
+RECIPES = ["sac", "droq", "redq", "crossq", "crossq_wn"]
 
 
 def random_transitions(n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -154,7 +154,10 @@ def main() -> int:
         if not args.json:
             print(msg, file=sys.stderr)
 
-    recipes = [r for r in args.recipes.split(",") if r]
+    try:
+        recipes = recipe_names(args.recipes)
+    except ValueError as e:
+        parser.error(str(e))
     learners: dict[str, Ours | SB3] = {r: Ours(r, args) for r in recipes}
     if not args.no_sb3:
         learners["sb3"] = SB3(args)

@@ -48,7 +48,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info, steps_to_held  # noqa: E402
+from common import machine_info, recipe_names, steps_to_held  # noqa: E402
 
 RECIPES = ["droq", "crossq", "sac"]
 THRESHOLD = 0.5  # m/s of net_velocity (start to end of an episode, in a straight line)
@@ -254,7 +254,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    recipes = [r for r in args.recipes.split(",") if r]
+    try:
+        recipes = recipe_names(args.recipes)
+    except ValueError as e:
+        parser.error(str(e))
     options: dict[str, Any] = {
         "recipes": recipes, "seeds": args.seeds, "budget_s": args.budget_s,
         "eval_every_s": args.eval_every_s, "eval_episodes": args.eval_episodes,

@@ -53,7 +53,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info, steps_to_held  # noqa: E402
+from common import machine_info, recipe_names, steps_to_held  # noqa: E402
 
 RECIPES = ["sac", "droq", "redq", "crossq"]
 HELD_RUN = 3  # evaluations over the threshold at the end of the budget that make it "held"
@@ -358,7 +358,11 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     tasks = [t for t in args.tasks.split(",") if t]
-    learners = [r for r in args.recipes.split(",") if r] + ([] if args.no_sb3 else ["sb3"])
+    try:
+        recipes = recipe_names(args.recipes)
+    except ValueError as e:
+        parser.error(str(e))
+    learners = recipes + ([] if args.no_sb3 else ["sb3"])
     options = {"budget": args.budget, "sb3_budget": args.sb3_budget or args.budget,
                "eval_every": args.eval_every, "threads": args.threads,
                "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,

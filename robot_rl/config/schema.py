@@ -265,7 +265,8 @@ class LearnerConfig:
     values; to switch recipe build a new ``LearnerConfig(recipe=..., ...)``.
     """
 
-    recipe: Literal["sac", "droq", "redq", "crossq"] = "sac"  # critic recipe (docs/learner.md)
+    # critic recipe (docs/learner.md)
+    recipe: Literal["sac", "droq", "redq", "crossq", "crossq_wn"] = "sac"
     hidden: list[int] = field(default_factory=lambda: [256, 256])  # actor hidden widths
     critic_hidden: list[int] | None = None  # critic hidden widths; None: same as hidden
     num_critics: int | None = None  # critics in the ensemble (sac/droq/crossq 2, redq 10)
@@ -274,6 +275,8 @@ class LearnerConfig:
     critic_layernorm: bool | None = None  # LayerNorm after each hidden critic layer
     critic_dropout: float | None = None  # dropout before LayerNorm in the critic (droq 0.01)
     critic_batchrenorm: bool | None = None  # batch renormalization in the critic (crossq)
+    weight_norm: bool | None = None  # project every hidden layer's weights (critic and actor)
+    # back to unit norm per output unit after each optimizer step (crossq_wn)
     target_network: bool | None = None  # Polyak-averaged target critics; false: the target
     # comes from the same forward pass over concat([s, s'], [a, a']) (crossq)
     actor_q: Literal["mean", "min"] | None = None  # how the actor loss reduces the critics
@@ -285,9 +288,9 @@ class LearnerConfig:
     tau: float = 0.005  # Polyak rate of the target critics
     batch_size: int = 256  # minibatch size
     utd: int | None = None  # update-to-data ratio: critic updates per environment step
-    # (sac 1, droq 20, redq 20, crossq 1)
+    # (sac 1, droq 20, redq 20, crossq 1, crossq_wn 2)
     policy_delay: int | None = None  # critic updates per actor + temperature update
-    # (None: utd, i.e. one actor update per environment step; crossq 3)
+    # (None: utd, i.e. one actor update per environment step; crossq and crossq_wn 3)
     bn_momentum: float = 0.99  # running-statistics momentum of batch renormalization
     renorm_warmup: int = 100_000  # critic updates of plain batch norm before renorm r/d
     renorm_rmax: float = 3.0  # batch renorm clip of r (Ioffe 2017)
@@ -316,21 +319,28 @@ class LearnerConfig:
     # stay None.
     RECIPES: ClassVar[dict[str, dict[str, Any]]] = {
         "sac": dict(num_critics=2, target_subset=None, critic_layernorm=True,
-                    critic_dropout=0.0, critic_batchrenorm=False, target_network=True,
-                    actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
-                    adam_beta1=0.9, utd=1),
+                    critic_dropout=0.0, critic_batchrenorm=False, weight_norm=False,
+                    target_network=True, actor_q="mean", actor_lr=3e-4, critic_lr=3e-4,
+                    temperature_lr=3e-4, adam_beta1=0.9, utd=1),
         "droq": dict(num_critics=2, target_subset=None, critic_layernorm=True,
-                     critic_dropout=0.01, critic_batchrenorm=False, target_network=True,
-                     actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
-                     adam_beta1=0.9, utd=20),
+                     critic_dropout=0.01, critic_batchrenorm=False, weight_norm=False,
+                     target_network=True, actor_q="mean", actor_lr=3e-4, critic_lr=3e-4,
+                     temperature_lr=3e-4, adam_beta1=0.9, utd=20),
         "redq": dict(num_critics=10, target_subset=2, critic_layernorm=True,
-                     critic_dropout=0.0, critic_batchrenorm=False, target_network=True,
-                     actor_q="mean", actor_lr=3e-4, critic_lr=3e-4, temperature_lr=3e-4,
-                     adam_beta1=0.9, utd=20),
+                     critic_dropout=0.0, critic_batchrenorm=False, weight_norm=False,
+                     target_network=True, actor_q="mean", actor_lr=3e-4, critic_lr=3e-4,
+                     temperature_lr=3e-4, adam_beta1=0.9, utd=20),
         "crossq": dict(num_critics=2, target_subset=None, critic_layernorm=False,
-                       critic_dropout=0.0, critic_batchrenorm=True, target_network=False,
-                       actor_q="min", actor_lr=1e-3, critic_lr=1e-3, temperature_lr=1e-3,
-                       adam_beta1=0.5, utd=1, policy_delay=3),
+                       critic_dropout=0.0, critic_batchrenorm=True, weight_norm=False,
+                       target_network=False, actor_q="min", actor_lr=1e-3, critic_lr=1e-3,
+                       temperature_lr=1e-3, adam_beta1=0.5, utd=1, policy_delay=3),
+        # CrossQ + weight normalization (Palenicek et al. 2025): CrossQ with unit-norm hidden
+        # weights and a higher UTD; critic widths follow hidden as for crossq (docs)
+        "crossq_wn": dict(num_critics=2, target_subset=None, critic_layernorm=False,
+                          critic_dropout=0.0, critic_batchrenorm=True, weight_norm=True,
+                          target_network=False, actor_q="min", actor_lr=1e-3,
+                          critic_lr=1e-3, temperature_lr=1e-3, adam_beta1=0.5, utd=2,
+                          policy_delay=3),
     }
 
     def __post_init__(self) -> None:

@@ -1,8 +1,9 @@
 """Soft Actor-Critic with an update-to-data ratio k and selectable critic recipes.
 
 One call to :meth:`SAC.update` takes ``k`` stacked minibatches and runs, in this order, for
-each of them: a critic update (then a Polyak step of the target critics, if the recipe has
-them); after every ``policy_delay``-th critic update overall, one actor update and one
+each of them: a critic update (then, with ``weight_norm``, the projection of the hidden
+weights to unit norm, and a Polyak step of the target critics, if the recipe has them);
+after every ``policy_delay``-th critic update overall, one actor update and one
 temperature update on that minibatch. With the default ``policy_delay == utd`` this is
 "k critic updates, then one actor and one temperature update" (Smith et al. 2022).
 Each loss has its own method returning ``(loss, info)``. Recipes: docs/learner.md.
@@ -71,6 +72,10 @@ class SAC:
         # built on the CPU and then moved: the same initial weights on every device
         self.actor = TanhGaussianActor(obs_dim, act_dim, cfg.hidden).to(self.device)
         self.critic = self._make_critic().to(self.device)
+        self.weight_norm = bool(cfg.weight_norm)  # crossq_wn: unit-norm hidden weights
+        if self.weight_norm:  # on the sphere from the start, then after every step
+            self.critic.normalize_hidden_()
+            self.actor.normalize_hidden_()
         self.critic_target: CriticEnsemble | None = None
         if cfg.target_network:
             self.critic_target = self._make_critic().to(self.device)
@@ -231,24 +236,30 @@ class SAC:
 
     def critic_step(self, b: Batch, next_action: torch.Tensor | None = None,
                     next_log_prob: torch.Tensor | None = None) -> dict[str, float]:
-        """One gradient step of the critics (and the Polyak step of their targets)."""
+        """One gradient step of the critics (then, with ``weight_norm``, the projection of
+        their hidden weights back to unit norm, and the Polyak step of their targets)."""
         loss, info = self.critic_loss(b, next_action, next_log_prob)
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_opt.step()
+        if self.weight_norm:
+            self.critic.normalize_hidden_()
         if self.critic_target is not None:
             self._polyak()
         self.updates += 1
         return info
 
     def actor_step(self, b: Batch) -> dict[str, float]:
-        """One gradient step of the actor, then one of the temperature."""
+        """One gradient step of the actor (projected like the critics' with
+        ``weight_norm``), then one of the temperature."""
         self.critic.requires_grad_(False)  # the actor loss must not move the critics
         try:
             loss, info = self.actor_loss(b)
             self.actor_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.actor_opt.step()
+            if self.weight_norm:
+                self.actor.normalize_hidden_()
         finally:
             self.critic.requires_grad_(True)
         log_prob = info.pop("_log_prob")

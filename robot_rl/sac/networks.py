@@ -37,6 +37,19 @@ class EnsembleLinear(nn.Module):
         return torch.baddbmm(self.bias[members], x, self.weight[members])
 
 
+@torch.no_grad()
+def unit_norm_(weight: torch.Tensor, dim: int) -> None:
+    """Scale ``weight`` in place so that its norm over ``dim`` is 1 everywhere else.
+
+    Weight normalization as a projection (CrossQ + WN, Palenicek et al. 2025): with ``dim``
+    the input axis, every output unit's incoming weights lie on the unit sphere. Batch
+    norm after the layer makes the network blind to that scale, so the projection keeps
+    the effective learning rate from shrinking as Adam grows the weights. One pass for all
+    members of an ensemble; an all-zero row stays zero.
+    """
+    weight.div_(torch.linalg.vector_norm(weight, dim=dim, keepdim=True).clamp_min_(1e-12))
+
+
 class EnsembleLayerNorm(nn.Module):
     """LayerNorm over features with separate affine parameters per ensemble member."""
 
@@ -183,7 +196,9 @@ class CriticEnsemble(nn.Module):
 
     Hidden layers are Linear -> [Dropout] -> [LayerNorm] -> ReLU -> [BatchRenorm]: DroQ uses
     dropout and LayerNorm, REDQ and plain SAC LayerNorm, CrossQ batch renormalization (also
-    on the input, shared by all members since they see the same input).
+    on the input, shared by all members since they see the same input). CrossQ + WN keeps
+    the hidden Linear weights at unit norm per output unit (:meth:`normalize_hidden_`,
+    called by the learner after each optimizer step).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], ensemble: int,
@@ -212,6 +227,17 @@ class CriticEnsemble(nn.Module):
             width = h
         layers.append(EnsembleLinear(ensemble, width, 1))
         self.net = nn.Sequential(*layers)
+
+    def hidden_linears(self) -> list[EnsembleLinear]:
+        """The hidden layers' linear maps (all but the output layer)."""
+        return [m for m in self.net if isinstance(m, EnsembleLinear)][:-1]
+
+    def normalize_hidden_(self) -> None:
+        """Project each hidden layer's weights onto unit norm per output unit, for every
+        member at once (:func:`unit_norm_`; weights are ``[E, in, out]``: norm over ``in``).
+        The output layer and the biases keep their scale."""
+        for layer in self.hidden_linears():
+            unit_norm_(layer.weight, dim=1)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor, members: Members = None,
                 batch_stats: bool = True) -> torch.Tensor:
@@ -252,6 +278,14 @@ class TanhGaussianActor(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.mean = nn.Linear(width, act_dim)
         self.log_std = nn.Linear(width, act_dim)
+
+    def normalize_hidden_(self) -> None:
+        """Project each hidden layer's weights onto unit norm per output unit
+        (:func:`unit_norm_`; ``nn.Linear`` weights are ``[out, in]``: norm over ``in``). The
+        mean and log-std heads and the biases keep their scale."""
+        for layer in self.trunk:
+            if isinstance(layer, nn.Linear):
+                unit_norm_(layer.weight, dim=1)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log standard deviation (bounded) of the pre-tanh Gaussian."""

@@ -2,11 +2,11 @@
 
 Written for clarity, not speed: one ``nn.Module`` per critic and a Python loop over them,
 nn.Linear / F.layer_norm layers, batch renormalization written out as in the CrossQ
-reference (custom mean and variance), per-tensor Adam, one actor pass per minibatch and a
-plain Polyak loop. It draws random numbers in the same order as :class:`SAC` (next-action
-noise for the minibatches up to the next actor update, then per critic update the REDQ
-subset and the dropout masks, then the actor's noise), so under the same seed the two must
-agree to float tolerance.
+reference (custom mean and variance), per-tensor Adam, one actor pass per minibatch, a
+plain Polyak loop and weight normalization row by row. It draws random numbers in the same
+order as :class:`SAC` (next-action noise for the minibatches up to the next actor update,
+then per critic update the REDQ subset and the dropout masks, then the actor's noise), so
+under the same seed the two must agree to float tolerance.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ from robot_rl.sac.networks import (
     EnsembleLinear,
     dropout_positions,
 )
+
+
+def unit_rows(layers: list[nn.Linear]) -> None:
+    """Weight normalization as a projection: each output unit's weights (a row of
+    ``nn.Linear.weight``) divided by their norm, one layer at a time."""
+    with torch.no_grad():
+        for lin in layers:
+            for row in lin.weight:
+                row /= row.norm()
 
 
 class PlainBatchRenorm(nn.Module):
@@ -205,6 +214,9 @@ class ReferenceSAC:
         self.critic_opt.zero_grad()
         loss.backward()
         self.critic_opt.step()
+        if cfg.weight_norm:
+            for member in self.critic.members:
+                unit_rows([m for m in member.layers if isinstance(m, nn.Linear)][:-1])
         if self.target is not None:
             with torch.no_grad():
                 for t, p in zip(self.target.parameters(), self.critic.parameters()):
@@ -219,6 +231,8 @@ class ReferenceSAC:
         self.actor_opt.zero_grad()
         loss.backward()
         self.actor_opt.step()
+        if self.cfg.weight_norm:
+            unit_rows([m for m in self.actor.trunk if isinstance(m, nn.Linear)])
         for p in self.critic.parameters():  # the actor loss must not move the critics
             p.grad = None
         t_loss = -(self.log_alpha.exp() * (log_prob.detach() + self.target_entropy)).mean()

@@ -132,7 +132,7 @@ def test_run_config_records_the_resolved_values_and_loads_back(tmp_path: Path,
 
 # ------------------------------------------------------------------------ CUDA
 @needs_cuda
-@pytest.mark.parametrize("recipe", ["sac", "droq", "redq", "crossq"])
+@pytest.mark.parametrize("recipe", ["sac", "droq", "redq", "crossq", "crossq_wn"])
 def test_training_on_cuda_acts_on_cpu_and_loads_on_cpu(tmp_path: Path, recipe: str) -> None:
     agent = trained(tiny(recipe, device="cuda"))
     assert next(agent.critic.parameters()).device.type == "cuda"

@@ -53,7 +53,8 @@ def test_policy_delay_follows_a_later_utd_change() -> None:
 
 
 @pytest.mark.parametrize("changes,key,words", [
-    ({"recipe": "td3"}, "learner.recipe", "one of 'sac', 'droq', 'redq', 'crossq'"),
+    ({"recipe": "td3"}, "learner.recipe",
+     "one of 'sac', 'droq', 'redq', 'crossq', 'crossq_wn'"),
     ({"recipe": "redq", "target_subset": 11}, "learner.target_subset", "[1, num_critics=10]"),
     ({"recipe": "crossq", "target_network": True}, "learner.target_network", "CrossQ"),
     ({"prior_fraction": 1.5}, "learner.prior_fraction", "fraction in [0, 1]"),
@@ -84,9 +85,10 @@ def test_each_recipe_constructs_and_updates_with_correct_shapes(recipe: str) -> 
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.critic.parameters()))
     kinds = {type(m) for m in agent.critic.modules()}
     assert (EnsembleDropout in kinds) == (recipe == "droq")
-    assert (EnsembleLayerNorm in kinds) == (recipe != "crossq")
-    assert (EnsembleBatchRenorm in kinds) == (recipe == "crossq")
-    assert (agent.critic_target is None) == (recipe == "crossq")
+    crossq = recipe in ("crossq", "crossq_wn")
+    assert (EnsembleLayerNorm in kinds) == (not crossq)
+    assert (EnsembleBatchRenorm in kinds) == crossq
+    assert (agent.critic_target is None) == crossq
     action = agent.act(np.zeros(OBS, np.float32))
     assert action.shape == (ACT,) and np.all(np.abs(action) <= 1)
 
