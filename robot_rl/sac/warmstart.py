@@ -44,11 +44,10 @@ def critic_sizes(state: dict[str, torch.Tensor]) -> tuple[int, int, list[int]]:
 
 
 def describe(state: dict[str, Any]) -> str:
-    """The sizes a checkpoint's networks are built for, in words."""
+    """The sizes a checkpoint's networks are built for, in words (short: errors show it)."""
     obs, act, hidden = actor_sizes(state["actor"])
     critics, _, critic_hidden = critic_sizes(state["critic"])
-    return (f"observation size {obs}, action size {act}, actor hidden {hidden}, "
-            f"{critics} critics with hidden {critic_hidden}")
+    return f"observation {obs}, action {act}, actor {hidden}, critics {critics}x{critic_hidden}"
 
 
 def _mismatch(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> str | None:
@@ -57,7 +56,8 @@ def _mismatch(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> str | 
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     if missing or extra:
-        return f"layers differ (missing {missing[:2]}, unexpected {extra[:2]})"
+        return (f"missing {', '.join(missing[:2]) or 'none'}; "
+                f"unexpected {', '.join(extra[:2]) or 'none'}")
     for key, value in own.items():
         if tuple(value.shape) != tuple(state[key].shape):
             return f"{key} is {list(state[key].shape)}, expected {list(value.shape)}"
@@ -97,17 +97,19 @@ def init_from(agent: SAC, path: str | Path) -> None:
     state = read_agent_state(path, agent.device)
     problems = {"actor": _mismatch(agent.actor, state["actor"]),
                 "critic": _mismatch(agent.critic, state["critic"])}
-    if any(problems.values()):
+    which = next((k for k, v in problems.items() if v), None)
+    if which is not None:
+        expected = describe({"actor": agent.actor.state_dict(),
+                             "critic": agent.critic.state_dict()})
         try:
             found = describe(state)
         except (KeyError, IndexError):  # pragma: no cover - not a network we wrote
             found = "networks of another kind"
-        expected = describe({"actor": agent.actor.state_dict(),
-                             "critic": agent.critic.state_dict()})
-        which = next(k for k, v in problems.items() if v)
-        raise ConfigError(str(path), "--init", f"expected networks for the config's learner "
-                          f"({expected}; recipe {agent.cfg.recipe}), got {found} ({which}: "
-                          f"{problems[which]})")
+        if found != expected:
+            raise ConfigError(str(path), "--init", f"expected {expected} (the config's "
+                              f"learner), got {found}")
+        raise ConfigError(str(path), "--init", f"expected the {which} layers of "
+                          f"learner.recipe {agent.cfg.recipe}, got other layers ({problems[which]})")
     agent.actor.load_state_dict(state["actor"])
     agent.critic.load_state_dict(state["critic"])
     if agent.critic_target is not None:

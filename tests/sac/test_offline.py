@@ -71,3 +71,13 @@ def test_iql_ranks_the_action_that_leads_to_reward_and_extracts_it() -> None:
     # the behavior's a[0] has mean 0; the advantage-weighted actor goes for a[0] > 0
     action = agent.act(START, deterministic=True)
     assert action[0] > 0.2, action
+
+
+def test_actor_log_prob_of_given_actions_matches_sampling() -> None:
+    agent = SAC(OBS, ACT, tiny("sac"), seed=0)
+    obs = torch.randn(6, OBS)
+    with torch.no_grad():
+        action, log_prob = agent.actor.sample(obs)
+        assert torch.allclose(agent.actor.log_prob(obs, action), log_prob, atol=1e-3)
+        edge = agent.actor.log_prob(obs, torch.ones(6, ACT))  # +-1 is clipped, not inf
+    assert torch.isfinite(edge).all()
