@@ -32,7 +32,8 @@ def random_dataset(config: Path, path: Path, steps: int = 60) -> Path:
     for _ in range(steps):
         a = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
         next_obs, reward, terminated, truncated, _ = env.step(low + (a + 1) * (high - low) / 2)
-        for key, value in zip(rows, (obs, a, reward, next_obs, terminated, truncated)):
+        for key, value in zip(rows, (obs, a, reward, next_obs, terminated, truncated),
+                              strict=True):
             rows[key].append(value)
         obs = env.reset()[0] if terminated or truncated else next_obs
     env.close()

@@ -108,8 +108,8 @@ def init_from(agent: SAC, path: str | Path) -> None:
         if found != expected:
             raise ConfigError(str(path), "--init", f"expected {expected} (the config's "
                               f"learner), got {found}")
-        raise ConfigError(str(path), "--init", f"expected the {which} layers of "
-                          f"learner.recipe {agent.cfg.recipe}, got other layers ({problems[which]})")
+        raise ConfigError(str(path), "--init", f"expected the {which} layers of learner."
+                          f"recipe {agent.cfg.recipe}, got other layers ({problems[which]})")
     agent.actor.load_state_dict(state["actor"])
     agent.critic.load_state_dict(state["critic"])
     if agent.critic_target is not None:

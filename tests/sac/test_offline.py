@@ -47,7 +47,8 @@ def test_iql_steps_on_every_recipe(recipe: str) -> None:
         info = iql.step()
     assert all(np.isfinite(v) for v in info.values())
     assert {"value_loss", "critic_loss", "actor_loss", "advantage_mean"} <= set(info)
-    assert any(not torch.equal(a, b) for a, b in zip(before, agent.actor.parameters()))
+    after = list(agent.actor.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     assert agent.updates == 3 and agent.actor_updates == 3 and iql.steps == 3
     if agent.critic_target is not None:  # the Polyak step moved the targets
         assert not torch.equal(agent.critic_target.net[0].weight, agent.critic.net[0].weight)
