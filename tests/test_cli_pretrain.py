@@ -190,3 +190,47 @@ def test_init_mistakes_on_the_command_line(tmp_path: Path, tiny_a1: Path,
     assert main(["train", str(tiny_a1), "--init", str(tmp_path / "junk.pt"),
                  "--out", str(tmp_path / "runs")]) == 2
     _one_line_error(capsys, "junk.pt", "expected an agent checkpoint")
+
+
+@pytest.mark.timeout(60)
+def test_pretrain_reads_an_actor_recording(tmp_path: Path, tiny_a1: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from robot_rl.nodes.actor_core import Transition
+    from robot_rl.nodes.session_record import SessionRecorder
+
+    arrays = np.load(random_dataset(tiny_a1, tmp_path / "demos.npz", steps=12))
+    rec = SessionRecorder(tmp_path / "session.mcap", {"robot": "a1"})
+    for i in range(12):
+        rec.transition(Transition(arrays["obs"][i], arrays["action"][i],
+                                  float(arrays["reward"][i]), arrays["next_obs"][i],
+                                  bool(arrays["terminated"][i]), bool(arrays["truncated"][i]),
+                                  i, "walk"), 1_000 + i)
+    rec.close()
+    out = tmp_path / "pre"
+    assert main(["pretrain", str(tiny_a1), "--data", str(tmp_path / "session.mcap"),
+                 "--method", "bc", "--steps", "3", "--out", str(out), "--no-progress"]) == 0
+    assert "bc: 3 steps on 12 transitions" in capsys.readouterr().out
+    SessionRecorder(tmp_path / "empty.mcap").close()
+    assert main(["pretrain", str(tiny_a1), "--data", str(tmp_path / "empty.mcap"),
+                 "--out", str(out), "--no-progress"]) == 2
+    _one_line_error(capsys, "empty.mcap", "--data", "expected an MCAP recording")
+
+
+@pytest.mark.timeout(60)
+def test_init_under_aprl_loads_the_sac_inside(tmp_path: Path, tiny_a1: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    aprl = write_config(tmp_path, tiny_a1, {"aprl": {"active": True},
+                                            "learner": {"warmup_steps": 0}}, "aprl.yaml")
+    source = SAC(49, 12, LearnerConfig(recipe="droq", hidden=[32, 32], device="cpu"), seed=7)
+    torch.save(source.state_dict(), tmp_path / "agent.pt")
+    at_start: dict[str, Any] = {}
+    original = Trainer.train
+
+    def spy(self: Trainer, total_steps: int) -> dict[str, float]:
+        at_start["actor"] = _copy(self.agent.sac.actor)  # type: ignore[attr-defined]
+        return original(self, total_steps)
+
+    monkeypatch.setattr(Trainer, "train", spy)
+    assert main(["train", str(aprl), "--init", str(tmp_path / "agent.pt"), "--steps", "10",
+                 "--out", str(tmp_path / "runs"), "--no-progress", "--no-video"]) == 0
+    assert _equal(at_start["actor"], source.actor.state_dict())
