@@ -234,3 +234,38 @@ def test_init_under_aprl_loads_the_sac_inside(tmp_path: Path, tiny_a1: Path,
     assert main(["train", str(aprl), "--init", str(tmp_path / "agent.pt"), "--steps", "10",
                  "--out", str(tmp_path / "runs"), "--no-progress", "--no-video"]) == 0
     assert _equal(at_start["actor"], source.actor.state_dict())
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_stops_pretraining_and_keeps_a_checkpoint(
+        tmp_path: Path, tiny_a1: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import signal
+
+    import robot_rl.pretrain as pretrain
+
+    data = random_dataset(tiny_a1, tmp_path / "demos.npz", steps=20)
+    make = pretrain.make_learner
+
+    def interrupted_after_5(*args: Any, **kw: Any) -> Any:
+        learner = make(*args, **kw)
+        step = learner.step
+
+        def counted() -> dict[str, float]:
+            if learner.steps == 4:
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+            return step()
+
+        learner.step = counted
+        return learner
+
+    monkeypatch.setattr(pretrain, "make_learner", interrupted_after_5)
+    out = tmp_path / "pre"
+    assert main(["pretrain", str(tiny_a1), "--data", str(data), "--method", "bc",
+                 "--steps", "1000", "--out", str(out), "--no-progress"]) == 130
+    (pre,) = out.iterdir()
+    checkpoint = RunDir(pre).latest_checkpoint()
+    assert checkpoint is not None and checkpoint.name == "ckpt-00000005"
+    assert json.loads((checkpoint / "pretrain.json").read_text())["steps"] == 5
+    assert "interrupted at step 5 of 1000" in capsys.readouterr().err
