@@ -19,6 +19,7 @@ from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_time
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
+from robot_rl.sac.warmstart import init_from
 from robot_rl.train import Trainer
 from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
 from robot_rl.train_tasks import TaskEvalResult, TaskTrainer, evaluate_tasks
@@ -128,18 +129,46 @@ def enable_task_graph(cfg: RobotConfig, mode: str) -> None:
     cfg.task_graph_settings()  # validates the graph in the new mode
 
 
+def init_checkpoint(path: str) -> Path:
+    """The ``agent.pt`` that ``train --init PATH`` starts from: ``PATH`` itself, the
+    ``agent.pt`` of a checkpoint folder, or that of a run directory's newest checkpoint.
+
+    Raises:
+        ConfigError: none of these (names the path and what was expected).
+    """
+    p = Path(path)
+    if p.is_dir() and not (p / "agent.pt").is_file() and (p / "checkpoints").is_dir():
+        latest = RunDir(p).latest_checkpoint()
+        if latest is None:
+            raise ConfigError(path, "--init", "expected a run directory with at least one "
+                              "checkpoint")
+        p = latest
+    if p.is_dir():
+        p = p / "agent.pt"
+    if not p.is_file():
+        raise ConfigError(path, "--init", "expected an agent.pt, a checkpoint folder or a run "
+                          "directory written by robot-rl train or pretrain")
+    return p
+
+
 def train_session(config: str | None, steps: int | None, seed: int, out: str,
                   resume: str | None, video: bool = True, progress: bool = True,
-                  task_graph: str | None = None) -> int:
+                  task_graph: str | None = None, init: str | None = None) -> int:
     """Train (or resume) a run; print where its results are. Returns an exit status.
 
     ``task_graph`` (``reset_free`` or ``episodic``) turns on the config's task graph.
+    ``init`` (a run directory, checkpoint folder or ``agent.pt``) gives a new run its
+    starting actor and critics (:func:`robot_rl.sac.warmstart.init_from`).
     """
     if resume is not None:
         run, cfg = open_run(resume)
         checkpoint = run.latest_checkpoint()
         if checkpoint is None:
             raise ConfigError(resume, "checkpoints", "expected at least one checkpoint to resume")
+        if (checkpoint / PRETRAIN_STATE).is_file():
+            raise ConfigError(resume, "--resume", "expected a training run; this is a "
+                              "pretraining run: fine-tune it with robot-rl train CONFIG --init "
+                              f"{resume}")
         if trained_realtime(checkpoint):
             raise ConfigError(resume, "--realtime", "expected --realtime to resume this run: "
                               "it trained in real time (its checkpoints are the learner's)")
@@ -150,6 +179,14 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
             enable_task_graph(cfg, task_graph)
     # everything that can refuse the config (prior data, URDF, APRL) before a run directory
     env, agent, buffer = build(cfg, seed)
+    if init is not None:
+        start = init_checkpoint(init)
+        init_from(getattr(agent, "sac", agent), start)  # an AprlAgent's SAC is .sac
+        print(f"actor and critics from {start}", file=sys.stderr)
+        if cfg.learner.warmup_steps > 0:
+            print(f"note: the first {cfg.learner.warmup_steps} steps (learner.warmup_steps) "
+                  "act uniformly at random, not with the initial policy; set "
+                  "learner.warmup_steps: 0 to act with it from the first step", file=sys.stderr)
     if resume is None:
         run, checkpoint = RunDir.create(out, cfg.name), None
         run.write_config(cfg)
@@ -215,6 +252,9 @@ def finish_run(cfg: RobotConfig, run: RunDir, agent: Any, env: Any, seed: int, s
     print(f"metrics:        {run.path / 'metrics.jsonl'} (tensorboard --logdir {run.path / 'tb'})")
     return 0
 
+
+PRETRAIN_STATE = "pretrain.json"
+"""The file that marks a checkpoint written by ``robot-rl pretrain`` (robot_rl.pretrain)."""
 
 REALTIME_STATE = "learner.json"
 """The counters file of a learner's checkpoint (``train --realtime``, ``robot-rl learner``);

@@ -89,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``robot-rl``, with every subcommand."""
     parser = Parser(prog="robot-rl", description="Real-robot learning runtime.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_eval, _add_inspect, _add_learner, _add_actor, _add_keys,
-                _add_node, _add_launch, _add_operator):
+    for add in (_add_train, _add_pretrain, _add_eval, _add_inspect, _add_learner, _add_actor,
+                _add_keys, _add_node, _add_launch, _add_operator):
         add(sub)
     return parser
 
@@ -119,8 +119,38 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="the robot paced at robot.control_hz in wall time, never waiting for "
                    "the learner, which updates concurrently (docs/distributed.md); a run "
                    "trained so resumes with --realtime")
+    p.add_argument("--init", metavar="CHECKPOINT_OR_RUN_DIR",
+                   help="start a new run's actor and critics from a checkpoint (a run "
+                   "directory of robot-rl pretrain or train, a checkpoint folder or an "
+                   "agent.pt); replay starts empty, learner.prior_data still mixes in")
     _add_threads(p)
     p.set_defaults(func=run_cmds.cmd_train, check=run_cmds.check_train)
+
+
+PRETRAIN_METHODS = ("iql", "bc", "bc_noise", "posterior_bc")
+"""``pretrain --method`` choices (robot_rl.pretrain.METHODS; a test compares the two)."""
+
+
+def _add_pretrain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrain", help="train a policy offline on a dataset, to fine-tune "
+                       "with train --init",
+                       description="Offline pretraining on prior data (docs/learner.md): IQL "
+                       "(actor and critics) or behavioral cloning (actor only); writes a run "
+                       "directory whose checkpoint `robot-rl train CONFIG --init RUN_DIR` "
+                       "fine-tunes with SAC.")
+    p.add_argument("config", help="robot config YAML (its learner sets the network sizes)")
+    p.add_argument("--data", required=True, metavar="DATASET",
+                   help="prior data: an .npz of transitions (docs/learner.md#prior-data-rlpd) "
+                   "or an MCAP recording of robot-rl node actor")
+    p.add_argument("--method", choices=PRETRAIN_METHODS, default="iql",
+                   help="iql (default), bc, bc_noise or posterior_bc")
+    p.add_argument("--steps", type=count, help="gradient steps (default 20000; posterior_bc: "
+                   "per phase)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    p.add_argument("--out", default="runs", help="folder for new run directories (default runs)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_threads(p)
+    p.set_defaults(func=run_cmds.cmd_pretrain, check=run_cmds.check_pretrain)
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:

@@ -1,8 +1,10 @@
-"""``robot-rl train`` and ``robot-rl eval`` (the work is in :mod:`robot_rl.session`)."""
+"""``robot-rl train``, ``pretrain`` and ``eval`` (the work is in :mod:`robot_rl.session` and
+:mod:`robot_rl.pretrain`)."""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +36,13 @@ def check_train(args: argparse.Namespace) -> None:
     if args.realtime and args.task_graph is not None:
         raise ConfigError("<command line>", "--realtime", "expected no --task-graph with it "
                           "(task graphs train lock-step only)")
+    if args.init is not None:
+        if args.resume is not None or args.realtime:
+            raise ConfigError("<command line>", "--init", "expected neither --resume nor "
+                              "--realtime with it (--init starts a new lock-step run)")
+        if not Path(args.init).exists():
+            raise ConfigError(args.init, "--init", "expected an existing run directory, "
+                              "checkpoint folder or agent.pt")
     if args.resume is not None:
         if args.config is not None:
             check_resume_robot(args.config, args.resume)
@@ -41,10 +50,27 @@ def check_train(args: argparse.Namespace) -> None:
     from robot_rl.config import load_config
 
     load_config(args.config, warn=False)  # warnings: once, when the session loads it
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    check_out(args.out)
+
+
+def check_out(out: str) -> None:
+    """``--out`` must be a folder (or not exist yet)."""
+    if Path(out).exists() and not Path(out).is_dir():
         raise ConfigError("<command line>", "--out", "expected a folder for run "
-                          f"directories, {args.out!r} is a file")
+                          f"directories, {out!r} is a file")
+
+
+def check_pretrain(args: argparse.Namespace) -> None:
+    """Mistakes of ``pretrain`` found before torch is imported: the config, the dataset's
+    path (its arrays are checked once the robot's sizes are known), ``--out``."""
+    from robot_rl.config import load_config
+
+    load_config(args.config, warn=False)
+    data = Path(args.data)
+    if not data.is_file():
+        raise ConfigError(args.data, "--data", "expected an existing .npz of prior "
+                          "transitions or an .mcap recording")
+    check_out(args.out)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -58,7 +84,29 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     return train_session(config=args.config, steps=args.steps, seed=args.seed, out=args.out,
                          resume=args.resume, video=not args.no_video,
-                         progress=not args.no_progress, task_graph=args.task_graph)
+                         progress=not args.no_progress, task_graph=args.task_graph,
+                         init=args.init)
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from robot_rl.pretrain import pretrain_session
+
+    if Path(args.data).suffix.lower() != ".mcap":
+        return pretrain_session(args.config, args.data, method=args.method, steps=args.steps,
+                                seed=args.seed, out=args.out, progress=not args.no_progress,
+                                source=args.data)
+    from robot_rl.nodes.session_record import recording_to_prior
+
+    with tempfile.TemporaryDirectory(prefix="robot-rl-pretrain-") as tmp:
+        npz = Path(tmp) / (Path(args.data).stem + ".npz")
+        try:
+            recording_to_prior([args.data], npz)
+        except (OSError, ValueError) as err:
+            raise ConfigError(args.data, "--data", f"expected an MCAP recording with "
+                              f"transitions (robot-rl node actor): {err}") from None
+        return pretrain_session(args.config, str(npz), method=args.method, steps=args.steps,
+                                seed=args.seed, out=args.out, progress=not args.no_progress,
+                                source=args.data)
 
 
 def eval_video_path(run_dir: str | Path) -> Path:

@@ -317,6 +317,22 @@ class TanhGaussianActor(nn.Module):
         log_prob = log_prob - 2 * (math.log(2) - u - F.softplus(-2 * u))
         return action, log_prob.sum(-1)
 
+    def log_prob(self, obs: torch.Tensor, action: torch.Tensor,
+                 eps: float = 1e-5) -> torch.Tensor:
+        """log pi(action|obs) of given actions in [-1, 1] (shape ``[...]``): the offline
+        learners' likelihood of dataset actions (robot_rl.sac.offline, robot_rl.sac.bc).
+
+        Actions are clipped to ``[-1 + eps, 1 - eps]`` first: at exactly +-1 the pre-tanh
+        value would be infinite.
+        """
+        mean, log_std = self(obs)
+        a = action.clamp(-1.0 + eps, 1.0 - eps)
+        u = torch.atanh(a)
+        z = (u - mean) / log_std.exp()
+        log_prob = -0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi)
+        log_prob = log_prob - 2 * (math.log(2) - u - F.softplus(-2 * u))
+        return log_prob.sum(-1)
+
     def deterministic(self, obs: torch.Tensor) -> torch.Tensor:
         """The mode of the squashed Gaussian: tanh(mean)."""
         return torch.tanh(self(obs)[0])
