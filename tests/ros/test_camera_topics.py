@@ -160,3 +160,35 @@ def test_frame_checks_every_field() -> None:
         forged = msgs.Image(**{**vars(msg), **change})
         with pytest.raises(ValueError):
             frame(forged)
+
+
+def test_rclpy_actor_acts_on_the_bridge_states_and_images(tmp_path: Path, tiny_a1: Path,
+                                                          domain_id: int) -> None:
+    # the actor waits for every camera; commands flow only once frames arrive, and its
+    # state carries the newest frame of the configured size
+    from robot_rl.nodes.params import ActorParams
+    from robot_rl.nodes.ros_entry import LifecycleActor
+
+    head = {"name": "head", "width": 20, "height": 16, "rate_hz": 10.0, "link": "trunk",
+            "offset": {"position": [0.3, 0.0, 0.05], "forward": [1, 0, 0], "up": [0, 0, 1]}}
+    path = write_config(tmp_path, tiny_a1, {"cameras": [head]}, "cam_a1.yaml")
+    cfg = load_config(path)
+    dds = DdsNode("sim_bridge_node", domain_id=domain_id, config=loopback_config())
+    ros = RclpyNode("actor_node", domain_id=domain_id, lifecycle=True)
+    bridge = SimBridgeNode(dds, cfg, BridgeParams(robot_config=str(path)))
+    params = ActorParams(robot_config=str(path), learner_address="", autostart=True,
+                         record_mcap=False)
+    actor = LifecycleActor(ros, cfg, params, None)
+    try:
+        assert spin_all([dds, ros], lambda: bridge.core.commands >= 10, 60), \
+            (bridge.core.status(), actor.actor.status())
+        inputs = actor.actor.core.inputs
+        state = inputs.state()
+        assert state is not None and state.images is not None
+        assert state.images["head"].shape == (16, 20, 3) and inputs.rejected == 0
+        assert bridge.core.frames["head"] > 0
+    finally:
+        actor.close()
+        bridge.close()
+        ros.close()
+        dds.close()
