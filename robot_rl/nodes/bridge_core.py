@@ -62,7 +62,9 @@ class BridgeCore:
         self.rejected = 0
         self._reset_requested = False
         self.cameras = list(cfg.cameras)
-        if self.cameras and not hasattr(robot, "render_camera"):
+        # CameraSpec -> (H, W, 3) uint8 RGB; PyBulletRobot.render_camera
+        self._render: Any = getattr(robot, "render_camera", None)
+        if self.cameras and self._render is None:
             raise ValueError(f"{cfg.source}: cameras: this robot cannot render camera images")
         self.frames = {cam.name: 0 for cam in self.cameras}  # frames published per camera
         self._next_frame = {cam.name: float("-inf") for cam in self.cameras}  # sim time (s)
@@ -121,7 +123,7 @@ class BridgeCore:
                 continue
             period = 1.0 / cam.rate_hz
             self._next_frame[cam.name] = due + period if due + period > now else now + period
-            rgb = self.robot.render_camera(cam)  # type: ignore[attr-defined]
+            rgb = self._render(cam)
             out.append((f"image:{cam.name}", image_msg(rgb, stamp_ns, cam.name)))
             if cam.compressed:
                 out.append((f"compressed:{cam.name}",

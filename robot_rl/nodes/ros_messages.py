@@ -94,7 +94,7 @@ def extras_msg(state: RobotState, **more: Any) -> msgs.Float64MultiArray:
 
 IMAGE_ENCODINGS = ("rgb8", "bgr8")
 """Image encodings :func:`frame` reads (robot_rl sends rgb8)."""
-MAX_IMAGE_SIDE = 4096
+MAX_FRAME_SIDE = 4096
 """Largest image side (px) :func:`frame` reads; a bigger header is forged or a mistake."""
 JPEG_FORMAT = "rgb8; jpeg compressed bgr8"
 """``CompressedImage.format`` of our JPEGs, as ``compressed_image_transport`` writes it."""
@@ -121,15 +121,15 @@ def frame(msg: msgs.Image) -> np.ndarray:
     Rows may be padded (``step`` > 3 ``width``), as ROS allows.
 
     Raises:
-        ValueError: another encoding, a size of 0 or above :data:`MAX_IMAGE_SIDE`, a
+        ValueError: another encoding, a size of 0 or above :data:`MAX_FRAME_SIDE`, a
             ``step`` shorter than a row, or ``data`` that is not ``step * height`` bytes.
     """
     if msg.encoding not in IMAGE_ENCODINGS:
         raise ValueError(f"Image encoding {msg.encoding[:20]!r}: expected one of "
                          f"{', '.join(IMAGE_ENCODINGS)}")
     h, w, step = msg.height, msg.width, msg.step
-    if not (1 <= h <= MAX_IMAGE_SIDE and 1 <= w <= MAX_IMAGE_SIDE):
-        raise ValueError(f"Image of {w}x{h} px: expected sides in [1, {MAX_IMAGE_SIDE}]")
+    if not (1 <= h <= MAX_FRAME_SIDE and 1 <= w <= MAX_FRAME_SIDE):
+        raise ValueError(f"Image of {w}x{h} px: expected sides in [1, {MAX_FRAME_SIDE}]")
     if not 3 * w <= step <= 3 * w + 64:
         raise ValueError(f"Image step {step} for width {w}: expected {3 * w} (3 bytes per "
                          "pixel) plus at most 64 bytes of row padding")

@@ -4,7 +4,6 @@ that a plain rclpy node (Fast DDS, loopback) decodes; malformed images are count
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,8 @@ from robot_rl.nodes.state import StateAssembler
 from robot_rl.ros import cdr, msgs
 from robot_rl.ros.dds import DdsNode, loopback_config
 from robot_rl.ros.rclpy_node import RclpyNode
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.conftest import CONFIGS, write_config  # noqa: E402
-from tests.ros.rclpy_driver import spin_all  # noqa: E402
+from tests.conftest import CONFIGS, write_config
+from tests.ros.rclpy_driver import spin_all
 
 pytestmark = pytest.mark.timeout(120)
 
