@@ -35,6 +35,8 @@ class RobotState:
     base_linear_velocity: np.ndarray | None = None  # (3,) body frame, m/s
     base_position: np.ndarray | None = None  # (3,) world frame, m
     yaw: float = 0.0  # heading (rad) from the IMU quaternion
+    # camera name -> newest (H, W, 3) uint8 RGB frame (cfg.cameras), beside the observation
+    images: dict[str, np.ndarray] | None = None
 
     def is_finite(self) -> bool:
         """True when every reported number is finite."""

@@ -20,7 +20,8 @@ import pybullet
 import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
-from robot_rl.config import RobotConfig
+from robot_rl.config import CameraSpec, RobotConfig
+from robot_rl.images import crop_resize
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 
 FAR_M = 1000.0  # a height where the robot touches nothing (to break stale contacts)
@@ -131,6 +132,14 @@ class PyBulletRobot:
         self.ee_id = by_link.get(ee) if ee else None
         if ee and self.ee_id is None:
             raise ValueError(f"{self.cfg.source}: robot.end_effector_link: {ee!r} not in URDF")
+        by_link[self.client.getBodyInfo(self.body)[0].decode()] = -1  # the base link
+        self.camera_links: dict[str, int] = {}  # camera name -> link index (-1: the base)
+        for i, cam in enumerate(self.cfg.cameras):
+            if cam.link is not None:
+                if cam.link not in by_link:
+                    raise ValueError(f"{self.cfg.source}: cameras[{i}].link: {cam.link!r} "
+                                     "not in the URDF")
+                self.camera_links[cam.name] = by_link[cam.link]
 
     def _shift_masses(self) -> None:
         """Applies ``sim.dynamics``' masses, inertias and payload to the loaded body.
@@ -372,6 +381,39 @@ class PyBulletRobot:
         if marker is not None:
             _draw_marker(rgb, marker, view, proj)
         return rgb
+
+    def render_cameras(self) -> dict[str, np.ndarray]:
+        """A frame of every camera of ``cfg.cameras``: name -> (height, width, 3) uint8 RGB."""
+        return {cam.name: self.render_camera(cam) for cam in self.cfg.cameras}
+
+    def render_camera(self, cam: CameraSpec) -> np.ndarray:
+        """One camera's frame: rendered headless (TinyRenderer) at its render size, then
+        cropped and resized to ``width`` x ``height`` (:func:`robot_rl.images.crop_resize`)."""
+        rw, rh = cam.render_size
+        proj = self.client.computeProjectionMatrixFOV(cam.fov_deg, rw / rh, cam.near, cam.far)
+        img = self.client.getCameraImage(rw, rh, self._camera_view(cam), proj,
+                                         renderer=pybullet.ER_TINY_RENDERER,
+                                         flags=pybullet.ER_NO_SEGMENTATION_MASK)
+        rgba = np.asarray(img[2], dtype=np.uint8).reshape(rh, rw, 4)
+        return crop_resize(rgba[:, :, :3], cam.crop, (cam.width, cam.height))
+
+    def _camera_view(self, cam: CameraSpec) -> tuple[float, ...]:
+        """The view matrix of a fixed camera, or of a link camera where its link is now."""
+        if cam.fixed is not None:
+            return tuple(self.client.computeViewMatrix(cam.fixed.eye, cam.fixed.target,
+                                                       cam.fixed.up))
+        c, link = self.client, self.camera_links[cam.name]
+        if link == -1:  # PyBullet reports the base's inertial frame; the URDF frame is offset
+            pos, orn = c.getBasePositionAndOrientation(self.body)
+            inertial = c.getDynamicsInfo(self.body, -1)[3:5]
+            pos, orn = c.multiplyTransforms(pos, orn, *c.invertTransform(*inertial))
+        else:
+            pos, orn = c.getLinkState(self.body, link, computeForwardKinematics=True)[4:6]
+        rot = np.asarray(c.getMatrixFromQuaternion(orn)).reshape(3, 3)
+        eye = np.asarray(pos) + rot @ np.asarray(cam.offset.position)
+        target = eye + rot @ np.asarray(cam.offset.forward)
+        up = rot @ np.asarray(cam.offset.up)
+        return tuple(c.computeViewMatrix(eye.tolist(), target.tolist(), up.tolist()))
 
     def close(self) -> None:
         """Disconnect from the physics server."""

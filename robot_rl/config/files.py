@@ -228,6 +228,10 @@ def check_against_urdf(cfg: RobotConfig, urdf: Urdf,
         _check_link(link, f"robot.foot_links[{i}]", urdf, file)
     if spec.end_effector_link:
         _check_link(spec.end_effector_link, "robot.end_effector_link", urdf, file)
+    for i, cam in enumerate(cfg.cameras):
+        if cam.link is not None and cam.link not in urdf.links:  # the base link is fine here
+            raise ConfigError(file, f"cameras[{i}].link", f"expected a link of {where}, got "
+                              f"{cam.link!r}{_hint(cam.link, urdf.links)}")
 
     attrs = {"position_lower": "lower", "position_upper": "upper",
              "velocity_limit": "velocity", "effort_limit": "effort"}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from robot_rl.aprl.settings import AprlSection, AprlSettings
+from robot_rl.config.cameras import CameraSpec, check_cameras
 from robot_rl.config.loader import Fail, short
 from robot_rl.config.taskgraph import (
     TaskGraphSection,
@@ -606,6 +607,8 @@ class RobotConfig:
     sim: SimConfig = field(default_factory=SimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     ros: RosConfig = field(default_factory=RosConfig)  # ROS 2 topics (actor, sim bridge)
+    # cameras publishing sensor_msgs/Image (robot_rl/config/cameras.py, docs/configs.md)
+    cameras: list[CameraSpec] = field(default_factory=list)
     # Tasks and edges for reset-free training (docs/task_graph.md); used only when
     # task_graph.enabled is true (or `robot-rl train --task-graph`), else `task:` is trained.
     task_graph: TaskGraphSection | None = None
@@ -640,6 +643,7 @@ class RobotConfig:
             value = getattr(self.safety, key)
             if isinstance(value, list):
                 _per_joint(fail, f"safety.{key}", value, self.n_joints)
+        check_cameras(fail, self.cameras, self.robot.control_hz, self.safety.max_state_age_s)
         order = self.ros.command_joints
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "

@@ -15,6 +15,7 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,8 @@ class ActorNode:
             self._record_topic(ros.extras_topic, msgs.Float64MultiArray, QOS_SENSOR_DATA)
             node.subscription(ros.extras_topic, msgs.Float64MultiArray, self._on_extras,
                               QOS_SENSOR_DATA)
+        for cam in cfg.cameras:  # frames beside the observation (not recorded: too large)
+            node.subscription(cam.topic, msgs.Image, self._on_image(cam.name), QOS_SENSOR_DATA)
         self._record_topic(ros.joint_states_topic, msgs.JointState, QOS_SENSOR_DATA)
         node.subscription(ros.joint_states_topic, msgs.JointState, self._on_joint_state,
                           QOS_SENSOR_DATA)
@@ -112,6 +115,11 @@ class ActorNode:
     def _on_extras(self, msg: msgs.Float64MultiArray) -> None:
         self.core.inputs.extras_message(msg, time.monotonic())
         self._record(self.cfg.ros.extras_topic, msg)
+
+    def _on_image(self, camera: str) -> Callable[[msgs.Image], None]:
+        def take(msg: msgs.Image) -> None:
+            self.core.inputs.camera_image(camera, msg, time.monotonic())
+        return take
 
     def _on_joint_state(self, msg: msgs.JointState) -> None:
         now = time.monotonic()

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from robot_rl.images import encode_jpeg
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
 
@@ -89,6 +90,54 @@ def extras_msg(state: RobotState, **more: Any) -> msgs.Float64MultiArray:
             segments[name] = value
     segments.update(more)
     return labelled(segments)
+
+
+IMAGE_ENCODINGS = ("rgb8", "bgr8")
+"""Image encodings :func:`frame` reads (robot_rl sends rgb8)."""
+MAX_FRAME_SIDE = 4096
+"""Largest image side (px) :func:`frame` reads; a bigger header is forged or a mistake."""
+JPEG_FORMAT = "rgb8; jpeg compressed bgr8"
+"""``CompressedImage.format`` of our JPEGs, as ``compressed_image_transport`` writes it."""
+
+
+def image_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str) -> msgs.Image:
+    """The rgb8 Image of an (H, W, 3) uint8 frame (rows back to back: step = 3 W)."""
+    height, width = rgb.shape[:2]
+    return msgs.Image(msgs.Header(msgs.Time.from_ns(stamp_ns), frame_id), height, width,
+                      "rgb8", 0, 3 * width, np.ascontiguousarray(rgb, np.uint8).reshape(-1))
+
+
+def compressed_image_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str,
+                         quality: int = 90) -> msgs.CompressedImage:
+    """The JPEG CompressedImage of an (H, W, 3) uint8 RGB frame."""
+    data = np.frombuffer(encode_jpeg(rgb, quality), np.uint8)
+    return msgs.CompressedImage(msgs.Header(msgs.Time.from_ns(stamp_ns), frame_id),
+                                JPEG_FORMAT, data)
+
+
+def frame(msg: msgs.Image) -> np.ndarray:
+    """The (height, width, 3) uint8 RGB frame of an rgb8 or bgr8 Image (a new array).
+
+    Rows may be padded (``step`` > 3 ``width``), as ROS allows.
+
+    Raises:
+        ValueError: another encoding, a size of 0 or above :data:`MAX_FRAME_SIDE`, a
+            ``step`` shorter than a row, or ``data`` that is not ``step * height`` bytes.
+    """
+    if msg.encoding not in IMAGE_ENCODINGS:
+        raise ValueError(f"Image encoding {msg.encoding[:20]!r}: expected one of "
+                         f"{', '.join(IMAGE_ENCODINGS)}")
+    h, w, step = msg.height, msg.width, msg.step
+    if not (1 <= h <= MAX_FRAME_SIDE and 1 <= w <= MAX_FRAME_SIDE):
+        raise ValueError(f"Image of {w}x{h} px: expected sides in [1, {MAX_FRAME_SIDE}]")
+    if not 3 * w <= step <= 3 * w + 64:
+        raise ValueError(f"Image step {step} for width {w}: expected {3 * w} (3 bytes per "
+                         "pixel) plus at most 64 bytes of row padding")
+    if msg.data.size != step * h:
+        raise ValueError(f"Image of {msg.data.size} bytes: expected step x height = "
+                         f"{step * h}")
+    rows = msg.data.reshape(h, step)[:, :3 * w].reshape(h, w, 3)
+    return np.ascontiguousarray(rows[:, :, ::-1] if msg.encoding == "bgr8" else rows).copy()
 
 
 def imu_arrays(msg: msgs.Imu) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

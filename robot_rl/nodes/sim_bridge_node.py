@@ -6,7 +6,9 @@ uses ``rclcpp::SystemDefaultsQoS()``, see :data:`robot_rl.ros.wire.QOS_STATE_WRI
 default subscriber (RViz, robot_state_publisher, ``ros2 topic echo``) matches. Takes
 ``std_msgs/Float64MultiArray`` on the command topic (controller joint order) and
 ``std_msgs/Bool`` on the e-stop topic, and steps physics one control period per tick of a
-real-time timer. The logic is in
+real-time timer. Each configured camera publishes ``sensor_msgs/Image`` (rgb8) on its topic
+at its rate, and with ``compressed: true`` a JPEG ``sensor_msgs/CompressedImage`` on
+``<topic>/compressed``, with the same QoS. The logic is in
 :class:`~robot_rl.nodes.bridge_core.BridgeCore`.
 """
 
@@ -53,6 +55,12 @@ class SimBridgeNode:
         if ros.extras_topic:
             self.publishers["extras"] = node.publisher(ros.extras_topic, msgs.Float64MultiArray,
                                                        QOS_STATE_WRITER)
+        for cam in cfg.cameras:  # sensor_msgs/Image (+ CompressedImage) per camera
+            self.publishers[f"image:{cam.name}"] = node.publisher(cam.topic, msgs.Image,
+                                                                  QOS_STATE_WRITER)
+            if cam.compressed:
+                self.publishers[f"compressed:{cam.name}"] = node.publisher(
+                    cam.compressed_topic, msgs.CompressedImage, QOS_STATE_WRITER)
         self.status_pub = node.publisher(params.status_topic, msgs.String, QOS_DEFAULT)
         node.subscription(ros.command_topic, msgs.Float64MultiArray, self._on_command,
                           QOS_DEFAULT)

@@ -8,11 +8,18 @@ that stopped: a dead driver, a lost IMU, a dead extras publisher. Arrival time, 
 header stamp, because the actor and the robot may run on different machines whose wall
 clocks disagree (the header stamps are kept for the status, as ``stamp_lag_ms``).
 
+Camera images (``cfg.cameras``) are inputs like the others: the newest frame of each camera
+is kept, and its arrival counts in the stamp, so a camera that stops (or falls behind the
+state age limit) makes the state stale and the actor holds. The frames ride beside the
+observation in ``RobotState.images``; a frame that is not an rgb8/bgr8 image of the
+camera's configured size is rejected and counted.
+
 Usage::
 
     parts = StateAssembler(cfg)
     parts.joint_state(msg, now=time.monotonic())      # from the subscription callbacks
     parts.imu(msg, now=...)
+    parts.camera_image("front", msg, now=...)       # each of cfg.cameras
     state = parts.state()                              # None until every needed part arrived
 """
 
@@ -21,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.nodes.ros_messages import EXTRA_SIGNALS, imu_arrays, unlabel
+from robot_rl.nodes.ros_messages import EXTRA_SIGNALS, frame, imu_arrays, unlabel
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
 
@@ -61,6 +68,9 @@ class StateAssembler:
         self.angular_velocity = np.zeros(3)
         self.linear_acceleration = np.zeros(3)
         self.extras: dict[str, np.ndarray] = {}
+        self.image_size = {cam.name: (cam.height, cam.width) for cam in cfg.cameras}
+        self.frames: dict[str, np.ndarray] = {}  # camera name -> newest frame (H, W, 3) uint8
+        self.frame_rx = {name: -np.inf for name in self.image_size}  # arrival per camera
         self.reset_count = 0.0  # respawns the simulator reported (extras ``reset_count``)
         self.stamp_lag_ns = 0  # header stamp -> arrival (wall clocks), for the status
         self.rejected = 0
@@ -112,6 +122,21 @@ class StateAssembler:
         self.extras_rx = now
         return True
 
+    def camera_image(self, name: str, msg: msgs.Image, now: float) -> bool:
+        """Takes a camera's Image; returns False (and counts it) if it is malformed or not
+        of the camera's configured size."""
+        try:
+            rgb = frame(msg)
+        except ValueError as err:
+            return self._reject(f"camera {name}: {err}")
+        if rgb.shape[:2] != self.image_size[name]:
+            h, w = self.image_size[name]
+            return self._reject(f"camera {name}: a {rgb.shape[1]}x{rgb.shape[0]} image, "
+                                f"expected {w}x{h} (cameras: width, height)")
+        self.frames[name] = rgb
+        self.frame_rx[name] = now
+        return True
+
     def _reject(self, why: str) -> bool:
         self.rejected += 1
         self.last_error = why
@@ -126,7 +151,10 @@ class StateAssembler:
         if self.needs_imu and not np.isfinite(self.imu_rx):
             return "imu"
         absent = sorted(self.needs_extras - set(self.extras))
-        return f"extras ({', '.join(absent)})" if absent else ""
+        if absent:
+            return f"extras ({', '.join(absent)})"
+        cameras = [name for name in self.image_size if name not in self.frames]
+        return f"camera ({', '.join(cameras)})" if cameras else ""
 
     def state(self) -> RobotState | None:
         """The newest state, stamped with the oldest needed arrival; None if incomplete."""
@@ -137,6 +165,8 @@ class StateAssembler:
             stamp = min(stamp, self.imu_rx)
         if self.needs_extras:
             stamp = min(stamp, self.extras_rx)
+        if self.frame_rx:
+            stamp = min(stamp, *self.frame_rx.values())
 
         def extra(name: str) -> np.ndarray | None:  # one of EXTRA_SIGNALS, if it arrived
             return self.extras[name].copy() if name in self.extras else None
@@ -148,4 +178,5 @@ class StateAssembler:
                           imu_linear_acceleration=self.linear_acceleration.copy(),
                           foot_contacts=extra("foot_contacts"), ee_position=extra("ee_position"),
                           base_linear_velocity=extra("base_linear_velocity"),
-                          base_position=extra("base_position"))
+                          base_position=extra("base_position"),
+                          images=dict(self.frames) if self.image_size else None)

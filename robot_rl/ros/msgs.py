@@ -45,6 +45,11 @@ DEFINITIONS: dict[str, str] = {
     "std_msgs/msg/Float64MultiArray": "MultiArrayLayout  layout\nfloat64[]         data\n",
     "std_msgs/msg/Bool": "bool data\n",
     "std_msgs/msg/String": "string data\n",
+    "sensor_msgs/msg/Image": (
+        "std_msgs/Header header\n\nuint32 height\nuint32 width\n\nstring encoding\n\n"
+        "uint8 is_bigendian\nuint32 step\nuint8[] data\n"
+    ),
+    "sensor_msgs/msg/CompressedImage": "std_msgs/Header header\n\nstring format\nuint8[] data\n",
 }
 
 # RIHS01 hashes as ROS 2 Jazzy lists them (share/<package>/msg/<Type>.json, "type_hashes";
@@ -60,6 +65,10 @@ TYPE_HASHES: dict[str, str] = {
         "RIHS01_feb91e995ff9ebd09c0cb3d2aed18b11077585839fb5db80193b62d74528f6c9",
     "std_msgs/msg/String":
         "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18",
+    "sensor_msgs/msg/Image":
+        "RIHS01_d31d41a9a4c4bc8eae9be757b0beed306564f7526c88ea6a4588fb9582527d47",
+    "sensor_msgs/msg/CompressedImage":
+        "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a",
 }
 
 
@@ -205,17 +214,51 @@ class String:
     data: str = ""
 
 
+def _u8(values: Any = ()) -> np.ndarray:
+    return np.array(values, dtype=np.uint8).reshape(-1)
+
+
+@dataclass(eq=False)
+class Image:
+    """sensor_msgs/msg/Image: ``height`` rows of ``step`` bytes in ``data``.
+
+    robot_rl sends ``rgb8`` (3 bytes per pixel, no row padding); what a frame's shape and
+    bytes must satisfy to be used is checked by :func:`robot_rl.nodes.ros_messages.frame`.
+    """
+
+    ROS_TYPE: ClassVar[str] = "sensor_msgs/msg/Image"
+    header: Header = field(default_factory=Header)
+    height: int = 0
+    width: int = 0
+    encoding: str = ""
+    is_bigendian: int = 0
+    step: int = 0
+    data: np.ndarray = field(default_factory=_u8)
+
+
+@dataclass(eq=False)
+class CompressedImage:
+    """sensor_msgs/msg/CompressedImage: ``format`` (e.g. ``rgb8; jpeg compressed bgr8``, as
+    ``compressed_image_transport`` writes it) and the encoded bytes."""
+
+    ROS_TYPE: ClassVar[str] = "sensor_msgs/msg/CompressedImage"
+    header: Header = field(default_factory=Header)
+    format: str = ""
+    data: np.ndarray = field(default_factory=_u8)
+
+
 RosMessage = (Time | Header | Quaternion | Vector3 | JointState | Imu | MultiArrayDimension
-              | MultiArrayLayout | Float64MultiArray | Bool | String)
+              | MultiArrayLayout | Float64MultiArray | Bool | String | Image | CompressedImage)
 
 MESSAGE_CLASSES: dict[str, type[Any]] = {
     cls.ROS_TYPE: cls
     for cls in (Time, Header, Quaternion, Vector3, JointState, Imu, MultiArrayDimension,
-                MultiArrayLayout, Float64MultiArray, Bool, String)
+                MultiArrayLayout, Float64MultiArray, Bool, String, Image, CompressedImage)
 }
 
 # Top-level types with a known hash: the ones sent on topics.
-TOPIC_TYPES: tuple[type[Any], ...] = (JointState, Imu, Float64MultiArray, Bool, String)
+TOPIC_TYPES: tuple[type[Any], ...] = (JointState, Imu, Float64MultiArray, Bool, String, Image,
+                                      CompressedImage)
 
 
 def message_class(ros_type: str) -> type[Any]:

@@ -8,6 +8,7 @@ limit per case guards against hangs only (a loaded 2-core machine took 10 s for 
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -75,6 +76,11 @@ def urdf_file(content: str, name: str = "robot.urdf") -> Callable[[Path], bytes]
         (folder / name).write_text(content)
         return changed({"robot": {"urdf": name}})(folder)
     return make
+
+
+FRONT = {"name": "front", "width": 84, "height": 84,
+         "fixed": {"eye": [1.0, 0.0, 0.6], "target": [0.0, 0.0, 0.2]}}
+WRIST = {"name": "wrist", "width": 84, "height": 84, "link": "panda_hand"}
 
 
 BILLION_LAUGHS = b"""name: a1
@@ -219,6 +225,14 @@ CASES = [
     Case("config-missing", None, ("nope.yaml",),
          lambda folder, config: ["train", str(folder / "nope.yaml"), "--steps", "10"]),
     Case("no-config", None, ("config",), lambda folder, config: ["train", "--steps", "10"]),
+    Case("camera-link-typo", changed({"cameras": [dict(WRIST, link="panda_hnd")]}, PANDA),
+         ("cameras[0].link", "panda_hand")),
+    Case("camera-duplicate", changed({"cameras": [FRONT, copy.deepcopy(FRONT)]}), ("cameras[1].name",)),
+    Case("camera-crop-outside", changed({"cameras": [dict(FRONT, crop=[40, 0, 64, 64])]}),
+         ("cameras[0].crop", "inside")),
+    Case("camera-huge", changed({"cameras": [dict(FRONT, width=4096)]}), ("cameras[0].width",)),
+    Case("camera-two-mounts", changed({"cameras": [dict(FRONT, link="trunk")]}),
+         ("cameras[0]", "exactly one mount")),
     Case("task-graph-without-section", changed({"task_graph": None}), ("task_graph",),
          _args("--task-graph", "reset_free")),
 ]

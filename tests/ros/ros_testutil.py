@@ -54,4 +54,10 @@ def sample_messages() -> dict[str, Any]:
             layout, np.array([0.05, 0.7, -1.4])),
         "/estop": msgs.Bool(True),
         "/robot_rl/status": msgs.String('{"state": "running", "note": "\u00e9t\u00e9 ok"}'),
+        "/camera/front/image_raw": msgs.Image(
+            msgs.Header(msgs.Time(7, 8), "front"), 2, 3, "rgb8", 0, 9,
+            np.arange(18, dtype=np.uint8) * 13),
+        "/camera/front/image_raw/compressed": msgs.CompressedImage(
+            msgs.Header(msgs.Time(7, 8), "front"), "rgb8; jpeg compressed bgr8",
+            np.array([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 0xFF, 0xD9], dtype=np.uint8)),
     }

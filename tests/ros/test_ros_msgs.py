@@ -23,6 +23,11 @@ JAZZY_HASHES = {
         "RIHS01_feb91e995ff9ebd09c0cb3d2aed18b11077585839fb5db80193b62d74528f6c9",
     "std_msgs/msg/String":
         "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18",
+    # not in REFERENCES.md: read from the Jazzy wheels' share/sensor_msgs/msg/*.json
+    "sensor_msgs/msg/Image":
+        "RIHS01_d31d41a9a4c4bc8eae9be757b0beed306564f7526c88ea6a4588fb9582527d47",
+    "sensor_msgs/msg/CompressedImage":
+        "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a",
 }
 
 
