@@ -12,6 +12,7 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.evaluate import evaluate
 from robot_rl.sac import SAC, ReplayBuffer
+from robot_rl.sac.device import bf16_supported
 from robot_rl.spaces import ActionRescale
 from robot_rl.train import Trainer
 
@@ -28,10 +29,18 @@ def _filled_buffer(obs_dim: int = 5, act_dim: int = 2, n: int = 500, seed: int =
 
 
 @pytest.mark.timeout(600)
-def test_sac_solves_pendulum_within_5000_steps() -> None:
+@pytest.mark.parametrize("precision", [
+    "fp32",
+    # bf16 autocast: half of the learning-quality check that precision: auto needs before it
+    # may pick bf16 on a CPU (robot_rl/sac/device.py); runs where the CPU has native bf16
+    pytest.param("bf16", marks=pytest.mark.skipif(
+        not bf16_supported(), reason="this CPU has no native bf16 matmuls")),
+])
+def test_sac_solves_pendulum_within_5000_steps(precision: str) -> None:
     env = gym.make("Pendulum-v1")
     cfg = LearnerConfig(hidden=[128, 128], batch_size=128, utd=1, warmup_steps=500,
-                        init_temperature=1.0, target_entropy=-1.0)
+                        init_temperature=1.0, target_entropy=-1.0, device="cpu",
+                        precision=precision)
     agent = SAC(3, 1, cfg, seed=0)
     trainer = Trainer(env, agent, ReplayBuffer(3, 1, 10_000, seed=0), cfg, seed=0,
                       progress=False)
@@ -40,6 +49,7 @@ def test_sac_solves_pendulum_within_5000_steps() -> None:
     result = evaluate(lambda o: agent.act(o, deterministic=True), env, episodes=5,
                       action_transform=ActionRescale(env.action_space))
     assert result.mean_return >= -250, result.returns
+    assert agent.precision == precision  # not silently fp32
 
 
 def test_save_load_continue_gives_identical_actions_and_losses() -> None:
