@@ -147,3 +147,34 @@ def test_sample_efficiency_held_fields_and_summary() -> None:
                                                      (1800, 0.015), (2400, 0.02))]
     assert se.held_step("panda", history) == 1200
     assert se.held_step("panda", history[:-1]) is None
+
+
+def test_priors_summary_keys_by_task_then_arm_and_reports_unbuilt_arms(tmp_path: Path) -> None:
+    import priors
+
+    history = [{"step": s, "metric": m} for s, m in ((0, 0.05), (600, 0.019), (1200, 0.015),
+                                                     (1800, 0.012))]
+    runs = [{"task": "panda", "arm": "scratch", "seed": 1, "steps_to_held": None,
+             "final_metric": 0.05, "history": history[:1]},
+            {"task": "panda", "arm": "scratch", "seed": 0, "steps_to_held": 600,
+             "final_metric": 0.012, "history": history},
+            {"task": "panda", "arm": "exploration", "seed": 0, "steps_to_held": None,
+             "history": [], "not_implemented": "not built"}]
+    out = priors.summarize(runs, ["panda"], ["scratch", "exploration"])
+    assert list(out) == ["panda"] and list(out["panda"]) == ["scratch", "exploration"]
+    scratch = out["panda"]["scratch"]
+    assert scratch["steps_to_held"] == [600, None]  # by seed
+    assert scratch["median_steps_to_held"] is None  # one of two never held
+    assert scratch["held"] == "1/2"
+    assert out["panda"]["exploration"]["not_implemented"] == "not built"
+    assert priors.ok("panda", 0.02) and not priors.ok("panda", 0.021)
+    assert priors.ok("a1", 0.5) and not priors.ok("a1", 0.49)
+    priors.plot(out, tmp_path / "priors.png")
+    assert (tmp_path / "priors.png").stat().st_size > 1000
+
+
+def test_priors_refuses_unknown_arms() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "priors.py"),
+                             "--arms", "scratch,magic"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "--arms: unknown magic" in result.stderr
