@@ -87,10 +87,12 @@ def push_waypoint(ee: np.ndarray, block: np.ndarray, goal: np.ndarray, half: flo
         target = np.array([xy[0], xy[1], m.push_z])
     else:
         # sideways only where the gripper cannot hit the block: behind it, or above it
-        free = along < -corner or ee[2] > m.hover_z - 0.01
+        # (a gripper that slipped off the line while pushing backs off behind the block)
+        free = along < -corner or ee[2] > m.hover_z - 0.01 or (
+            low and along < -half and abs(lateral) < half + m.finger)
         xy = start if free else ee[:2]
         near = float(np.linalg.norm(ee[:2] - start)) < 0.02
-        z = m.push_z if near or (low and along < -corner) else m.hover_z
+        z = m.push_z if near or (low and free) else m.hover_z
         target = np.array([xy[0], xy[1], z])
     move = target - ee
     length = float(np.linalg.norm(move))
