@@ -286,7 +286,7 @@ class PushTask:
         try:
             Predicate.parse(self.success, PUSH_SIGNALS)
         except PredicateError as err:
-            fail("success", f"a predicate over the push signals: {err}")
+            fail("success", f"expected a predicate over the push signals: {err}")
 
     def success_predicate(self) -> Predicate:
         """The parsed ``success`` predicate (validated on load)."""
