@@ -261,9 +261,6 @@ class PyBulletRobot:
         out of reach and running collision detection breaks every such point.
         """
         self.client.resetBasePositionAndOrientation(self.body, [0.0, 0.0, FAR_M], [0, 0, 0, 1])
-        if self.block is not None:  # the block on the floor too, away from the robot
-            self.client.resetBasePositionAndOrientation(self.block, [FAR_M, 0.0, FAR_M],
-                                                        [0, 0, 0, 1])
         self.client.performCollisionDetection()
 
     # ------------------------------------------------------------ interface
