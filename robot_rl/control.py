@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.rewards import reach_reward, walk_reward
+from robot_rl.rewards import push_reward, reach_reward, walk_reward
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
 from robot_rl.spaces import ActionMapper, ObservationBuilder
@@ -82,7 +82,8 @@ class Completed(NamedTuple):
 
 def task_rewards(cfg: RobotConfig) -> dict[str, Reward]:
     """Task name -> reward. A legged robot knows ``walk`` (its config's band) and ``stand``
-    (a band of 0 m/s: stay in place); an arm knows ``reach`` (its episode's target)."""
+    (a band of 0 m/s: stay in place); an arm knows ``reach`` (its episode's target) and,
+    with ``task.kind: push``, ``push`` (the simulator's block to ``task.push.goal``)."""
     if cfg.robot.kind == "legged":
         walk = cfg.task.walk
         stand = dataclasses.replace(walk, velocity_low=0.0, velocity_high=0.0)
@@ -95,7 +96,11 @@ def task_rewards(cfg: RobotConfig) -> dict[str, Reward]:
         assert t is not None, "reach needs a target"
         return reach_reward(s, t, a, reach)
 
-    return {"reach": reach_task}
+    tasks: dict[str, Reward] = {"reach": reach_task}
+    if cfg.task.kind == "push":
+        push, success = cfg.task.push, cfg.task.push.success_predicate()
+        tasks["push"] = lambda s, a, t, yaw: push_reward(s, a, push, success)
+    return tasks
 
 
 def sample_target(cfg: RobotConfig, task: str, rng: np.random.Generator) -> np.ndarray | None:

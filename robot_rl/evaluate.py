@@ -28,7 +28,11 @@ class EvalResult:
     # measured along the body's heading, so a robot running in circles scores high on it but
     # near zero here.
     net_velocity: list[float] = field(default_factory=list)
-    final_distance: list[float] = field(default_factory=list)  # reaching tasks (m)
+    # per episode, at its last step: reach, end effector to target; push, block to goal (m)
+    final_distance: list[float] = field(default_factory=list)
+    # per episode, tasks with a success test (reach: success_distance; push: the
+    # task.push.success predicate): 1.0 where it held at the episode's last step
+    success: list[float] = field(default_factory=list)
     video: Path | None = None
 
     def add_walk(self, velocities: list[float], start: np.ndarray | None, env: gym.Env,
@@ -53,6 +57,8 @@ class EvalResult:
             out["net_velocity"] = float(np.mean(self.net_velocity))
         if self.final_distance:
             out["final_distance"] = float(np.mean(self.final_distance))
+        if self.success:
+            out["success_rate"] = float(np.mean(self.success))
         return out
 
 
@@ -95,8 +101,11 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
             limit = getattr(getattr(env, "cfg", None), "task", None)
             horizon = limit.episode_steps if limit is not None else length
             result.add_walk(velocities, start, env, max(horizon, length))
-        if "ee_distance" in info:
-            result.final_distance.append(float(info["ee_distance"]))
+        distance = info.get("block_distance", info.get("ee_distance"))  # push, else reach
+        if distance is not None:
+            result.final_distance.append(float(distance))
+        if "success" in info:
+            result.success.append(float(info["success"]))
     if video is not None and frames:
         _show_target(env, hide=True)
         fps = getattr(env, "metadata", {}).get("render_fps", 20)

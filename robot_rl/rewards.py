@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from robot_rl.config.schema import ReachTask, WalkTask
+from robot_rl.config.schema import PushTask, ReachTask, WalkTask
 from robot_rl.robot import RobotState, body_to_world, quat_to_rpy
+from robot_rl.taskgraph.predicate import Predicate
 
 
 def tolerance(x: float, low: float, high: float, margin: float) -> float:
@@ -81,3 +82,50 @@ def reach_reward_at(distance: np.ndarray, action: np.ndarray, task: ReachTask) -
     (hindsight relabelling recomputes it for new targets)."""
     bonus = task.precision_weight * np.exp(-(distance / task.precision_radius) ** 2)
     return -distance + bonus - task.action_penalty * np.sum(np.square(action), axis=-1)
+
+
+def push_signals(state: RobotState, task: PushTask) -> dict[str, float]:
+    """The push task's signals (``PUSH_SIGNALS``, world frame, m) of ``state``: what
+    ``task.push.success`` reads. The block's position is privileged (simulator only)."""
+    if state.block_position is None or state.ee_position is None:
+        raise ValueError("the push task needs the block position (a privileged sim signal: "
+                         "PyBullet only) and the end-effector position")
+    block = np.asarray(state.block_position, dtype=np.float64)
+    ee = np.asarray(state.ee_position, dtype=np.float64)
+    goal_x, goal_y = (float(v) for v in task.goal)
+    return {
+        "block_x": float(block[0]), "block_y": float(block[1]), "block_z": float(block[2]),
+        "goal_x": goal_x, "goal_y": goal_y,
+        "ee_x": float(ee[0]), "ee_y": float(ee[1]), "ee_z": float(ee[2]),
+        "block_distance": float(np.hypot(block[0] - goal_x, block[1] - goal_y)),
+        "ee_block_distance": float(np.linalg.norm(ee - block)),
+    }
+
+
+def push_reward(state: RobotState, action: np.ndarray, task: PushTask,
+                success: Predicate | None = None) -> tuple[float, bool, dict[str, float]]:
+    """Dense pushing reward: ``-reach_weight * |gripper - block|`` (go to the block) ``-
+    push_weight * |block - goal|`` (horizontal: bring it to the goal) ``- action_penalty *
+    |a|^2``. Both distances shrink as the task progresses, so the reward rises
+    monotonically towards 0 as the gripper reaches the block and the block the goal.
+
+    Args:
+        state: The state after the action (with the privileged ``block_position``).
+        action: The normalized action.
+        task: The push settings.
+        success: ``task.success`` parsed (default: parsed here, once per call).
+
+    Returns:
+        (reward, terminated, info); pushing never terminates (the episode is timed).
+        ``info["success"]`` is 1.0 where the success predicate holds (evaluation only: it
+        neither pays nor ends the episode), ``info["block_distance"]`` the block-to-goal
+        distance and ``info["ee_block_distance"]`` the gripper-to-block distance (m).
+    """
+    signals = push_signals(state, task)
+    predicate = task.success_predicate() if success is None else success
+    reward = (-task.reach_weight * signals["ee_block_distance"]
+              - task.push_weight * signals["block_distance"]
+              - task.action_penalty * float(np.sum(np.square(action))))
+    return float(reward), False, {"block_distance": signals["block_distance"],
+                                  "ee_block_distance": signals["ee_block_distance"],
+                                  "success": float(predicate.evaluate(signals))}

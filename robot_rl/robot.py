@@ -34,6 +34,7 @@ class RobotState:
     # Privileged signals: only a simulator knows them; never used on hardware.
     base_linear_velocity: np.ndarray | None = None  # (3,) body frame, m/s
     base_position: np.ndarray | None = None  # (3,) world frame, m
+    block_position: np.ndarray | None = None  # (3,) the push task's block centre, world, m
     yaw: float = 0.0  # heading (rad) from the IMU quaternion
     # camera name -> newest (H, W, 3) uint8 RGB frame (cfg.cameras), beside the observation
     images: dict[str, np.ndarray] | None = None

@@ -300,13 +300,15 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
     """Evaluate a run's newest checkpoint deterministically; print the mean return.
 
     With ``as_json`` stdout gets exactly one JSON object, ``{"mean_return",
-    "forward_velocity", "net_velocity", "final_distance", "nominal_return", "episodes",
-    "steps", "train_wall_s"}`` (velocities in m/s, null for a robot that does not walk;
-    ``net_velocity`` is the straight-line one; ``final_distance`` in m, null for a robot
-    that does not reach; ``nominal_return`` the nominal-pose policy's score on the same
-    episodes; ``steps`` and ``train_wall_s`` the checkpoint's training steps and the wall
-    time training took to get there), plus ``"tasks"`` (each task's summary) for a
-    task-graph run; everything else goes to stderr.
+    "forward_velocity", "net_velocity", "final_distance", "success_rate", "nominal_return",
+    "episodes", "steps", "train_wall_s"}`` (velocities in m/s, null for a robot that does not
+    walk; ``net_velocity`` is the straight-line one; ``final_distance`` in m, null for a robot
+    that does not reach or push (push: block to goal); ``success_rate`` the fraction of
+    episodes ending in success (reach: within ``success_distance``; push: the
+    ``task.push.success`` predicate), null for walking; ``nominal_return`` the nominal-pose
+    policy's score on the same episodes; ``steps`` and ``train_wall_s`` the checkpoint's
+    training steps and the wall time training took to get there), plus ``"tasks"`` (each
+    task's summary) for a task-graph run; everything else goes to stderr.
 
     The learner is built on the CPU whatever device the run trained on (evaluating only
     acts): a run trained on a GPU evaluates on any machine.
@@ -359,7 +361,7 @@ def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, fl
 
     return {"mean_return": mean("return"), "forward_velocity": mean("forward_velocity"),
             "net_velocity": mean("net_velocity"), "final_distance": mean("final_distance"),
-            "nominal_return": None, "episodes": episodes}
+            "success_rate": mean("success_rate"), "nominal_return": None, "episodes": episodes}
 
 
 def _trained(checkpoint: Path) -> dict[str, float | None]:
@@ -404,6 +406,8 @@ def _print_eval(summary: dict[str, float], episodes: int | None = None,
         line += f", {summary['net_velocity']:.3f} m/s in a straight line"
     if "final_distance" in summary:
         line += f", final distance to the target {summary['final_distance']:.3f} m"
+    if "success_rate" in summary:
+        line += f", success rate {summary['success_rate']:.2f}"
     print(line)
     if nominal is None:
         return
@@ -414,4 +418,6 @@ def _print_eval(summary: dict[str, float], episodes: int | None = None,
         line += f", {nominal['net_velocity']:.2f} m/s in a straight line"
     if "final_distance" in nominal:
         line += f", final distance {nominal['final_distance']:.3f} m"
+    if "success_rate" in nominal:
+        line += f", success rate {nominal['success_rate']:.2f}"
     print(line)

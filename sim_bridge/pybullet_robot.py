@@ -4,6 +4,10 @@ Headless (DIRECT), torque-level PD at the physics rate with effort limits, the p
 configured control rate; sensors with optional Gaussian noise and latency; optionally shifted
 dynamics (``sim.dynamics``: a "real" robot that differs from the simulator); seeded and
 deterministic. The same class backs the embedded trainer and the ROS 2 bridge node.
+
+With ``task.kind: push`` the floor doubles as the table top (the Panda's base stands on it,
+as on a table) and carries a block placed at random at each reset; its position is a
+privileged signal (``RobotState.block_position``), never part of the observation.
 """
 
 from __future__ import annotations
@@ -96,6 +100,10 @@ class PyBulletRobot:
                 self.client.getMatrixFromQuaternion(self.spawn_quaternion)).reshape(3, 3)
         self.body = self.client.loadURDF(spec.urdf, spec.base_position, self.spawn_quaternion,
                                          useFixedBase=spec.fixed_base)
+        self.block: int | None = None  # the push task's block (body id), else None
+        self._block_rng = _block_generator(seed)
+        if cfg.task.kind == "push":
+            self._build_push_scene()
         self._index_links()
         self._shift_masses()
         # every movable joint (inverse dynamics, for gravity compensation, needs them all)
@@ -140,6 +148,35 @@ class PyBulletRobot:
                     raise ValueError(f"{self.cfg.source}: cameras[{i}].link: {cam.link!r} "
                                      "not in the URDF")
                 self.camera_links[cam.name] = by_link[cam.link]
+
+    def _build_push_scene(self) -> None:
+        """The push task's block (a cube on the floor) and, if shown, its goal: a flat green
+        disc with no collision shape (seen by cameras, felt by nothing)."""
+        c, push = self.client, self.cfg.task.push
+        half = push.block_size / 2
+        shape = c.createCollisionShape(pybullet.GEOM_BOX, halfExtents=[half] * 3)
+        look = c.createVisualShape(pybullet.GEOM_BOX, halfExtents=[half] * 3,
+                                   rgbaColor=[0.85, 0.15, 0.1, 1.0])
+        self.block = c.createMultiBody(baseMass=push.block_mass, baseCollisionShapeIndex=shape,
+                                       baseVisualShapeIndex=look,
+                                       basePosition=[*push.block_low, half])
+        c.changeDynamics(self.block, -1, lateralFriction=push.block_friction)
+        if push.show_goal:
+            disc = c.createVisualShape(pybullet.GEOM_CYLINDER, radius=0.04, length=0.002,
+                                       rgbaColor=[0.1, 0.7, 0.2, 1.0])
+            c.createMultiBody(baseMass=0.0, baseCollisionShapeIndex=-1,
+                              baseVisualShapeIndex=disc,
+                              basePosition=[*push.goal, 0.001])
+
+    def _place_block(self) -> None:
+        """Puts the block at rest on the floor, its centre uniform in the configured box."""
+        if self.block is None:
+            return
+        push = self.cfg.task.push
+        x, y = self._block_rng.uniform(push.block_low, push.block_high)
+        self.client.resetBasePositionAndOrientation(
+            self.block, [float(x), float(y), push.block_size / 2], [0, 0, 0, 1])
+        self.client.resetBaseVelocity(self.block, [0, 0, 0], [0, 0, 0])
 
     def _shift_masses(self) -> None:
         """Applies ``sim.dynamics``' masses, inertias and payload to the loaded body.
@@ -206,6 +243,7 @@ class PyBulletRobot:
         else:
             self._clear_contacts()
             c.restoreState(stateId=self._spawn_snapshot)
+        self._place_block()  # after the snapshot: each spawn draws its own placement
         # Contacts of the spawn pose (fresh points, no impulses) for the first observation.
         c.performCollisionDetection()
         self._target = self.nominal.copy()
@@ -230,10 +268,12 @@ class PyBulletRobot:
         """Teleport to the spawn pose (a 'manual reset' on a real robot).
 
         The simulation then continues exactly as after a fresh spawn (same physics, bit for
-        bit, whatever ran before); ``seed`` also reseeds the sensor noise.
+        bit, whatever ran before); ``seed`` also reseeds the sensor noise and the push task's
+        block placement (without a seed the next placement of the same sequence is drawn).
         """
         if seed is not None:
             self.rng = np.random.default_rng(seed)
+            self._block_rng = _block_generator(seed)
         self._spawn()
         return self.read_state()
 
@@ -301,6 +341,9 @@ class PyBulletRobot:
         ee = None
         if self.ee_id is not None:
             ee = np.asarray(c.getLinkState(body, self.ee_id)[4], dtype=np.float64)
+        block = None
+        if self.block is not None:
+            block = np.asarray(c.getBasePositionAndOrientation(self.block)[0], dtype=np.float64)
         return RobotState(
             stamp=self._time,
             joint_position=np.array([s[0] for s in states]),
@@ -313,6 +356,7 @@ class PyBulletRobot:
             ee_position=ee,
             base_linear_velocity=rot.T @ np.asarray(lin),
             base_position=np.asarray(pos, dtype=np.float64),
+            block_position=block,
             yaw=float(quat_to_rpy(np.asarray(orn))[2]),
         )
 
@@ -424,6 +468,12 @@ class PyBulletRobot:
 
     def __del__(self) -> None:  # pragma: no cover - best effort
         self.close()
+
+
+def _block_generator(seed: int) -> np.random.Generator:
+    """The generator of the push block's placements for ``seed``: a stream of its own, so
+    sensor noise draws never shift the placements (nor the other way round)."""
+    return np.random.default_rng([seed, 0xB10C])
 
 
 def _matrix_to_quaternion(rot: np.ndarray) -> tuple[float, float, float, float]:

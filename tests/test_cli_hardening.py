@@ -136,9 +136,11 @@ def test_eval_json_stdout_is_one_json_object(tmp_path: Path, tiny_a1: Path) -> N
     assert "argv[0]" not in proc.stdout and "argv[0]" in proc.stderr  # the banner moved
     result = json.loads(proc.stdout)  # the whole of stdout: one object, nothing else
     assert set(result) == {"mean_return", "forward_velocity", "net_velocity", "final_distance",
-                           "nominal_return", "episodes", "steps", "train_wall_s"}
+                           "success_rate", "nominal_return", "episodes", "steps",
+                           "train_wall_s"}
     assert result["episodes"] == 1 and result["steps"] == 40
     assert result["final_distance"] is None  # a walking robot reaches for nothing
+    assert result["success_rate"] is None  # ... and has no success test
     assert all(isinstance(result[k], float) for k in ("mean_return", "forward_velocity",
                                                       "net_velocity", "nominal_return"))
     assert result["train_wall_s"] > 0  # training's wall time, recorded in the checkpoint

@@ -1,5 +1,5 @@
-"""The walking reward (speed along the current heading or along the heading at the start)
-and the reaching reward."""
+"""The walking reward (speed along the current heading or along the heading at the start),
+the reaching reward and the pushing reward (with its success predicate)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from robot_rl.config.schema import ReachTask, WalkTask
-from robot_rl.rewards import reach_reward, walk_reward
+from robot_rl.config.schema import PushTask, ReachTask, WalkTask
+from robot_rl.rewards import push_reward, push_signals, reach_reward, walk_reward
 from robot_rl.robot import RobotState
 
 
@@ -82,3 +82,52 @@ def test_reach_reward_pulls_hardest_within_a_few_centimetres() -> None:
                        imu_angular_velocity=np.zeros(3), ee_position=target + 0.1)
     r, _, _ = reach_reward(state, target, np.zeros(7), plain)
     assert r == pytest.approx(-np.sqrt(3) * 0.1)
+
+
+def _push_state(ee: tuple[float, float, float],
+                block: tuple[float, float, float]) -> RobotState:
+    return RobotState(stamp=0.0, joint_position=np.zeros(7), joint_velocity=np.zeros(7),
+                      joint_effort=np.zeros(7), imu_orientation=np.array([0.0, 0.0, 0.0, 1.0]),
+                      imu_angular_velocity=np.zeros(3), ee_position=np.array(ee),
+                      block_position=np.array(block))
+
+
+def test_push_reward_falls_with_both_distances() -> None:
+    task = PushTask()  # goal (0.6, 0.0)
+    action = np.zeros(7)
+
+    def reward(ee: tuple[float, float, float], block: tuple[float, float, float]) -> float:
+        return push_reward(_push_state(ee, block), action, task)[0]
+
+    block = (0.45, 0.05, 0.02)
+    gripper = [reward((0.45 - d, 0.05, 0.02), block) for d in (0.03, 0.1, 0.2, 0.4)]
+    # farther gripper, less reward; farther block, less reward
+    assert all(a > b for a, b in zip(gripper, gripper[1:], strict=False))
+    pushed = [reward((x - 0.03, 0.0, 0.02), (x, 0.0, 0.02)) for x in (0.6, 0.55, 0.45, 0.3)]
+    assert all(a > b for a, b in zip(pushed, pushed[1:], strict=False))
+    assert reward((0.45, 0.05, 0.02), block) == pytest.approx(
+        -task.push_weight * math.hypot(0.15, 0.05))  # gripper on the block: the push term
+    moving = push_reward(_push_state((0.4, 0.0, 0.02), block), np.ones(7), task)[0]
+    assert moving == pytest.approx(reward((0.4, 0.0, 0.02), block) - 7 * task.action_penalty)
+
+
+def test_push_success_is_the_config_predicate_and_never_ends_the_episode() -> None:
+    task = PushTask()
+    at_goal = push_reward(_push_state((0.55, 0.0, 0.02), (0.62, 0.01, 0.02)), np.zeros(7),
+                          task)
+    short = push_reward(_push_state((0.45, 0.0, 0.02), (0.52, 0.0, 0.02)), np.zeros(7), task)
+    assert at_goal[2]["success"] == 1.0 and short[2]["success"] == 0.0
+    assert not at_goal[1] and not short[1]  # evaluation only: no termination
+    assert at_goal[0] > short[0]
+    strict = PushTask(success="block_distance < 0.01 and ee_z > 0.1")
+    assert push_reward(_push_state((0.55, 0.0, 0.02), (0.6, 0.0, 0.02)), np.zeros(7),
+                       strict)[2]["success"] == 0.0  # the predicate decides, not a radius
+    assert push_reward(_push_state((0.55, 0.0, 0.2), (0.6, 0.0, 0.02)), np.zeros(7),
+                       strict)[2]["success"] == 1.0
+
+
+def test_push_signals_need_the_privileged_block() -> None:
+    state = _push_state((0.5, 0.0, 0.1), (0.5, 0.0, 0.02))
+    state.block_position = None  # a real robot: nobody tells where the block is
+    with pytest.raises(ValueError, match="privileged"):
+        push_signals(state, PushTask())

@@ -22,6 +22,8 @@ from robot_rl.config.taskgraph import (
     parse_task_graph_section,
 )
 from robot_rl.errors import ConfigError
+from robot_rl.taskgraph.predicate import Predicate, PredicateError
+from robot_rl.taskgraph.signal_names import PUSH_SIGNALS
 
 OBS_SIGNALS = (
     "joint_position",  # n joint angles relative to the nominal pose (rad)
@@ -235,13 +237,71 @@ class ReachTask:
 
 
 @dataclass
+class PushTask:
+    """Pushing a block, placed at random on the floor (the Panda's table top), to a goal.
+
+    The block's position is a privileged sim signal (``RobotState.block_position``): it is in
+    the reward and the success predicate, never in the observation vector, so a policy finds
+    the block only through a camera (docs/pixels.md). Positions are in the world frame (m).
+    """
+
+    block_size: float = 0.04  # edge length of the cube (m)
+    block_mass: float = 0.1  # kg
+    # the block's lateral friction coefficient; PyBullet multiplies it with the floor's
+    # (sim.lateral_friction), so 0.5 on the default floor slides like 0.5
+    block_friction: float = 0.5
+    block_low: list[float] = field(default_factory=lambda: [0.4, -0.15])  # [x, y] box min (m)
+    block_high: list[float] = field(default_factory=lambda: [0.5, 0.15])  # [x, y] box max (m)
+    # the block's centre is drawn uniformly in that box at each episode's reset, from a
+    # generator reseeded by the episode's seed (reset(seed=...)): same seed, same placement
+    goal: list[float] = field(default_factory=lambda: [0.6, 0.0])  # [x, y] of the goal (m)
+    show_goal: bool = True  # draw the goal as a flat disc on the floor (visual only, no contact)
+    # dense reward: -reach_weight * |gripper - block| - push_weight * |block - goal|_xy
+    # - action_penalty * |a|^2 (rewards.push_reward)
+    reach_weight: float = 0.5
+    push_weight: float = 1.0
+    action_penalty: float = 0.01
+    # success, for evaluation only (it neither pays nor ends an episode): a predicate over
+    # block_x, block_y, block_z, goal_x, goal_y, ee_x, ee_y, ee_z, block_distance (block to
+    # goal, horizontal) and ee_block_distance (m; docs/task_graph.md has the grammar)
+    success: str = "hypot(block_x - goal_x, block_y - goal_y) < 0.05"
+
+    def validate(self, fail: Fail) -> None:
+        for key in ("block_size", "block_mass", "block_friction"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0):
+                fail(key, f"expected a positive number, got {short(value)}")
+        for key in ("block_low", "block_high", "goal"):
+            value = getattr(self, key)
+            if len(value) != 2:
+                fail(key, f"expected [x, y], got {len(value)} numbers")
+            if not all(math.isfinite(v) for v in value):
+                fail(key, f"expected finite numbers, got {short(value)}")
+        if any(lo > hi for lo, hi in zip(self.block_low, self.block_high, strict=True)):
+            fail("block_high", f"expected each coordinate >= block_low {short(self.block_low)}"
+                 f", got {short(self.block_high)}")
+        for key in ("reach_weight", "push_weight", "action_penalty"):
+            if not getattr(self, key) >= 0:
+                fail(key, "expected a weight >= 0")
+        try:
+            Predicate.parse(self.success, PUSH_SIGNALS)
+        except PredicateError as err:
+            fail("success", f"expected a predicate over the push signals: {err}")
+
+    def success_predicate(self) -> Predicate:
+        """The parsed ``success`` predicate (validated on load)."""
+        return Predicate.parse(self.success, PUSH_SIGNALS)
+
+
+@dataclass
 class TaskConfig:
     """The task the robot learns and its reward."""
 
-    kind: Literal["walk", "reach"] = "walk"  # which reward and termination to use
+    kind: Literal["walk", "reach", "push"] = "walk"  # which reward and termination to use
     episode_steps: int = 400  # time limit in control steps (truncation, not termination)
     walk: WalkTask = field(default_factory=WalkTask)  # settings for kind: walk
     reach: ReachTask = field(default_factory=ReachTask)  # settings for kind: reach
+    push: PushTask = field(default_factory=PushTask)  # settings for kind: push (an arm)
 
     def validate(self, fail: Fail) -> None:
         if self.episode_steps < 1:
@@ -636,9 +696,11 @@ class RobotConfig:
             fail("sim.gravity_compensation", "expected false for a robot without "
                  "robot.fixed_base: true (it models an arm's own joint controller)")
         if self.task.kind == "walk" and self.robot.kind != "legged":
-            fail("task.kind", "expected 'reach' for an arm ('walk' needs a legged robot)")
-        if self.task.kind == "reach" and self.robot.kind != "arm":
-            fail("task.kind", "expected 'walk' for a legged robot ('reach' needs an arm)")
+            fail("task.kind", "expected 'reach' or 'push' for an arm ('walk' needs a legged "
+                 "robot)")
+        if self.task.kind in ("reach", "push") and self.robot.kind != "arm":
+            fail("task.kind", f"expected 'walk' for a legged robot ({self.task.kind!r} needs "
+                 "an arm)")
         for key in ("max_step", "max_tracking_error"):
             value = getattr(self.safety, key)
             if isinstance(value, list):

@@ -35,7 +35,9 @@ from robot_rl.ros import msgs
 _IMU_SIGNALS = {"imu_orientation", "imu_angular_velocity", "heading", "projected_gravity"}
 _EXTRA_FOR_OBS = {"foot_contacts": "foot_contacts", "ee_position": "ee_position",
                   "target_delta": "ee_position", "base_linear_velocity": "base_linear_velocity"}
-_EXTRA_FOR_TASK = {"walk": "base_linear_velocity", "reach": "ee_position"}
+# push also needs the block's position, which only the in-process simulator has
+_EXTRA_FOR_TASK = {"walk": "base_linear_velocity", "reach": "ee_position",
+                   "push": "ee_position"}
 
 
 def needed_inputs(cfg: RobotConfig) -> tuple[bool, set[str]]:

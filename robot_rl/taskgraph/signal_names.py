@@ -26,6 +26,16 @@ PANDA_SIGNALS: frozenset[str] = frozenset({
 })
 """Signals the Panda simulator/driver provides."""
 
+PUSH_SIGNALS: frozenset[str] = frozenset({
+    "block_x", "block_y", "block_z",             # PRIVILEGED: the block's centre, m, world
+    "goal_x", "goal_y",                          # the push goal, m, world
+    "ee_x", "ee_y", "ee_z",                      # end-effector position, m, world
+    "block_distance",                            # block -> goal, horizontal, m
+    "ee_block_distance",                         # end effector -> block centre, m
+})
+"""Signals the push task's success predicate reads (``task.push.success``); the block's
+position is known only to the simulator."""
+
 SCHEDULER_SIGNALS: frozenset[str] = frozenset({"task_steps"})
 """Signals the scheduler adds itself: ``task_steps`` = steps taken in the active task,
 counting the current one (1 on the first step after a switch)."""

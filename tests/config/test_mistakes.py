@@ -26,6 +26,7 @@ from tests.conftest import merge
 ROOT = Path(__file__).resolve().parents[2]
 A1 = ROOT / "robot_configs" / "a1.yaml"
 PANDA = ROOT / "robot_configs" / "panda.yaml"
+PUSH = ROOT / "robot_configs" / "panda_push.yaml"
 MAX_SECONDS = 60.0  # a hang guard, not a timing gate: found before training, not raced
 
 
@@ -206,6 +207,16 @@ CASES = [
     Case("hindsight-task-graph", changed({"task": {"reach": {"hindsight": 4}},
                                           "task_graph": {"enabled": True}}, PANDA),
          ("task.reach.hindsight", "task_graph")),
+    Case("push-box-inverted", changed({"task": {"push": {"block_low": [0.5, 0.15],
+                                                          "block_high": [0.4, -0.15]}}}, PUSH),
+         ("task.push.block_high", "block_low")),
+    Case("push-negative-size", changed({"task": {"push": {"block_size": -0.04}}}, PUSH),
+         ("task.push.block_size", "positive")),
+    Case("push-goal-3d", changed({"task": {"push": {"goal": [0.6, 0.0, 0.02]}}}, PUSH),
+         ("task.push.goal", "[x, y]")),
+    Case("push-success-typo", changed({"task": {"push": {"success": "blok_distance < 0.05"}}},
+                                      PUSH), ("task.push.success", "block_distance")),
+    Case("push-on-legs", changed({"task": {"kind": "push"}}), ("task.kind", "needs an arm")),
     Case("precision-fp16", changed({"learner": {"precision": "fp16"}}),
          ("learner.precision", "bf16")),
     *([] if _cuda() else [  # refused when the learner is built, before a run directory
