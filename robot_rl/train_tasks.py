@@ -30,6 +30,11 @@ class TaskTrainer(Trainer):
 
     env: TaskEnv
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # task graphs relabel their own way (task_graph.relabel): no reach hindsight copies
+        self.hindsight = None
+
     def _store(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
         extras = {"rewards_all": info["rewards_all"], "terminated_all": info["terminated_all"],

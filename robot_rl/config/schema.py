@@ -217,7 +217,8 @@ class ReachTask:
     precision_radius: float = 0.03  # m
     # hindsight relabelling (HER, "future" targets): each transition is stored again this
     # many times with a target the end effector reached later in its episode (0: off;
-    # needs target_delta in the observation; embedded and distributed training)
+    # needs target_delta in the observation; embedded and distributed training; not used
+    # with an enabled task graph, which relabels its own way: task_graph.relabel)
     hindsight: int = 0
 
     def validate(self, fail: Fail) -> None:
@@ -737,10 +738,6 @@ class RobotConfig:
             if self.learner.prior_data is not None:
                 raise ConfigError(self.source, "learner.prior_data", "expected null with "
                                   "task_graph.enabled (prior data has no per-task rewards)")
-            if self.task.reach.hindsight:
-                raise ConfigError(self.source, "task.reach.hindsight", "expected 0 with "
-                                  "task_graph.enabled (task graphs relabel with "
-                                  "task_graph.relabel)")
         return settings
 
     def aprl_settings(self) -> AprlSettings | None:

@@ -122,3 +122,17 @@ def test_buffer_rows_are_float32() -> None:
     buffer = ReplayBuffer(27, 7, 10)
     buffer.add_batch(batch)
     assert len(buffer) == 2 and batch["obs"].dtype == np.float32
+
+
+def test_a_task_graph_run_makes_no_hindsight_copies(panda: RobotConfig) -> None:
+    """panda.yaml asks for hindsight; --task-graph trains it with the graph's own relabelling
+    (its observation has no target_delta where the reach task's has it)."""
+    from robot_rl.train_tasks import TaskTrainer
+
+    cfg = copy.deepcopy(panda)
+    assert cfg.task_graph is not None
+    cfg.task_graph.enabled = True
+    env, agent, buffer = build(cfg, seed=0)
+    trainer = TaskTrainer(env, agent, buffer, cfg.learner, seed=0, progress=False)
+    assert trainer.hindsight is None
+    env.close()
