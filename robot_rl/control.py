@@ -61,6 +61,7 @@ class Transition(NamedTuple):
     step: int
     task: str
     aprl_L: np.ndarray | None = None  # APRL: the limit L in force for this step
+    intervention: bool = False  # a person's (or scripted expert's) action, not the policy's
 
 
 class Action(NamedTuple):

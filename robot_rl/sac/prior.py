@@ -15,6 +15,10 @@ key            shape             meaning
 ``truncated``  ``[N]``           optional: 1 at a time limit or task switch, else 0
 =============  ================  ====================================================
 
+Optional too, from demonstrations (:mod:`robot_rl.demos.record`): ``success`` ``[N]`` (1 where
+the task succeeded after the step) and ``intervention`` ``[N]`` (1 where a person or scripted
+expert acted); checked (0/1 flags) and returned, not mixed into minibatches.
+
 Usage (what :func:`robot_rl.session.build` does)::
 
     buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
@@ -34,7 +38,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.sac.buffer import FIELDS, Batch, ReplayBuffer, to_batch
 
 REQUIRED = ("obs", "action", "reward", "next_obs", "terminated")
-OPTIONAL = ("truncated",)
+OPTIONAL = ("truncated", "success", "intervention")
 
 
 def load_transitions(path: str | os.PathLike[str], obs_dim: int,
@@ -61,7 +65,7 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
         for key in REQUIRED:
             if key not in keys:
                 raise ConfigError(name, key, f"missing array; expected keys "
-                                  f"{', '.join(REQUIRED)} (and optionally truncated)")
+                                  f"{', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)})")
         unknown = sorted(keys - set(REQUIRED) - set(OPTIONAL))
         if unknown:
             raise ConfigError(name, unknown[0], f"unknown array; expected only "
@@ -75,7 +79,8 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
                           f"got {list(raw['reward'].shape)}")
     n = len(raw["reward"])
     shapes = {"obs": (n, obs_dim), "action": (n, act_dim), "next_obs": (n, obs_dim),
-              "reward": (n,), "terminated": (n,), "truncated": (n,)}
+              "reward": (n,), "terminated": (n,), "truncated": (n,), "success": (n,),
+              "intervention": (n,)}
     out: dict[str, np.ndarray] = {}
     for key, value in raw.items():
         if value.dtype.kind not in "biuf":
@@ -92,7 +97,7 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
     if np.abs(out["action"]).max() > 1.0 + 1e-6:
         raise ConfigError(name, "action", "expected normalized actions in [-1, 1], found "
                           f"|a| up to {np.abs(out['action']).max():.3g}")
-    for key in ("terminated", "truncated"):
+    for key in ("terminated", "truncated", "success", "intervention"):
         if key in out and not np.all((out[key] == 0) | (out[key] == 1)):
             raise ConfigError(name, key, "expected flags of 0 or 1")
     out.setdefault("truncated", np.zeros(n, np.float32))
