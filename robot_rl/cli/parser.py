@@ -123,6 +123,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="start a new run's actor and critics from a checkpoint (a run "
                    "directory of robot-rl pretrain or train, a checkpoint folder or an "
                    "agent.pt); replay starts empty, learner.prior_data still mixes in")
+    p.add_argument("--interventions", choices=("scripted",),
+                   help="the task's scripted expert takes over when the policy strays; its "
+                   "transitions are flagged and also join the demonstration buffer "
+                   "(docs/demos.md)")
     _add_threads(p)
     p.set_defaults(func=run_cmds.cmd_train, check=run_cmds.check_train)
 

@@ -108,34 +108,48 @@ class MixedReplayBuffer(ReplayBuffer):
     """The online replay buffer, plus fixed prior data mixed into every minibatch.
 
     Everything but :meth:`sample` is the online buffer's (``add``, ``len``, ``save``, ...):
-    checkpoints hold only online data; the prior data is reloaded from its file.
+    checkpoints hold only online data; the prior data is reloaded from its file (rows added
+    with :meth:`add_prior` are not kept: they are in the online data too).
 
     Args:
         obs_dim: observation size.
         act_dim: action size.
         capacity: online capacity.
-        prior: the prior transitions (see :func:`load_transitions`).
-        fraction: share of each minibatch drawn from the prior data (rounded to a count).
+        prior: the prior transitions (see :func:`load_transitions`); None: none yet.
+        fraction: share of each minibatch drawn from the prior data (rounded to a count;
+            0 while the prior data is empty).
         seed: seeds the sampler (one generator for both parts).
+        prior_capacity: room for transitions added later with :meth:`add_prior`.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int,
-                 prior: dict[str, np.ndarray], fraction: float = 0.5, seed: int = 0) -> None:
+                 prior: dict[str, np.ndarray] | None, fraction: float = 0.5, seed: int = 0,
+                 prior_capacity: int = 0) -> None:
         super().__init__(obs_dim, act_dim, capacity, seed)
-        self.prior = ReplayBuffer(obs_dim, act_dim, len(prior["reward"]))
-        self.prior.add_batch(prior)
+        n = 0 if prior is None else len(prior["reward"])
+        self.prior = ReplayBuffer(obs_dim, act_dim, max(n + prior_capacity, 1))
+        if prior is not None:
+            self.prior.add_batch(prior)
         self.fraction = fraction
+
+    def add_prior(self, obs: np.ndarray, action: np.ndarray, reward: float,
+                  next_obs: np.ndarray, terminated: bool, truncated: bool = False) -> None:
+        """Adds one demonstration transition (an intervention, as in HIL-SERL) to the prior
+        data; beyond ``prior_capacity`` added rows the oldest rows are overwritten."""
+        self.prior.add(obs, action, reward, next_obs, terminated, truncated)
 
     def prior_count(self, batch_size: int) -> int:
         """Rows of a minibatch of ``batch_size`` that come from the prior data."""
-        return int(round(self.fraction * batch_size))
+        return int(round(self.fraction * batch_size)) if len(self.prior) else 0
 
     def sample(self, batch_size: int, k: int = 1) -> Batch:
         """``k`` minibatches shaped ``[k, B, ...]``: the first ``prior_count(B)`` rows of each
         come from the prior data, the rest from online data (all indices in one call each)."""
         n_prior = self.prior_count(batch_size)
-        prior_idx = self.rng.integers(0, len(self.prior), size=(k, n_prior))
-        parts = [self.prior.gather(prior_idx)]
+        parts = []
+        if len(self.prior):
+            prior_idx = self.rng.integers(0, len(self.prior), size=(k, n_prior))
+            parts.append(self.prior.gather(prior_idx))
         if batch_size > n_prior:
             parts.append(self.gather(self.sample_indices(batch_size - n_prior, k)))
         return to_batch({key: np.concatenate([p[key] for p in parts], axis=1)
