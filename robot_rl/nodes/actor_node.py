@@ -201,6 +201,8 @@ class ActorNode:
         limits = [t.aprl_L for t in rows if t.aprl_L is not None]
         if len(limits) == len(rows):  # APRL: L per row, for the penalty
             arrays["aprl_L"] = np.stack(limits).astype(np.float32)
+        if any(t.intervention for t in rows):  # an operator acted (docs/demos.md)
+            arrays["intervention"] = np.array([t.intervention for t in rows], np.bool_)
         if self.client.send_transitions(arrays) is not None:
             self.sent += len(rows)
         self._rows = []

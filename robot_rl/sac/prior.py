@@ -119,24 +119,33 @@ class MixedReplayBuffer(ReplayBuffer):
         fraction: share of each minibatch drawn from the prior data (rounded to a count;
             0 while the prior data is empty).
         seed: seeds the sampler (one generator for both parts).
-        prior_capacity: room for transitions added later with :meth:`add_prior`.
+        prior_capacity: room for transitions added later with :meth:`add_prior` (taken as
+            they come, not reserved).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int,
                  prior: dict[str, np.ndarray] | None, fraction: float = 0.5, seed: int = 0,
-                 prior_capacity: int = 0) -> None:
+                 prior_capacity: int = 100_000) -> None:
         super().__init__(obs_dim, act_dim, capacity, seed)
         n = 0 if prior is None else len(prior["reward"])
-        self.prior = ReplayBuffer(obs_dim, act_dim, max(n + prior_capacity, 1))
+        self.prior = ReplayBuffer(obs_dim, act_dim, max(n, 1))
         if prior is not None:
             self.prior.add_batch(prior)
+        self.prior_limit = max(n, 1) + prior_capacity  # the prior part grows up to this
         self.fraction = fraction
 
     def add_prior(self, obs: np.ndarray, action: np.ndarray, reward: float,
                   next_obs: np.ndarray, terminated: bool, truncated: bool = False) -> None:
         """Adds one demonstration transition (an intervention, as in HIL-SERL) to the prior
-        data; beyond ``prior_capacity`` added rows the oldest rows are overwritten."""
-        self.prior.add(obs, action, reward, next_obs, terminated, truncated)
+        data, growing it up to ``prior_capacity`` added rows; beyond that the oldest rows
+        (the loaded ones first) are overwritten."""
+        prior = self.prior
+        if len(prior) == prior.capacity and prior.capacity < self.prior_limit:
+            grown = ReplayBuffer(prior.data["obs"].shape[1], prior.data["action"].shape[1],
+                                 min(2 * prior.capacity, self.prior_limit))
+            grown.add_batch({k: v[:len(prior)] for k, v in prior.data.items()})
+            self.prior = prior = grown
+        prior.add(obs, action, reward, next_obs, terminated, truncated)
 
     def prior_count(self, batch_size: int) -> int:
         """Rows of a minibatch of ``batch_size`` that come from the prior data."""
