@@ -35,8 +35,23 @@ def _batch(first: int, n: int, obs_dim: int, act_dim: int,
 
 
 @pytest.mark.timeout(60)
+def test_the_actor_client_refuses_bad_flags() -> None:
+    client = ActorClient("tcp://127.0.0.1:1", "a", options=FAST)
+    try:
+        good = _batch(0, 3, 4, 2, np.array([True, False, True]))
+        assert client.send_transitions(good) is not None
+        for bad in (np.array([0, 2, 1], np.int8), np.array([0.0, 1.0, 1.0]),
+                    np.zeros((3, 2), bool)):
+            with pytest.raises(ProtocolError, match="intervention"):
+                client.send_transitions(_batch(0, 3, 4, 2, bad))
+        with pytest.raises(ProtocolError, match="common leading dimension"):
+            client.send_transitions(_batch(0, 3, 4, 2, np.zeros(2, bool)))
+    finally:
+        client.close()
+
+
 def test_the_flag_crosses_zeromq_into_both_buffers_and_bad_flags_are_dropped(
-        tmp_path: Path, a1_path: Path) -> None:
+        tmp_path: Path, a1_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     obs_dim_probe = load_config(str(a1_path))
     from robot_rl.envs import RobotEnv
 
@@ -60,10 +75,10 @@ def test_the_flag_crosses_zeromq_into_both_buffers_and_bad_flags_are_dropped(
         flags = np.array([0, 1, 1, 0, 1, 0, 0, 0, 0, 1], bool)
         client.send_transitions(_batch(10, 10, o, a, flags))
         client.send_transitions(_batch(20, 5, o, a, None))  # a plain actor: no flag
+        # a peer that skips the client's check: the learner drops its batches
+        monkeypatch.setattr("robot_rl.transport.protocol.check_flags", lambda arrays, n: None)
         client.send_transitions(_batch(30, 5, o, a, np.array([0, 2, 0, 0, 0], np.int8)))
         client.send_transitions(_batch(40, 5, o, a, np.zeros((5, 2), bool)))  # wrong shape
-        with pytest.raises(ProtocolError, match="common leading dimension"):  # transport
-            client.send_transitions(_batch(50, 5, o, a, np.zeros(4, bool)))
         deadline = time.monotonic() + 30
         while learner.received < 15 or learner.bad_transitions < 10:
             assert time.monotonic() < deadline, (learner.received, learner.bad_transitions)
