@@ -245,12 +245,8 @@ def intervention_trainer(cfg: RobotConfig, env: Any, agent: Any, buffer: ReplayB
     if not isinstance(env, RobotEnv) or isinstance(env, TaskEnv):
         raise ConfigError(cfg.source, "--interventions", "expected neither task_graph.enabled "
                           "nor aprl.active with it (interventions drive the plain task)")
-    try:
-        expert = make_expert(cfg)
-    except ValueError as err:
-        raise ConfigError(cfg.source, "task.kind", str(err)) from None
     return InterventionTrainer(env, agent, with_demo_buffer(buffer, cfg.learner, seed),
-                               cfg.learner, ScriptedPerson(expert), seed=seed, run=run,
+                               cfg.learner, ScriptedPerson(make_expert(cfg)), seed=seed, run=run,
                                log_every=cfg.train.log_every,
                                checkpoint_every=cfg.train.checkpoint_every, progress=progress)
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from robot_rl.config import RobotConfig
 from robot_rl.demos.kinematics import ArmKinematics, action_for_targets
+from robot_rl.errors import ConfigError
 
 
 class Expert(Protocol):
@@ -94,10 +95,11 @@ def make_expert(cfg: RobotConfig) -> Expert:
     """The scripted expert for ``cfg.task.kind``.
 
     Raises:
-        ValueError: No expert for this task kind (names the config and the known kinds).
+        ConfigError: (a ``ValueError``) no expert for this task kind (names the config and
+            the kinds that have one).
     """
     kind = cfg.task.kind
     if kind not in EXPERTS:
-        raise ValueError(f"{cfg.source}: task.kind: no scripted expert for {kind!r} "
-                         f"(experts exist for {sorted(EXPERTS)})")
+        raise ConfigError(cfg.source, "task.kind", f"no scripted expert for {kind!r}; "
+                          f"expected one of {sorted(EXPERTS)}")
     return EXPERTS[kind](cfg)

@@ -113,8 +113,8 @@ def record_scripted(cfg: RobotConfig, episodes: int, seed: int = 0,
 
     Episode ``i`` is reset with seed ``seed + i`` (its target and sensor noise).
     """
+    expert = expert if expert is not None else make_expert(cfg)  # before the simulator
     env = RobotEnv(cfg, seed=seed)
-    expert = expert if expert is not None else make_expert(cfg)
     log = DemoLog()
     try:
         for i in range(episodes):

@@ -95,3 +95,12 @@ def test_cli_records_demos_and_mcap_that_round_trip(tmp_path: Path, panda_path: 
     a, b = np.load(out), np.load(back)
     for key in ("obs", "action", "reward", "success", "intervention"):
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_cli_names_the_task_without_an_expert(tmp_path: Path, a1_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demos", "record", str(a1_path), "--source", "scripted",
+                 "--out", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "task.kind" in err and "no scripted expert for 'walk'" in err
+    assert not (tmp_path / "x.npz").exists()
