@@ -61,6 +61,7 @@ class Transition(NamedTuple):
     step: int
     task: str
     aprl_L: np.ndarray | None = None  # APRL: the limit L in force for this step
+    intervention: bool = False  # a person's (or scripted expert's) action, not the policy's
 
 
 class Action(NamedTuple):
@@ -141,7 +142,7 @@ class ControlStep:
         self.episode_return = 0.0
         self.transitions = 0  # completed transitions (numbers them)
         self._start_yaw: float | None = None
-        self._pending: tuple[np.ndarray, np.ndarray, bool, np.ndarray | None] | None = None
+        self._pending: tuple[np.ndarray, np.ndarray, bool, np.ndarray | None, bool] | None = None
 
     def attach_gate(self, gate: AprlGate, range_factor: float) -> None:
         """APRL: every step's action passes ``gate`` (its limit L) before the safety filter;
@@ -173,7 +174,7 @@ class ControlStep:
                                       self.episode_steps)
 
     def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
-            scale: float = 1.0, gated: bool = True) -> Action:
+            scale: float = 1.0, gated: bool = True, intervention: bool = False) -> Action:
         """Maps ``action`` (normalized) through the limit and the safety filter; the step is
         pending until :meth:`complete`.
 
@@ -187,6 +188,8 @@ class ControlStep:
                 observation is the physical offset ``a * scale``.
             gated: Pass the action through the APRL gate, if any (a task graph's scripted
                 controller is not gated).
+            intervention: The action is an operator's, not the policy's (the transition is
+                flagged ``intervention``).
         """
         obs = self.observe(state)
         action = np.asarray(action, dtype=np.float32)
@@ -197,7 +200,7 @@ class ControlStep:
         targets = self.mapper(action, np.asarray(self.limit) * scale, state.joint_position)
         command, info = self.safety.step(targets, state, now, hold, widen=scale)
         clean = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
-        self._pending = (obs, clean, info.hold, limit_l)
+        self._pending = (obs, clean, info.hold, limit_l, intervention)
         if not info.hold:
             self.prev_action = (clean * scale).astype(np.float32)
         return Action(command, info)
@@ -227,7 +230,7 @@ class ControlStep:
         """
         if self._pending is None:
             return None
-        obs, action, held, limit_l = self._pending
+        obs, action, held, limit_l, intervention = self._pending
         self._pending = None
         self.episode_steps += 1  # before next_obs: its clock (gait_phase) is one step on
         next_obs = self.observe(state)
@@ -240,7 +243,8 @@ class ControlStep:
         time_up = self.episode_steps >= self.cfg.task.episode_steps
         truncated = not terminated and (time_up or switching)
         transition = Transition(obs, action, float(reward), next_obs, terminated,
-                                bool(truncated), self.transitions, self.task, limit_l)
+                                bool(truncated), self.transitions, self.task, limit_l,
+                                intervention)
         self.transitions += 1
         end = ("terminated" if terminated else "time_limit" if time_up
                else "task_switch" if switching else None)

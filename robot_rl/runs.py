@@ -269,7 +269,8 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 def plot_learning_curve(run: RunDir, title: str) -> Path:
     """``learning_curve.png``: training episode returns (and their running mean) against
     steps, every deterministic evaluation (``eval`` rows) as one series of squares joined by
-    a line, and the nominal-pose policy's evaluation return (dashed) where logged."""
+    a line, the nominal-pose policy's evaluation return (dashed) where logged, and the
+    episodes' intervention rate (right axis) where a person intervened."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -299,6 +300,14 @@ def plot_learning_curve(run: RunDir, title: str) -> Path:
     ax.grid(alpha=0.3)
     if rows or evals:
         ax.legend(loc="best")
+    rates = [r for r in rows if "intervention_rate" in r]
+    if rates:  # interventions (docs/demos.md): the share of each episode a person acted
+        right = ax.twinx()
+        right.plot([r["step"] for r in rates], [r["intervention_rate"] for r in rates], "-",
+                   color="tab:red", alpha=0.6, lw=1, label="intervention rate")
+        right.set_ylim(0.0, 1.05)
+        right.set_ylabel("intervention rate", color="tab:red")
+        right.legend(loc="lower right")
     return _save(fig, run.path / "learning_curve.png")
 
 

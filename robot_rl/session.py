@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from robot_rl.config import RobotConfig, load_config
+from robot_rl.demos.experts import make_expert
+from robot_rl.demos.interventions import InterventionTrainer, ScriptedPerson, with_demo_buffer
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.errors import ConfigError
@@ -153,8 +155,12 @@ def init_checkpoint(path: str) -> Path:
 
 def train_session(config: str | None, steps: int | None, seed: int, out: str,
                   resume: str | None, video: bool = True, progress: bool = True,
-                  task_graph: str | None = None, init: str | None = None) -> int:
+                  task_graph: str | None = None, init: str | None = None,
+                  interventions: str | None = None) -> int:
     """Train (or resume) a run; print where its results are. Returns an exit status.
+
+    ``interventions`` (``scripted``) lets the task's scripted expert take over when the policy
+    strays (:mod:`robot_rl.demos.interventions`; pass it again when resuming).
 
     ``task_graph`` (``reset_free`` or ``episodic``) turns on the config's task graph.
     ``init`` (a run directory, checkpoint folder or ``agent.pt``) gives a new run its
@@ -194,9 +200,12 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
     trainer_class: type[Trainer] = TaskTrainer if isinstance(env, TaskEnv) else Trainer
     if isinstance(env, AprlEnv):
         trainer_class = AprlTrainer
-    trainer = trainer_class(env, agent, buffer, cfg.learner, seed=seed, run=run,
-                            log_every=cfg.train.log_every,
-                            checkpoint_every=cfg.train.checkpoint_every, progress=progress)
+    if interventions is not None:
+        trainer = intervention_trainer(cfg, env, agent, buffer, seed, run, progress)
+    else:
+        trainer = trainer_class(env, agent, buffer, cfg.learner, seed=seed, run=run,
+                                log_every=cfg.train.log_every,
+                                checkpoint_every=cfg.train.checkpoint_every, progress=progress)
     if checkpoint is not None:
         trainer.load(checkpoint)
         print(f"resuming {run.path} from step {trainer.step}", file=sys.stderr)
@@ -224,6 +233,22 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
                       done=f"done: {summary['steps']} steps, {summary['episodes']} episodes, "
                       f"{summary['steps_per_s']:.1f} steps/s",
                       aprl_plot=isinstance(env, AprlEnv))
+
+
+def intervention_trainer(cfg: RobotConfig, env: Any, agent: Any, buffer: ReplayBuffer,
+                         seed: int, run: RunDir | None, progress: bool) -> Trainer:
+    """The embedded trainer with the task's scripted expert intervening (HIL-SERL style).
+
+    Raises:
+        ConfigError: with a task graph or APRL, or for a task without a scripted expert.
+    """
+    if not isinstance(env, RobotEnv) or isinstance(env, TaskEnv):
+        raise ConfigError(cfg.source, "--interventions", "expected neither task_graph.enabled "
+                          "nor aprl.active with it (interventions drive the plain task)")
+    return InterventionTrainer(env, agent, with_demo_buffer(buffer, cfg.learner, seed),
+                               cfg.learner, ScriptedPerson(make_expert(cfg)), seed=seed, run=run,
+                               log_every=cfg.train.log_every,
+                               checkpoint_every=cfg.train.checkpoint_every, progress=progress)
 
 
 def finish_run(cfg: RobotConfig, run: RunDir, agent: Any, env: Any, seed: int, step: int,

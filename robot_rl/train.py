@@ -117,10 +117,7 @@ class Trainer:
                         raise KeyboardInterrupt
                     obs = self._obs
                     assert obs is not None
-                    if self.step < self.cfg.warmup_steps:
-                        action = self._random_action()
-                    else:
-                        action = self.agent.act(obs)
+                    action = self._act(obs)
                     next_obs, reward, terminated, truncated, info = self.env.step(
                         self.rescale(action))
                     self._store(obs, action, float(reward), next_obs, terminated, truncated, info)
@@ -171,6 +168,13 @@ class Trainer:
         self._obs, _ = self.env.reset(seed=self.seed + self.episodes)
         self._ep_return, self._ep_len, self._ep_info = 0.0, 0, {}
 
+    def _act(self, obs: np.ndarray) -> np.ndarray:
+        """The step's action: uniform during warm-up, then the policy's (a subclass may let
+        someone else act, e.g. a person intervening)."""
+        if self.step < self.cfg.warmup_steps:
+            return self._random_action()
+        return self.agent.act(obs)
+
     def _random_action(self) -> np.ndarray:
         """A warm-up action: uniform in [-1, 1] (a subclass may narrow it, e.g. to APRL's L)."""
         return self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
@@ -211,13 +215,23 @@ class Trainer:
             values["fell"] = float(max(ep_info["fallen"]))
         if ep_info.get("safety_hold"):
             values["safety_holds"] = float(sum(ep_info["safety_hold"]))
+        values.update(self._episode_extras(ep_info, ep_len))
         self.logger.log(self.step, "episode", values)
+
+    def _episode_extras(self, ep_info: dict[str, Any], ep_len: int) -> dict[str, float]:
+        """More values for an episode's metrics row (a subclass's)."""
+        return {}
+
+    def _train_extras(self) -> dict[str, float]:
+        """More values for a "train" metrics row (a subclass's)."""
+        return {}
 
     def _log_train(self, rate: float) -> None:
         if self.logger is not None:
             self.logger.log(self.step, "train", {**self.last_update, "steps_per_s": rate,
                                                  "episodes": self.episodes,
-                                                 "recent_return": self.recent_return})
+                                                 "recent_return": self.recent_return,
+                                                 **self._train_extras()})
 
     def _postfix(self, rate: float) -> dict[str, str]:
         return {"steps/s": f"{rate:.1f}", "return": f"{self.recent_return:.1f}",

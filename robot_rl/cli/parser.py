@@ -16,7 +16,7 @@ import socket
 from collections.abc import Callable
 from typing import NoReturn
 
-from robot_rl.cli import distributed_cmds, inspect_cmd, node_cmds, run_cmds
+from robot_rl.cli import demos_cmds, distributed_cmds, inspect_cmd, node_cmds, run_cmds
 from robot_rl.errors import one_line
 
 
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="robot-rl", description="Real-robot learning runtime.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_pretrain, _add_eval, _add_inspect, _add_learner, _add_actor,
-                _add_keys, _add_node, _add_launch, _add_operator):
+                _add_keys, _add_node, _add_launch, _add_operator, _add_demos):
         add(sub)
     return parser
 
@@ -123,6 +123,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="start a new run's actor and critics from a checkpoint (a run "
                    "directory of robot-rl pretrain or train, a checkpoint folder or an "
                    "agent.pt); replay starts empty, learner.prior_data still mixes in")
+    p.add_argument("--interventions", choices=("scripted",),
+                   help="the task's scripted expert takes over when the policy strays; its "
+                   "transitions are flagged and also join the demonstration buffer "
+                   "(docs/demos.md)")
     _add_threads(p)
     p.set_defaults(func=run_cmds.cmd_train, check=run_cmds.check_train)
 
@@ -319,3 +323,34 @@ def _add_operator(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=positive, default=10.0,
                    help="seconds to wait for a confirming status (default 10)")
     p.set_defaults(func=node_cmds.cmd_operator)
+
+
+# ------------------------------------------------------------------------------ people
+def _add_demos(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demos", help="record demonstrations as prior data (docs/demos.md)")
+    dsub = p.add_subparsers(dest="demos_command", required=True, metavar="ACTION")
+    r = dsub.add_parser("record", help="record demonstrations in simulation",
+                        description="Demonstrations of a scripted expert or of an operator "
+                        "(sensor_msgs/Joy or geometry_msgs/Twist on a ROS 2 topic), through "
+                        "the same control step and safety filter as the policy; written as "
+                        "prior data (learner.prior_data) with success and intervention flags.")
+    r.add_argument("config", help="robot config YAML")
+    r.add_argument("--source", choices=demos_cmds.SOURCES, required=True,
+                   help="scripted: the task's scripted expert; joy/twist: teleoperation")
+    r.add_argument("--episodes", type=count, default=10, help="episodes (default 10)")
+    r.add_argument("--out", required=True, metavar="NPZ", help="prior-data file to write")
+    r.add_argument("--seed", type=seed, default=0, help="seed of the first episode (default 0)")
+    r.add_argument("--mcap", metavar="PATH", help="also write the transitions as an MCAP "
+                   "recording (ros2 profile)")
+    r.add_argument("--topic", help="teleop topic (default /joy or /cmd_vel)")
+    r.add_argument("--success-topic", metavar="TOPIC", help="std_msgs/Bool topic marking "
+                   "success (default: the sim's success predicate, where the task has one)")
+    r.add_argument("--max-speed", type=positive, default=0.1, metavar="M_PER_S",
+                   help="end-effector speed at full stick, and the Twist clip (default 0.1)")
+    r.add_argument("--stale-after", type=positive, default=0.25, metavar="S",
+                   help="hold the measured pose when no command came for this long "
+                   "(default 0.25)")
+    r.add_argument("--backend", choices=("auto", "rclpy", "dds"), default="auto",
+                   help="ROS 2 middleware for teleop (default: rclpy if installed)")
+    r.add_argument("--domain", type=domain, help="ROS 2 domain id (default ROS_DOMAIN_ID or 0)")
+    r.set_defaults(func=demos_cmds.cmd_demos_record)

@@ -36,6 +36,10 @@ def check_train(args: argparse.Namespace) -> None:
     if args.realtime and args.task_graph is not None:
         raise ConfigError("<command line>", "--realtime", "expected no --task-graph with it "
                           "(task graphs train lock-step only)")
+    if args.interventions is not None and (args.realtime or args.task_graph is not None):
+        raise ConfigError("<command line>", "--interventions", "expected neither --realtime "
+                          "nor --task-graph with it (interventions train the plain task "
+                          "lock-step)")
     if args.init is not None:
         if args.resume is not None or args.realtime:
             raise ConfigError("<command line>", "--init", "expected neither --resume nor "
@@ -85,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return train_session(config=args.config, steps=args.steps, seed=args.seed, out=args.out,
                          resume=args.resume, video=not args.no_video,
                          progress=not args.no_progress, task_graph=args.task_graph,
-                         init=args.init)
+                         init=args.init, interventions=args.interventions)
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:

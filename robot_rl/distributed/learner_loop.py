@@ -39,6 +39,7 @@ from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.hindsight import HindsightRelabeller
+from robot_rl.sac.prior import MixedReplayBuffer
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
 from robot_rl.transport import LearnerServer, TransitionBatch
@@ -132,6 +133,7 @@ class Learner:
         self.lag = 0  # update steps owed
         self.dropped_updates = 0
         self.bad_transitions = 0
+        self.interventions = 0  # transitions flagged as an operator's (since this start)
         self.episodes = 0
         self.weights_version = -1
         self.last_info: dict[str, float] = {}
@@ -140,7 +142,7 @@ class Learner:
         self.hindsight = HindsightRelabeller.for_config(cfg, seed=0)
         self._relabellers: OrderedDict[str, HindsightRelabeller] = OrderedDict()
         self.recent_returns: deque[float] = deque(maxlen=20)
-        self._episode: dict[str, list[float]] = {}  # actor -> [return, length] so far
+        self._episode: dict[str, list[float]] = {}  # actor -> [return, length, interventions]
         self._saved_at = 0
         self._received_at = time.monotonic()
         self._logged_at = 0
@@ -256,6 +258,7 @@ class Learner:
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
         self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
+        self._store_interventions(arrays)
         if self.hindsight is not None:
             self._relabel(batch.actor_id, arrays)
         limit = arrays.get("aprl_L")  # APRL actors: the limit in force at each step
@@ -294,24 +297,49 @@ class Learner:
                 return f"{key}: not finite"
         if np.abs(a["action"]).max(initial=0.0) > 1.0 + 1e-6:
             return "action: outside [-1, 1]"
+        flag = a.get("intervention")  # optional: 1 where an operator acted (docs/demos.md)
+        if flag is not None and (flag.shape != (n,) or flag.dtype.kind not in "biuf"
+                                 or not np.all((flag == 0) | (flag == 1))):
+            return f"intervention: expected flags of 0 or 1 shaped [{n}], got {flag.dtype} " \
+                   f"{list(flag.shape)}"
         return None
 
+    def _store_interventions(self, a: dict[str, np.ndarray]) -> None:
+        """HIL-SERL: an operator's transitions also join the demonstration (prior) data of
+        the RLPD mix, where the learner has one (``learner.prior_data``)."""
+        flag = a.get("intervention")
+        if flag is None:
+            return
+        rows = np.flatnonzero(flag)
+        self.interventions += len(rows)
+        if isinstance(self.buffer, MixedReplayBuffer):
+            for i in rows:
+                self.buffer.add_prior(a["obs"][i], a["action"][i], float(a["reward"][i]),
+                                      a["next_obs"][i], bool(a["terminated"][i]),
+                                      bool(a["truncated"][i]))
+
     def _count_episodes(self, actor: str, a: dict[str, np.ndarray]) -> None:
-        acc = self._episode.pop(actor, None) or [0.0, 0.0]
+        acc = self._episode.pop(actor, None) or [0.0, 0.0, 0.0]
         self._episode[actor] = acc  # most recent last; forget the oldest past the cap
         if len(self._episode) > _MAX_OPEN_EPISODES:
             del self._episode[next(iter(self._episode))]
         ends = np.logical_or(a["terminated"], a["truncated"])
-        for reward, end, terminated in zip(a["reward"], ends, a["terminated"], strict=True):
+        flag = a.get("intervention")
+        flags = np.zeros(len(ends)) if flag is None else flag
+        for reward, end, terminated, person in zip(a["reward"], ends, a["terminated"], flags,
+                                                   strict=True):
             acc[0] += float(reward)
             acc[1] += 1
+            acc[2] += float(person)
             if end:
                 self.episodes += 1
                 self.recent_returns.append(acc[0])
                 if self.logger is not None:
-                    self.logger.log(self.received, "episode", {
-                        "return": acc[0], "length": acc[1], "terminated": float(terminated)})
-                acc[0], acc[1] = 0.0, 0.0
+                    row = {"return": acc[0], "length": acc[1], "terminated": float(terminated)}
+                    if flag is not None:  # an actor with an operator: the share they acted
+                        row["intervention_rate"] = acc[2] / acc[1]
+                    self.logger.log(self.received, "episode", row)
+                acc[0], acc[1], acc[2] = 0.0, 0.0, 0.0
 
     # ------------------------------------------------------------------- publishing
     def publish(self) -> None:
@@ -406,6 +434,7 @@ class Learner:
                 "effective_utd": self.effective_utd, "update_lag": self.lag,
                 "dropped_updates": self.dropped_updates,
                 "bad_transitions": self.bad_transitions, "episodes": self.episodes,
+                "interventions": self.interventions,
                 "recent_return": (float(np.mean(self.recent_returns)) if self.recent_returns
                                   else math.nan),
                 "actors_alive": m["peers_alive"], "duplicates": m["duplicates"],

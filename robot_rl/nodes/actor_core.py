@@ -9,6 +9,8 @@ Usage (what :mod:`robot_rl.nodes.actor_node` does; ``now`` is ``time.monotonic()
     on e-stop (Bool):          out = core.set_estop(msg.data, now)           # immediate hold
     on operator text:          out = core.operator("pause" | "resume" | "task NAME", now)
     on weights:                core.set_weights(arrays, meta, version)
+    on Joy/Twist (teleop):     core.teleop.receive(msg, now)     # operator takes over
+
     publish(out.command) unless None; send(out.transition); request a reset if out.episode_end
 
 Each step is :class:`~robot_rl.control.ControlStep`'s (the control step every mode shares):
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -40,6 +42,9 @@ from robot_rl.nodes.policy import Policy
 from robot_rl.nodes.ros_messages import reorder
 from robot_rl.nodes.state import StateAssembler
 from robot_rl.robot import RobotState
+
+if TYPE_CHECKING:
+    from robot_rl.demos.teleop import Teleop
 
 __all__ = ["ActorCore", "OperatorError", "StepOutput", "Transition"]
 
@@ -90,6 +95,10 @@ class ActorCore:
         self.steps = 0
         self.dropped = 0
         self.episodes = 0
+        # interventions (docs/demos.md): while a fresh, non-zero teleop command is held, the
+        # operator's action replaces the policy's (same control step, flagged transitions)
+        self.teleop: Teleop | None = None
+        self.interventions = 0
         self.last = StepOutput(None, True, "no_state", None, None)
         self._switch_to: str | None = None
         self._resets_seen = 0.0
@@ -168,6 +177,12 @@ class ActorCore:
             return self.control.hold(reason, state, now)
         assert state is not None
         action = self.policy.act(self.control.observe(state))
+        teleop = self.teleop
+        if teleop is not None and teleop.engaged(now):  # the operator takes over
+            operator_action = teleop.action(state, now)
+            if operator_action is not None:
+                self.interventions += 1
+                return self.control.act(operator_action, state, now, intervention=True)
         return self.control.act(action, state, now)
 
     def _complete(self, state: RobotState) -> tuple[Transition | None, str | None]:
@@ -293,7 +308,8 @@ class ActorCore:
             "episodes": self.episodes, "episode_steps": self.control.episode_steps,
             "state_age_ms": age, "stamp_lag_ms": round(self.inputs.stamp_lag_ns / 1e6, 2),
             "waiting_for": self.inputs.missing(), "rejected_messages": self.inputs.rejected,
-            "safety_holds": self.safety.holds,
+            "safety_holds": self.safety.holds, "interventions": self.interventions,
+            "teleop_rejected": None if self.teleop is None else self.teleop.rejected,
             "aprl_L": None if self.control.gate is None else
             [round(float(v), 4) for v in self.control.gate.limits.L],
         }

@@ -87,10 +87,28 @@ class ActorNode:
                           QOS_SENSOR_DATA)
         node.subscription(ros.estop_topic, msgs.Bool, self._on_estop, QOS_DEFAULT)
         node.subscription(ros.operator_topic, msgs.String, self._on_operator, QOS_DEFAULT)
+        if params.teleop:  # interventions: the operator's commands take over while moving
+            self._attach_teleop(params)
         node.timer(self.core.dt, self._on_timer)
         node.timer(1.0 / ros.status_hz, self.publish_status)
         if params.start_paused:
             self.core.operator("pause")
+
+    def _attach_teleop(self, params: ActorParams) -> None:
+        from robot_rl.demos.teleop import Teleop, TeleopSettings  # arms: URDF kinematics
+
+        settings = TeleopSettings(source="joy" if params.teleop == "joy" else "twist",
+                                  topic=params.teleop_topic, max_speed=params.teleop_max_speed)
+        teleop = Teleop(self.cfg, settings)
+        self.core.teleop = teleop
+        self._record_topic(settings.topic_name, settings.message_type, QOS_DEFAULT)
+
+        def on_teleop(msg: Any) -> None:
+            teleop.receive(msg, time.monotonic())
+            self._record(settings.topic_name, msg)
+
+        self.node.subscription(settings.topic_name, settings.message_type, on_teleop,
+                               QOS_DEFAULT)
 
     def _connect(self) -> Any:
         from robot_rl.transport import ActorClient, client_curve  # ZeroMQ only with a learner
@@ -201,6 +219,8 @@ class ActorNode:
         limits = [t.aprl_L for t in rows if t.aprl_L is not None]
         if len(limits) == len(rows):  # APRL: L per row, for the penalty
             arrays["aprl_L"] = np.stack(limits).astype(np.float32)
+        if any(t.intervention for t in rows):  # an operator acted (docs/demos.md)
+            arrays["intervention"] = np.array([t.intervention for t in rows], np.bool_)
         if self.client.send_transitions(arrays) is not None:
             self.sent += len(rows)
         self._rows = []

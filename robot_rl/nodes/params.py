@@ -50,10 +50,18 @@ class ActorParams:
     hold_without_learner: bool = False  # hold while the learner is unreachable (else act on
     # the last weights; transitions stay buffered either way)
     seed: int = 0  # random actions, exploration noise, reach targets
+    teleop: str = ""  # interventions: "joy" (sensor_msgs/Joy) or "twist" (geometry_msgs/
+    # Twist) operator commands take over while they move (docs/demos.md); "": none
+    teleop_topic: str = ""  # "": /joy or /cmd_vel
+    teleop_max_speed: float = 0.1  # end-effector speed at full stick (m/s)
 
     def validate(self, fail: Fail) -> None:
         if self.batch_size < 1:
             fail("batch_size", "expected a count >= 1")
+        if self.teleop not in ("", "joy", "twist"):
+            fail("teleop", f"expected '', 'joy' or 'twist', got {self.teleop!r}")
+        if self.teleop_max_speed <= 0:
+            fail("teleop_max_speed", "expected a positive speed (m/s)")
 
 
 @dataclass

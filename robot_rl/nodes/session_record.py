@@ -45,11 +45,41 @@ TRANSITIONS_TOPIC = "/robot_rl/transitions"
 PRIOR_FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
 
+FLAG_FIELDS = ("success", "intervention")  # optional 0/1 segments, kept by recording_to_prior
+
+
 def transition_msg(t: Transition) -> msgs.Float64MultiArray:
-    """A transition as a labelled Float64MultiArray (the task name goes in the events)."""
-    return labelled({"obs": t.obs, "action": t.action, "reward": [t.reward],
-                     "next_obs": t.next_obs, "terminated": [float(t.terminated)],
-                     "truncated": [float(t.truncated)], "step": [t.step]})
+    """A transition as a labelled Float64MultiArray (the task name goes in the events); an
+    operator's transition carries an ``intervention`` segment of 1."""
+    segments: dict[str, Any] = {"obs": t.obs, "action": t.action, "reward": [t.reward],
+                                "next_obs": t.next_obs, "terminated": [float(t.terminated)],
+                                "truncated": [float(t.truncated)], "step": [t.step]}
+    if t.intervention:
+        segments["intervention"] = [1.0]
+    return labelled(segments)
+
+
+def write_demo_recording(path: str | Path, arrays: Mapping[str, np.ndarray],
+                         metadata: Mapping[str, str] | None = None,
+                         period_s: float = 0.05) -> int:
+    """Writes demonstration transitions (the arrays of a prior-data file, with optional
+    ``success`` and ``intervention``) to an MCAP recording on ``/robot_rl/transitions``,
+    one message per transition ``period_s`` apart; :func:`recording_to_prior` reads it back.
+    Returns the number of transitions."""
+    n = len(arrays["reward"])
+    with McapRecorder(path) as rec:
+        if metadata:
+            rec.add_metadata("robot_rl", metadata)
+        rec.add_topic(TRANSITIONS_TOPIC, msgs.Float64MultiArray, QOS_DEFAULT)
+        for i in range(n):
+            segments = {k: np.asarray(arrays[k][i]).reshape(-1) for k in PRIOR_FIELDS}
+            segments["step"] = np.array([i], np.float64)
+            for key in FLAG_FIELDS:
+                if key in arrays:
+                    segments[key] = np.asarray(arrays[key][i]).reshape(-1)
+            rec.write(TRANSITIONS_TOPIC, labelled(segments),
+                      log_time_ns=int(round(i * period_s * 1e9)))
+    return n
 
 
 class SessionRecorder:
@@ -122,17 +152,22 @@ def recording_to_prior(recordings: Iterable[str | Path], out: str | Path) -> int
 
     The arrays are those :meth:`robot_rl.sac.ReplayBuffer.save` writes (``obs``, ``action``,
     ``reward``, ``next_obs``, ``terminated``, ``truncated``; float32), so
-    ``learner.prior_data: <out>`` loads them. Returns the number of transitions.
+    ``learner.prior_data: <out>`` loads them; ``intervention`` (0/1) too when any transition
+    carries the flag, and ``success`` when every transition does. Returns the number of
+    transitions.
 
     Raises:
         ValueError: If the recordings hold no transitions, or transitions of different sizes.
     """
     rows: dict[str, list[np.ndarray]] = {k: [] for k in PRIOR_FIELDS}
+    flags: dict[str, list[float | None]] = {k: [] for k in FLAG_FIELDS}
     for path in recordings:
         for item in read_recording(path, topics=[TRANSITIONS_TOPIC]):
             seg = unlabel(item.message)
             for key in PRIOR_FIELDS:
                 rows[key].append(seg[key])
+            for key in FLAG_FIELDS:
+                flags[key].append(float(seg[key][0]) if key in seg else None)
     if not rows["reward"]:
         raise ValueError(f"no {TRANSITIONS_TOPIC} messages in the recordings")
     try:
@@ -142,6 +177,10 @@ def recording_to_prior(recordings: Iterable[str | Path], out: str | Path) -> int
         raise ValueError(f"transitions of different sizes (different robots?): {err}") from None
     for key in ("reward", "terminated", "truncated"):
         arrays[key] = arrays[key].reshape(-1)
+    if any(v is not None for v in flags["intervention"]):
+        arrays["intervention"] = np.array([v or 0.0 for v in flags["intervention"]], np.float32)
+    if flags["success"] and all(v is not None for v in flags["success"]):
+        arrays["success"] = np.array(flags["success"], np.float32)
     with open(out, "wb") as f:
         np.savez(f, **arrays)
     return len(arrays["reward"])

@@ -50,6 +50,8 @@ DEFINITIONS: dict[str, str] = {
         "uint8 is_bigendian\nuint32 step\nuint8[] data\n"
     ),
     "sensor_msgs/msg/CompressedImage": "std_msgs/Header header\n\nstring format\nuint8[] data\n",
+    "sensor_msgs/msg/Joy": "std_msgs/Header header\n\nfloat32[] axes\n\nint32[] buttons\n",
+    "geometry_msgs/msg/Twist": "Vector3  linear\nVector3  angular\n",
 }
 
 # RIHS01 hashes as ROS 2 Jazzy lists them (share/<package>/msg/<Type>.json, "type_hashes";
@@ -69,6 +71,10 @@ TYPE_HASHES: dict[str, str] = {
         "RIHS01_d31d41a9a4c4bc8eae9be757b0beed306564f7526c88ea6a4588fb9582527d47",
     "sensor_msgs/msg/CompressedImage":
         "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a",
+    "sensor_msgs/msg/Joy":
+        "RIHS01_0d356c79cad3401e35ffeb75a96a96e08be3ef896b8b83841d73e890989372c5",
+    "geometry_msgs/msg/Twist":
+        "RIHS01_9c45bf16fe0983d80e3cfe750d6835843d265a9a6c46bd2e609fcddde6fb8d2a",
 }
 
 
@@ -247,18 +253,49 @@ class CompressedImage:
     data: np.ndarray = field(default_factory=_u8)
 
 
+def _f32(values: Any = ()) -> np.ndarray:
+    return np.array(values, dtype=np.float32).reshape(-1)
+
+
+def _i32(values: Any = ()) -> np.ndarray:
+    return np.array(values, dtype=np.int32).reshape(-1)
+
+
+@dataclass(eq=False)
+class Joy:
+    """sensor_msgs/msg/Joy: a joystick's axes (float32, usually in [-1, 1]) and buttons
+    (int32, 0 or 1); teleoperation input (:mod:`robot_rl.demos.teleop`)."""
+
+    ROS_TYPE: ClassVar[str] = "sensor_msgs/msg/Joy"
+    header: Header = field(default_factory=Header)
+    axes: np.ndarray = field(default_factory=_f32)
+    buttons: np.ndarray = field(default_factory=_i32)
+
+
+@dataclass
+class Twist:
+    """geometry_msgs/msg/Twist: linear (m/s) and angular (rad/s) velocity; teleoperation
+    input (:mod:`robot_rl.demos.teleop`)."""
+
+    ROS_TYPE: ClassVar[str] = "geometry_msgs/msg/Twist"
+    linear: Vector3 = field(default_factory=Vector3)
+    angular: Vector3 = field(default_factory=Vector3)
+
+
 RosMessage = (Time | Header | Quaternion | Vector3 | JointState | Imu | MultiArrayDimension
-              | MultiArrayLayout | Float64MultiArray | Bool | String | Image | CompressedImage)
+              | MultiArrayLayout | Float64MultiArray | Bool | String | Image | CompressedImage
+              | Joy | Twist)
 
 MESSAGE_CLASSES: dict[str, type[Any]] = {
     cls.ROS_TYPE: cls
     for cls in (Time, Header, Quaternion, Vector3, JointState, Imu, MultiArrayDimension,
-                MultiArrayLayout, Float64MultiArray, Bool, String, Image, CompressedImage)
+                MultiArrayLayout, Float64MultiArray, Bool, String, Image, CompressedImage,
+                Joy, Twist)
 }
 
 # Top-level types with a known hash: the ones sent on topics.
 TOPIC_TYPES: tuple[type[Any], ...] = (JointState, Imu, Float64MultiArray, Bool, String, Image,
-                                      CompressedImage)
+                                      CompressedImage, Joy, Twist)
 
 
 def message_class(ros_type: str) -> type[Any]:

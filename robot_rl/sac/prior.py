@@ -15,6 +15,10 @@ key            shape             meaning
 ``truncated``  ``[N]``           optional: 1 at a time limit or task switch, else 0
 =============  ================  ====================================================
 
+Optional too, from demonstrations (:mod:`robot_rl.demos.record`): ``success`` ``[N]`` (1 where
+the task succeeded after the step) and ``intervention`` ``[N]`` (1 where a person or scripted
+expert acted); checked (0/1 flags) and returned, not mixed into minibatches.
+
 Usage (what :func:`robot_rl.session.build` does)::
 
     buffer = make_replay(cfg.learner, obs_dim, act_dim, seed, config_dir)
@@ -34,7 +38,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.sac.buffer import FIELDS, Batch, ReplayBuffer, to_batch
 
 REQUIRED = ("obs", "action", "reward", "next_obs", "terminated")
-OPTIONAL = ("truncated",)
+OPTIONAL = ("truncated", "success", "intervention")
 
 
 def load_transitions(path: str | os.PathLike[str], obs_dim: int,
@@ -61,7 +65,7 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
         for key in REQUIRED:
             if key not in keys:
                 raise ConfigError(name, key, f"missing array; expected keys "
-                                  f"{', '.join(REQUIRED)} (and optionally truncated)")
+                                  f"{', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)})")
         unknown = sorted(keys - set(REQUIRED) - set(OPTIONAL))
         if unknown:
             raise ConfigError(name, unknown[0], f"unknown array; expected only "
@@ -75,7 +79,8 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
                           f"got {list(raw['reward'].shape)}")
     n = len(raw["reward"])
     shapes = {"obs": (n, obs_dim), "action": (n, act_dim), "next_obs": (n, obs_dim),
-              "reward": (n,), "terminated": (n,), "truncated": (n,)}
+              "reward": (n,), "terminated": (n,), "truncated": (n,), "success": (n,),
+              "intervention": (n,)}
     out: dict[str, np.ndarray] = {}
     for key, value in raw.items():
         if value.dtype.kind not in "biuf":
@@ -92,7 +97,7 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
     if np.abs(out["action"]).max() > 1.0 + 1e-6:
         raise ConfigError(name, "action", "expected normalized actions in [-1, 1], found "
                           f"|a| up to {np.abs(out['action']).max():.3g}")
-    for key in ("terminated", "truncated"):
+    for key in ("terminated", "truncated", "success", "intervention"):
         if key in out and not np.all((out[key] == 0) | (out[key] == 1)):
             raise ConfigError(name, key, "expected flags of 0 or 1")
     out.setdefault("truncated", np.zeros(n, np.float32))
@@ -103,34 +108,57 @@ class MixedReplayBuffer(ReplayBuffer):
     """The online replay buffer, plus fixed prior data mixed into every minibatch.
 
     Everything but :meth:`sample` is the online buffer's (``add``, ``len``, ``save``, ...):
-    checkpoints hold only online data; the prior data is reloaded from its file.
+    checkpoints hold only online data; the prior data is reloaded from its file (rows added
+    with :meth:`add_prior` are not kept: they are in the online data too).
 
     Args:
         obs_dim: observation size.
         act_dim: action size.
         capacity: online capacity.
-        prior: the prior transitions (see :func:`load_transitions`).
-        fraction: share of each minibatch drawn from the prior data (rounded to a count).
+        prior: the prior transitions (see :func:`load_transitions`); None: none yet.
+        fraction: share of each minibatch drawn from the prior data (rounded to a count;
+            0 while the prior data is empty).
         seed: seeds the sampler (one generator for both parts).
+        prior_capacity: room for transitions added later with :meth:`add_prior` (taken as
+            they come, not reserved).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int,
-                 prior: dict[str, np.ndarray], fraction: float = 0.5, seed: int = 0) -> None:
+                 prior: dict[str, np.ndarray] | None, fraction: float = 0.5, seed: int = 0,
+                 prior_capacity: int = 100_000) -> None:
         super().__init__(obs_dim, act_dim, capacity, seed)
-        self.prior = ReplayBuffer(obs_dim, act_dim, len(prior["reward"]))
-        self.prior.add_batch(prior)
+        n = 0 if prior is None else len(prior["reward"])
+        self.prior = ReplayBuffer(obs_dim, act_dim, max(n, 1))
+        if prior is not None:
+            self.prior.add_batch(prior)
+        self.prior_limit = max(n, 1) + prior_capacity  # the prior part grows up to this
         self.fraction = fraction
+
+    def add_prior(self, obs: np.ndarray, action: np.ndarray, reward: float,
+                  next_obs: np.ndarray, terminated: bool, truncated: bool = False) -> None:
+        """Adds one demonstration transition (an intervention, as in HIL-SERL) to the prior
+        data, growing it up to ``prior_capacity`` added rows; beyond that the oldest rows
+        (the loaded ones first) are overwritten."""
+        prior = self.prior
+        if len(prior) == prior.capacity and prior.capacity < self.prior_limit:
+            grown = ReplayBuffer(prior.data["obs"].shape[1], prior.data["action"].shape[1],
+                                 min(2 * prior.capacity, self.prior_limit))
+            grown.add_batch({k: v[:len(prior)] for k, v in prior.data.items()})
+            self.prior = prior = grown
+        prior.add(obs, action, reward, next_obs, terminated, truncated)
 
     def prior_count(self, batch_size: int) -> int:
         """Rows of a minibatch of ``batch_size`` that come from the prior data."""
-        return int(round(self.fraction * batch_size))
+        return int(round(self.fraction * batch_size)) if len(self.prior) else 0
 
     def sample(self, batch_size: int, k: int = 1) -> Batch:
         """``k`` minibatches shaped ``[k, B, ...]``: the first ``prior_count(B)`` rows of each
         come from the prior data, the rest from online data (all indices in one call each)."""
         n_prior = self.prior_count(batch_size)
-        prior_idx = self.rng.integers(0, len(self.prior), size=(k, n_prior))
-        parts = [self.prior.gather(prior_idx)]
+        parts = []
+        if len(self.prior):
+            prior_idx = self.rng.integers(0, len(self.prior), size=(k, n_prior))
+            parts.append(self.prior.gather(prior_idx))
         if batch_size > n_prior:
             parts.append(self.gather(self.sample_indices(batch_size - n_prior, k)))
         return to_batch({key: np.concatenate([p[key] for p in parts], axis=1)

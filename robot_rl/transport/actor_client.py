@@ -127,8 +127,13 @@ class ActorClient:
 
         Returns:
             The batch's sequence number, or None if the store is full (counted, logged).
+
+        Raises:
+            ProtocolError: no common leading dimension, or a bad flag array
+                (:data:`~robot_rl.transport.protocol.FLAG_ARRAYS`).
         """
         n = proto.batch_size(arrays)
+        proto.check_flags(arrays, n)  # e.g. intervention: a bad flag never enters the stream
         meta = {"actor": self.actor_id, "inc": self.incarnation, "seq": self._store.next_seq,
                 "n": n}
         seq = self._store.append(encode(proto.TRANSITIONS, meta, arrays, self.options.limits), n)

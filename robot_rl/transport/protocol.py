@@ -227,6 +227,28 @@ def parse_refusal(msg: Message) -> Refusal:
     return refusal
 
 
+FLAG_ARRAYS = ("intervention",)
+"""Optional per-row flags of a transition batch (0 or 1, shape ``[n]``): ``intervention``
+marks an operator's transitions (docs/demos.md). Checked before sending
+(:func:`check_flags`); the learner checks them again on arrival and drops a bad batch."""
+
+
+def check_flags(arrays: Mapping[str, np.ndarray], n: int) -> None:
+    """Checks the optional flag arrays of a batch of ``n`` rows.
+
+    Raises:
+        ProtocolError: a flag array that is not 0/1 integers or booleans shaped ``[n]``.
+    """
+    for name in FLAG_ARRAYS:
+        if name not in arrays:
+            continue
+        flag = np.asarray(arrays[name])
+        if flag.shape != (n,) or flag.dtype.kind not in "biu" or \
+                not np.all((flag == 0) | (flag == 1)):
+            raise ProtocolError(f"{name}: expected flags of 0 or 1 (bool or int) shaped "
+                                f"[{n}], got {flag.dtype} {list(flag.shape)}")
+
+
 def batch_size(arrays: Mapping[str, np.ndarray]) -> int:
     """Returns the common leading dimension of a transition batch.
 

@@ -28,6 +28,11 @@ JAZZY_HASHES = {
         "RIHS01_d31d41a9a4c4bc8eae9be757b0beed306564f7526c88ea6a4588fb9582527d47",
     "sensor_msgs/msg/CompressedImage":
         "RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a",
+    # teleoperation (robot_rl.demos.teleop), from share/{sensor,geometry}_msgs/msg/*.json
+    "sensor_msgs/msg/Joy":
+        "RIHS01_0d356c79cad3401e35ffeb75a96a96e08be3ef896b8b83841d73e890989372c5",
+    "geometry_msgs/msg/Twist":
+        "RIHS01_9c45bf16fe0983d80e3cfe750d6835843d265a9a6c46bd2e609fcddde6fb8d2a",
 }
 
 
