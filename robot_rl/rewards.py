@@ -81,3 +81,23 @@ def reach_reward_at(distance: np.ndarray, action: np.ndarray, task: ReachTask) -
     (hindsight relabelling recomputes it for new targets)."""
     bonus = task.precision_weight * np.exp(-(distance / task.precision_radius) ** 2)
     return -distance + bonus - task.action_penalty * np.sum(np.square(action), axis=-1)
+
+
+def learned_reward(probability: float, threshold: float, reward: float,
+                   terminate: bool) -> tuple[float, bool, dict[str, float]]:
+    """A learned success classifier's sparse reward (``task.reward_model``).
+
+    Args:
+        probability: the classifier's success probability of the step's frame (NaN when
+            there was no frame: never a success).
+        threshold: success when ``probability > threshold``.
+        reward: paid for a success (0 otherwise).
+        terminate: a success ends the episode.
+
+    Returns:
+        (reward, terminated, info) with ``learned_success`` (1.0 or 0.0) and
+        ``learned_probability``.
+    """
+    success = bool(probability > threshold)  # False for NaN
+    return (reward if success else 0.0, success and terminate,
+            {"learned_success": float(success), "learned_probability": float(probability)})

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from robot_rl.config import CameraSpec, RobotConfig
 from robot_rl.errors import ConfigError
 
 FORMAT = "robot_rl.reward_model/1"
@@ -185,3 +186,45 @@ def _read_meta(path: Path) -> dict[str, Any]:
     if not isinstance(meta.get("camera"), str) or not meta["camera"]:
         raise ConfigError(name, "camera", "expected the camera's name")
     return meta
+
+
+def resolve_model_path(path: str, config_dir: Path | None) -> Path:
+    """``path`` if absolute, else next to the config file, else relative to the working
+    directory (as ``learner.prior_data`` is found)."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    candidates = ([config_dir / p] if config_dir is not None else []) + [Path.cwd() / p]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def reward_camera(cfg: RobotConfig) -> CameraSpec:
+    """The camera of ``task.reward_model`` (the config's validation made sure it exists)."""
+    assert cfg.task.reward_model is not None
+    return next(c for c in cfg.cameras if c.name == cfg.task.reward_model.camera)
+
+
+def load_reward_model(cfg: RobotConfig) -> SuccessModel:
+    """The classifier of ``cfg.task.reward_model``, checked against its camera; the
+    section's ``threshold`` (if given) replaces the one chosen in training.
+
+    Raises:
+        ConfigError: the folder is missing or malformed, or was trained on another camera
+            or frame size.
+    """
+    spec = cfg.task.reward_model
+    assert spec is not None, "the config has no task.reward_model"
+    config_dir = Path(cfg.source).parent if cfg.source else None
+    folder = resolve_model_path(spec.path, config_dir)
+    if not folder.is_dir():
+        raise ConfigError(cfg.source, "task.reward_model.path", f"expected a model folder "
+                          f"(robot-rl reward train --out), {str(folder)!r} is not one")
+    model = load_model(folder)
+    cam = reward_camera(cfg)
+    if model.camera != cam.name or model.size != (cam.height, cam.width):
+        raise ConfigError(cfg.source, "task.reward_model.camera", f"expected the camera the "
+                          f"model learned from ({model.camera!r}, {model.size[1]}x"
+                          f"{model.size[0]} px), got {cam.name!r} ({cam.width}x{cam.height})")
+    if spec.threshold is not None:
+        model.threshold = spec.threshold
+    return model

@@ -46,17 +46,29 @@ class Trained(NamedTuple):
 
 def split_frames(frames: Sequence[LabelledFrames], val_fraction: float, seed: int) -> Split:
     """Indices into the concatenated frames: held-out whole episodes when every file has
-    episode ids (at least one episode each side), else a seeded random frame split."""
+    episode ids, else a seeded random frame split.
+
+    Episodes with a success frame and episodes without are held out separately (each group
+    keeps at least one episode for training), so both sides see both labels where the
+    episodes allow it.
+    """
     rng = np.random.default_rng(seed)
-    n = sum(len(f.success) for f in frames)
+    labels = np.concatenate([f.success for f in frames]).astype(bool)
+    n = len(labels)
     if all(f.episode is not None for f in frames):
         groups = np.concatenate([f.episode * len(frames) + i  # type: ignore[operator]
                                  for i, f in enumerate(frames)])
         ids = np.unique(groups)
         if len(ids) >= 2:
-            k = min(len(ids) - 1, max(1, int(round(val_fraction * len(ids)))))
-            held = rng.choice(ids, size=k, replace=False)
-            mask = np.isin(groups, held)
+            hit = np.isin(ids, np.unique(groups[labels]))
+            held: list[np.ndarray] = []
+            for part in (ids[hit], ids[~hit]):
+                k = min(len(part) - 1, int(round(val_fraction * len(part))))
+                if k > 0:
+                    held.append(rng.choice(part, size=k, replace=False))
+            if not held:  # one episode per group: hold out one of all of them
+                held.append(rng.choice(ids, size=1))
+            mask = np.isin(groups, np.concatenate(held))
             return Split(np.flatnonzero(~mask), np.flatnonzero(mask), "episode")
     order = rng.permutation(n)
     k = min(n - 1, max(1, int(round(val_fraction * n))))
