@@ -29,6 +29,10 @@ class EvalResult:
     # near zero here.
     net_velocity: list[float] = field(default_factory=list)
     final_distance: list[float] = field(default_factory=list)  # reaching tasks (m)
+    # task.reward_model: per episode, the learned classifier's verdict on its last step and
+    # the sim's own success predicate on the same step (do they agree?)
+    learned_success: list[float] = field(default_factory=list)
+    sim_success: list[float] = field(default_factory=list)
     video: Path | None = None
 
     def add_walk(self, velocities: list[float], start: np.ndarray | None, env: gym.Env,
@@ -53,6 +57,9 @@ class EvalResult:
             out["net_velocity"] = float(np.mean(self.net_velocity))
         if self.final_distance:
             out["final_distance"] = float(np.mean(self.final_distance))
+        if self.learned_success:
+            out["learned_success"] = float(np.mean(self.learned_success))
+            out["sim_success"] = float(np.mean(self.sim_success))
         return out
 
 
@@ -97,6 +104,9 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
             result.add_walk(velocities, start, env, max(horizon, length))
         if "ee_distance" in info:
             result.final_distance.append(float(info["ee_distance"]))
+        if "learned_success" in info:
+            result.learned_success.append(float(info["learned_success"]))
+            result.sim_success.append(float(info.get("success", float("nan"))))
     if video is not None and frames:
         _show_target(env, hide=True)
         fps = getattr(env, "metadata", {}).get("render_fps", 20)

@@ -99,3 +99,15 @@ def test_config_mistakes(tmp_path: Path, panda_path: Path, model: dict, changes:
     with pytest.raises(ConfigError) as err:
         load_config(str(path))
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_evaluation_compares_learned_and_sim_success(tmp_path: Path, panda_path: Path) -> None:
+    from robot_rl.evaluate import evaluate, nominal_policy
+
+    constant_model(tmp_path / "model", logit=4.0)
+    env = RobotEnv(str(panda_config(tmp_path, panda_path)))
+    result = evaluate(nominal_policy(env), env, episodes=2)
+    summary = result.summary()
+    assert result.lengths == [1, 1]  # the classifier ends each episode at once
+    assert summary["learned_success"] == 1.0 and summary["sim_success"] == 0.0
+    env.close()
