@@ -19,14 +19,14 @@ FRONT = {"name": "front", "width": 32, "height": 32, "fov_deg": 40.0,
          "fixed": {"eye": [1.2, 0.35, 0.65], "target": [0.5, 0.15, 0.35]}}
 
 
-def constant_model(folder: Path, logit: float, size: int = 32) -> Path:
+def constant_model(folder: Path, logit: float, size: tuple[int, int] = (32, 32)) -> Path:
     """A classifier that answers sigmoid(``logit``) for every frame."""
     net = SuccessNet(CHANNELS)
     with torch.no_grad():
         for p in net.parameters():
             p.zero_()
         net.head[-1].bias.fill_(logit)
-    return save_model(folder, net, "front", (size, size), 0.5, CHANNELS)
+    return save_model(folder, net, "front", size, 0.5, CHANNELS)
 
 
 def panda_config(tmp_path: Path, panda_path: Path, **model: object) -> Path:
@@ -77,7 +77,7 @@ def test_config_threshold_replaces_the_models(tmp_path: Path, panda_path: Path) 
 
 
 def test_model_of_another_frame_size_is_refused(tmp_path: Path, panda_path: Path) -> None:
-    constant_model(tmp_path / "model", logit=0.0, size=48)
+    constant_model(tmp_path / "model", logit=0.0, size=(48, 48))
     with pytest.raises(ConfigError, match="task.reward_model.camera: expected the camera"):
         RobotEnv(str(panda_config(tmp_path, panda_path)))
     with pytest.raises(ConfigError, match="task.reward_model.path: expected a model folder"):
