@@ -68,9 +68,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from robot_rl.reward_model.train import CHANNELS, train_classifier
 
     frames = [load_frames(p) for p in args.frames]
+    first = frames[0]
+    for path, f in zip(args.frames[1:], frames[1:], strict=True):
+        if f.camera != first.camera or f.images.shape[1:] != first.images.shape[1:]:
+            raise ConfigError(path, "images", f"expected frames of {args.frames[0]}'s camera "
+                              f"and size ({first.camera!r}, {first.images.shape[2]}x"
+                              f"{first.images.shape[1]}), got {f.camera!r}, "
+                              f"{f.images.shape[2]}x{f.images.shape[1]}")
     result = train_classifier(frames, epochs=args.epochs, val_fraction=args.val_fraction,
                               seed=args.seed, log=None if args.quiet else _log)
-    first = frames[0]
     size = (int(first.images.shape[1]), int(first.images.shape[2]))
     model = SuccessModel(result.net, first.camera, size, result.threshold)
     frame = first.images[0]

@@ -77,6 +77,10 @@ def test_train_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     save_frames(good, s.images, np.zeros(20, bool), "front", s.episode)
     assert main(["reward", "train", str(good), "--out", str(tmp_path / "m")]) == 2
     _one_line_error(capsys, "expected both success and failure frames")
+    other = tmp_path / "other.npz"
+    save_frames(other, s.images, s.success, "wrist", s.episode)
+    assert main(["reward", "train", str(good), str(other), "--out", str(tmp_path / "m")]) == 2
+    _one_line_error(capsys, "other.npz: images: expected frames of", "got 'wrist'")
     assert not (tmp_path / "m").exists()
     file = tmp_path / "file"
     file.write_text("")
