@@ -6,6 +6,9 @@ from, prints one JSON object:
 
 - ``test``: precision, recall, accuracy and counts on those frames at the model's threshold
   and at 0.5;
+- ``by_distance``: where the test frames carry ``ee_distance`` (``reward collect``): frames
+  and accuracy at the model's threshold per band of gripper-target distance (cm), to show
+  how the classifier does near the success boundary;
 - ``ms_per_frame``: ``SuccessModel.probability`` on one frame, CPU, batch of 1, one torch
   thread (median and p90 over ``--frames`` calls);
 - ``env_step_ms``: ``RobotEnv.step`` with zero actions, without and with
@@ -76,6 +79,19 @@ def main() -> None:
         "test_at_threshold": metrics(prob, label, model.threshold),
         "test_at_0.5": metrics(prob, label, 0.5),
     }
+    with np.load(args.frames) as archive:
+        distance = archive["ee_distance"] if "ee_distance" in archive.files else None
+    if distance is not None:
+        pred = prob > model.threshold
+        bands = [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 10.0, 1000.0]
+        rows = []
+        for lo, hi in zip(bands[:-1], bands[1:], strict=True):
+            inside = (distance * 100 >= lo) & (distance * 100 < hi)
+            if inside.any():
+                rows.append({"cm": [lo, hi], "frames": int(inside.sum()),
+                             "successes": int(label[inside].sum()),
+                             "accuracy": round(float(np.mean(pred[inside] == label[inside])), 4)})
+        result["by_distance"] = rows
     model.probability(test.images[0])
     times = []
     for i in range(args.frames_timed):

@@ -79,6 +79,7 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
     ik = _InverseKinematics(env)
     images: list[np.ndarray] = []
     labels: list[bool] = []
+    distances: list[float] = []
     ids: list[int] = []
     driven = 0
     start = time.monotonic()
@@ -103,6 +104,7 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
                 _, _, terminated, truncated, info = env.step(action)
                 images.append(env.robot.render_camera(cam))
                 labels.append(bool(info["success"] > 0.5))
+                distances.append(float(info["ee_distance"]))
                 ids.append(ep)
                 hits += labels[-1]
                 if terminated or truncated:
@@ -112,7 +114,8 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
                     f"{hits} success frames")
     finally:
         env.close()
-    save_frames(out, np.stack(images), np.array(labels), name, np.array(ids))
+    save_frames(out, np.stack(images), np.array(labels), name, np.array(ids),
+                extra={"ee_distance": np.array(distances)})
     return {"frames": len(labels), "positives": int(sum(labels)), "episodes": episodes,
             "driven_episodes": driven, "camera": name, "out": str(out),
             "seconds": round(time.monotonic() - start, 1)}

@@ -54,14 +54,20 @@ class LabelledFrames(NamedTuple):
 
 
 def save_frames(path: str | os.PathLike[str], images: np.ndarray, success: np.ndarray,
-                camera: str, episode: np.ndarray | None = None) -> None:
+                camera: str, episode: np.ndarray | None = None,
+                extra: dict[str, np.ndarray] | None = None) -> None:
     """Writes a labelled-frames archive (uncompressed ``np.savez``; atomically: a temporary
-    file renamed into place). The arrays are checked as :func:`load_frames` checks them."""
+    file renamed into place). The arrays are checked as :func:`load_frames` checks them;
+    ``extra`` arrays (e.g. ``ee_distance`` for analysis) are stored and ignored on load."""
     path = Path(path)
     arrays = {"images": np.ascontiguousarray(images, dtype=np.uint8),
               "success": np.asarray(success, dtype=bool), "camera": np.array(str(camera))}
     if episode is not None:
         arrays["episode"] = np.asarray(episode, dtype=np.int64)
+    for key, value in (extra or {}).items():
+        if key in arrays or key in ("episode",):
+            raise ValueError(f"extra array {key!r} would replace a labelled-frames array")
+        arrays[key] = np.asarray(value)
     _check(str(path), arrays)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:

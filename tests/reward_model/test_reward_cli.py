@@ -45,6 +45,9 @@ def test_collect_then_train(tmp_path: Path, camera_panda: Path,
     assert frames.episode is not None and sorted(set(frames.episode)) == [0, 1, 2, 3]
     assert summary["positives"] == int(frames.success.sum()) > 0  # driven to the target
     assert summary["driven_episodes"] == 4 and not frames.success[::8].all()  # starts away
+    with np.load(frames_path) as archive:  # the labels are the sim's predicate
+        distance = archive["ee_distance"]
+    assert np.array_equal(frames.success, distance < 0.06)
     # train on synthetic frames to keep the test fast
     synthetic = tmp_path / "squares.npz"
     s = squares(120)
