@@ -110,6 +110,11 @@ def load_frames(path: str | os.PathLike[str]) -> LabelledFrames:
             raise FramesError(name, "images", f"expected at most {MAX_BYTES >> 30} GiB of "
                               f"frames, got {list(shape)}")
         keys = [k for k in (*REQUIRED, "episode") if k in archive.files]
+        for key in keys[1:]:  # nothing bigger than one label per frame is read
+            other, _ = _header(archive, key, name)
+            if int(np.prod(other, dtype=np.int64)) > max(1, shape[0]):
+                raise FramesError(name, key, f"expected shape [{shape[0]}] (one per frame), "
+                                  f"got {list(other)}")
         try:
             arrays = {k: archive[k] for k in keys}
         except ValueError as err:  # an object array would need pickle

@@ -43,6 +43,7 @@ def _write(path: Path, **arrays: np.ndarray) -> Path:
     ({"images": np.zeros((0, 8, 8, 3), np.uint8), "success": np.zeros(0, bool)}, "images",
      "at least one frame"),
     ({"success": np.zeros(3, bool)}, "success", "expected shape [4]"),
+    ({"success": np.zeros(1000, bool)}, "success", "expected shape [4]"),  # header check
     ({"success": np.array([0.5, 0, 0, 1])}, "success", "booleans"),
     ({"camera": np.array(3)}, "camera", "one string"),
     ({"episode": np.zeros(4, np.float32)}, "episode", "[4] integers"),
