@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.rewards import push_reward, reach_reward, walk_reward
+from robot_rl.rewards import learned_reward, push_reward, reach_reward, walk_reward
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
 from robot_rl.spaces import ActionMapper, ObservationBuilder
@@ -47,6 +47,18 @@ if TYPE_CHECKING:
 Reward = Callable[[RobotState, np.ndarray, "np.ndarray | None", float],
                   tuple[float, bool, dict[str, float]]]
 """reward(state, action, target, start_yaw) -> (reward, terminated, info)."""
+
+
+class SuccessJudge(Protocol):
+    """A learned success classifier (:class:`robot_rl.reward_model.classifier.SuccessModel`):
+    scores the frame of its ``camera`` in ``RobotState.images``."""
+
+    camera: str
+    threshold: float
+
+    def probability(self, frame: np.ndarray) -> float:
+        """The success probability of one (H, W, 3) uint8 frame."""
+        ...
 
 
 class Transition(NamedTuple):
@@ -136,6 +148,7 @@ class ControlStep:
         self.rng = np.random.default_rng(seed)
         self.limit: float | np.ndarray = 1.0  # action range factor (APRL: range_factor)
         self.gate: AprlGate | None = None  # APRL: applies L, scores each step
+        self.judge: SuccessJudge | None = None  # task.reward_model: the learned reward
         self.target: np.ndarray | None = None
         self.prev_action = np.zeros(cfg.n_joints, np.float32)
         self.episode_steps = 0
@@ -148,6 +161,13 @@ class ControlStep:
         """APRL: every step's action passes ``gate`` (its limit L) before the safety filter;
         targets are ``nominal + range_factor * a * action_scale``."""
         self.gate, self.limit = gate, range_factor
+
+    def attach_success_model(self, judge: SuccessJudge) -> None:
+        """``task.reward_model``: every step is paid by ``judge``'s verdict on the next
+        state's camera frame instead of the task's reward; a success ends the episode if
+        the section says so. The task's own reward still runs for its info (the sim's
+        ``success`` next to ``learned_success``)."""
+        self.judge = judge
 
     def seed(self, seed: int) -> None:
         """Reseeds the reach targets."""
@@ -164,6 +184,17 @@ class ControlStep:
         self.target = sample_target(self.cfg, self.task, self.rng)
         self._start_yaw = None
         self._pending = None
+
+    def _judged(self, state: RobotState, terminated: bool, info: dict[str, float]
+                ) -> tuple[float, bool, dict[str, float]]:
+        """The learned reward of ``state`` (the task's terminations, e.g. a tilt, stay)."""
+        assert self.judge is not None and self.cfg.task.reward_model is not None
+        spec = self.cfg.task.reward_model
+        frame = (state.images or {}).get(self.judge.camera)
+        p = float("nan") if frame is None else self.judge.probability(frame)
+        reward, end, extra = learned_reward(p, self.judge.threshold, spec.reward,
+                                            spec.terminate)
+        return reward, terminated or end, {**info, **extra}
 
     def observe(self, state: RobotState) -> np.ndarray:
         """The policy's observation of ``state`` in the current episode (the first state
@@ -237,6 +268,8 @@ class ControlStep:
         assert self._start_yaw is not None  # observe() sets it
         reward, terminated, info = self.tasks[self.task](state, action, self.target,
                                                          self._start_yaw)
+        if self.judge is not None:
+            reward, terminated, info = self._judged(state, terminated, info)
         fell = fallen(self.cfg, state)
         terminated = bool(terminated or fell)
         self.episode_return += reward

@@ -33,6 +33,10 @@ class EvalResult:
     # per episode, tasks with a success test (reach: success_distance; push: the
     # task.push.success predicate): 1.0 where it held at the episode's last step
     success: list[float] = field(default_factory=list)
+    # task.reward_model: per episode, the learned classifier's verdict on its last step and
+    # the sim's own success predicate on the same step (do they agree?)
+    learned_success: list[float] = field(default_factory=list)
+    sim_success: list[float] = field(default_factory=list)
     video: Path | None = None
 
     def add_walk(self, velocities: list[float], start: np.ndarray | None, env: gym.Env,
@@ -59,6 +63,9 @@ class EvalResult:
             out["final_distance"] = float(np.mean(self.final_distance))
         if self.success:
             out["success_rate"] = float(np.mean(self.success))
+        if self.learned_success:
+            out["learned_success"] = float(np.mean(self.learned_success))
+            out["sim_success"] = float(np.mean(self.sim_success))
         return out
 
 
@@ -106,6 +113,9 @@ def evaluate(policy: Policy, env: gym.Env, episodes: int, seed: int = 10_000,
             result.final_distance.append(float(distance))
         if "success" in info:
             result.success.append(float(info["success"]))
+        if "learned_success" in info:
+            result.learned_success.append(float(info["learned_success"]))
+            result.sim_success.append(float(info.get("success", float("nan"))))
     if video is not None and frames:
         _show_target(env, hide=True)
         fps = getattr(env, "metadata", {}).get("render_fps", 20)

@@ -129,3 +129,23 @@ def push_reward(state: RobotState, action: np.ndarray, task: PushTask,
     return float(reward), False, {"block_distance": signals["block_distance"],
                                   "ee_block_distance": signals["ee_block_distance"],
                                   "success": float(predicate.evaluate(signals))}
+
+
+def learned_reward(probability: float, threshold: float, reward: float,
+                   terminate: bool) -> tuple[float, bool, dict[str, float]]:
+    """A learned success classifier's sparse reward (``task.reward_model``).
+
+    Args:
+        probability: the classifier's success probability of the step's frame (NaN when
+            there was no frame: never a success).
+        threshold: success when ``probability > threshold``.
+        reward: paid for a success (0 otherwise).
+        terminate: a success ends the episode.
+
+    Returns:
+        (reward, terminated, info) with ``learned_success`` (1.0 or 0.0) and
+        ``learned_probability``.
+    """
+    success = bool(probability > threshold)  # False for NaN
+    return (reward if success else 0.0, success and terminate,
+            {"learned_success": float(success), "learned_probability": float(probability)})

@@ -16,7 +16,14 @@ import socket
 from collections.abc import Callable
 from typing import NoReturn
 
-from robot_rl.cli import demos_cmds, distributed_cmds, inspect_cmd, node_cmds, run_cmds
+from robot_rl.cli import (
+    demos_cmds,
+    distributed_cmds,
+    inspect_cmd,
+    node_cmds,
+    reward_cmds,
+    run_cmds,
+)
 from robot_rl.errors import one_line
 
 
@@ -57,6 +64,29 @@ domain = _whole(0, 232, what="a DDS domain id")
 """A ROS 2 / DDS domain id in [0, 232]."""
 
 
+def fraction(text: str) -> float:
+    """A share in [0, 1] (--drive-fraction)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
+    return value
+
+
+def held_out(text: str) -> float:
+    """A held-out share in (0, 0.9] (--val-fraction)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.9], got {text!r}"
+                                         ) from None
+    if not 0.0 < value <= 0.9:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.9], got {text}")
+    return value
+
+
 def positive(text: str) -> float:
     """A finite number > 0 (rates in Hz, timeouts and durations in seconds)."""
     try:
@@ -90,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="robot-rl", description="Real-robot learning runtime.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_pretrain, _add_eval, _add_inspect, _add_learner, _add_actor,
-                _add_keys, _add_node, _add_launch, _add_operator, _add_demos):
+                _add_keys, _add_node, _add_launch, _add_operator, _add_demos,
+                _add_reward):
         add(sub)
     return parser
 
@@ -354,3 +385,42 @@ def _add_demos(sub: argparse._SubParsersAction) -> None:
                    help="ROS 2 middleware for teleop (default: rclpy if installed)")
     r.add_argument("--domain", type=domain, help="ROS 2 domain id (default ROS_DOMAIN_ID or 0)")
     r.set_defaults(func=demos_cmds.cmd_demos_record)
+
+
+# ------------------------------------------------------------------------------ learned reward
+def _add_reward(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("reward", help="a learned success reward: collect labelled frames, "
+                       "train the classifier",
+                       description="A CNN success classifier over one camera's frames, used "
+                       "as the task's reward by task.reward_model (docs/reward_model.md).")
+    rsub = p.add_subparsers(dest="reward_command", required=True, metavar="ACTION")
+    c = rsub.add_parser("collect", help="run sim episodes; save frames labelled with the "
+                        "task's success",
+                        description="Runs episodes in PyBullet (random, or driven to the "
+                        "target by inverse kinematics) and saves one camera's frame after "
+                        "every step, labelled with the sim's success predicate.")
+    c.add_argument("config", help="robot config YAML with a cameras: section (task: reach)")
+    c.add_argument("--episodes", type=count, default=20, help="episodes (default 20)")
+    c.add_argument("--out", required=True, metavar="FRAMES.npz", help="labelled frames to write")
+    c.add_argument("--camera", help="the camera to record (default: the config's first)")
+    c.add_argument("--drive-fraction", type=fraction, default=0.5, metavar="F",
+                   help="share of episodes driven to the target (default 0.5)")
+    c.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    c.add_argument("--quiet", action="store_true", help="no line per episode on stderr")
+    c.set_defaults(func=reward_cmds.cmd_collect, check=reward_cmds.check_collect)
+    t = rsub.add_parser("train", help="train the success classifier; report held-out "
+                        "precision and recall",
+                        description="Trains a small CNN on labelled frames (random shifts, "
+                        "class-balanced loss), holds out whole episodes (else random frames) "
+                        "and writes weights.pt and model.json to --out.")
+    t.add_argument("frames", nargs="+", metavar="FRAMES.npz", help="labelled frames "
+                   "(robot-rl reward collect, or a demo recording's success labels)")
+    t.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder for the model")
+    t.add_argument("--epochs", type=count, default=20, help="passes over the frames "
+                   "(default 20)")
+    t.add_argument("--val-fraction", type=held_out, default=0.2, metavar="F",
+                   help="share of episodes (or frames) held out (default 0.2)")
+    t.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    t.add_argument("--quiet", action="store_true", help="no line per epoch on stderr")
+    _add_threads(t)
+    t.set_defaults(func=reward_cmds.cmd_train, check=reward_cmds.check_train)

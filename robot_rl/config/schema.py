@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from robot_rl.aprl.settings import AprlSection, AprlSettings
 from robot_rl.config.cameras import CameraSpec, check_cameras
 from robot_rl.config.loader import Fail, short
+from robot_rl.config.reward_model import RewardModelSpec
 from robot_rl.config.taskgraph import (
     TaskGraphSection,
     TaskGraphSettings,
@@ -303,6 +304,9 @@ class TaskConfig:
     walk: WalkTask = field(default_factory=WalkTask)  # settings for kind: walk
     reach: ReachTask = field(default_factory=ReachTask)  # settings for kind: reach
     push: PushTask = field(default_factory=PushTask)  # settings for kind: push (an arm)
+    # a learned success classifier as the reward (robot_rl/config/reward_model.py,
+    # docs/reward_model.md); null: the task's own reward
+    reward_model: RewardModelSpec | None = None
 
     def validate(self, fail: Fail) -> None:
         if self.episode_steps < 1:
@@ -707,6 +711,15 @@ class RobotConfig:
             if isinstance(value, list):
                 _per_joint(fail, f"safety.{key}", value, self.n_joints)
         check_cameras(fail, self.cameras, self.robot.control_hz, self.safety.max_state_age_s)
+        learned = self.task.reward_model
+        if learned is not None:
+            names = [cam.name for cam in self.cameras]
+            if learned.camera not in names:
+                fail("task.reward_model.camera", f"expected the name of a camera in cameras: "
+                     f"({', '.join(names) or 'none configured'}), got {short(learned.camera)}")
+            if self.task.reach.hindsight:
+                fail("task.reach.hindsight", "expected 0 with task.reward_model (hindsight "
+                     "recomputes the sim's reward for new targets)")
         order = self.ros.command_joints
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "
@@ -738,6 +751,9 @@ class RobotConfig:
             if self.learner.prior_data is not None:
                 raise ConfigError(self.source, "learner.prior_data", "expected null with "
                                   "task_graph.enabled (prior data has no per-task rewards)")
+            if self.task.reward_model is not None:
+                raise ConfigError(self.source, "task.reward_model", "expected null with "
+                                  "task_graph.enabled (task graphs score their own rewards)")
         return settings
 
     def aprl_settings(self) -> AprlSettings | None:

@@ -8,12 +8,13 @@ termination (the task's end or a fall) and truncation from the state that follow
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from robot_rl.config import RobotConfig, load_config
+from robot_rl.config import CameraSpec, RobotConfig, load_config
 from robot_rl.control import Action, ControlStep
 from robot_rl.robot import Robot, RobotState
 
@@ -49,6 +50,12 @@ class RobotEnv(gym.Env):
             -np.inf, np.inf, (self.obs_builder.size,), np.float32)
         self._state: RobotState | None = None
         self.manual_resets = 0
+        self.reward_camera: CameraSpec | None = None  # task.reward_model's, rendered per step
+        if self.cfg.task.reward_model is not None:
+            from robot_rl.reward_model.classifier import load_reward_model, reward_camera
+
+            self.control.attach_success_model(load_reward_model(self.cfg))
+            self.reward_camera = reward_camera(self.cfg)
 
     @property
     def limit(self) -> np.ndarray | float:
@@ -95,8 +102,18 @@ class RobotEnv(gym.Env):
         if out.command is not None:
             self.robot.send_command(out.command)
         self.robot.tick()
-        self._state = self.robot.read_state()
+        self._state = self._with_frame(self.robot.read_state())
         return out
+
+    def _with_frame(self, state: RobotState) -> RobotState:
+        """The state with the learned reward's camera frame (rendered by a simulated robot
+        when the state has none)."""
+        cam = self.reward_camera
+        render = getattr(self.robot, "render_camera", None)
+        if cam is None or render is None or cam.name in (state.images or {}):
+            return state
+        return dataclasses.replace(state, images={**(state.images or {}),
+                                                  cam.name: render(cam)})
 
     def _spawn(self, seed: int | None = None) -> None:
         """Teleports the robot to its spawn pose (``seed`` reseeds its sensor noise); the

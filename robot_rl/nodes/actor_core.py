@@ -82,6 +82,10 @@ class ActorCore:
         if settings is not None and settings.active:  # APRL: the gate in the control step
             self.control.attach_gate(make_gate(cfg, settings, self.control.obs_builder.size),
                                      settings.range_factor)
+        if cfg.task.reward_model is not None:  # the learned reward scores the newest frame
+            from robot_rl.reward_model.classifier import load_reward_model
+
+            self.control.attach_success_model(load_reward_model(cfg))
         self.safety = self.control.safety
         self.tasks = self.control.tasks
         order = cfg.ros.command_joints or cfg.robot.joints
