@@ -245,8 +245,9 @@ CASES = [
         "images": ["front"], "frame_stack": 9}}), ("observation.frame_stack", "[1, 8]")),
     Case("frame-stack-without-images", changed({"observation": {"frame_stack": 3}}),
          ("observation.frame_stack", "observation.images")),
-    Case("images-two-sizes", changed({"cameras": [FRONT, dict(FRONT, name="side", width=64)],
-                                      "observation": {"images": ["front", "side"]}}),
+    Case("images-two-sizes", changed({
+        "cameras": [FRONT, dict(copy.deepcopy(FRONT), name="side", width=64)],
+        "observation": {"images": ["front", "side"]}}),
          ("observation.images", "one frame size")),
     Case("images-with-hindsight", changed({"cameras": [FRONT],
                                            "observation": {"images": ["front"]}}, PANDA),
