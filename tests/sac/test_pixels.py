@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from robot_rl.envs.pixels import FrameStack
+from robot_rl.errors import ConfigError
 from robot_rl.sac import SAC, PixelReplayBuffer
 from robot_rl.sac.encoder import SHIFT_PAD, PixelEncoder, random_shift, shift
+from robot_rl.sac.warmstart import init_from
 from robot_rl.train import Trainer
 from tests.sac.tiny import DotSide, tiny
 
@@ -167,3 +169,18 @@ def test_sac_learns_where_the_answer_is_only_in_the_pixels() -> None:
         obs, _ = env.reset(seed=10_000 + i)
         returns.append(env.step(agent.act(obs, deterministic=True))[1])
     assert np.mean(returns) > 0.8, np.mean(returns)
+
+
+def test_init_copies_the_encoder_and_refuses_a_checkpoint_without_one(tmp_path) -> None:
+    source = _agent()
+    torch.save(source.state_dict(), tmp_path / "agent.pt")
+    target = SAC(3, 2, tiny("sac"), seed=1, pixels_shape=SHAPE)
+    init_from(target, tmp_path / "agent.pt")
+    assert target.encoder is not None and source.encoder is not None
+    for a, b in zip(source.encoder.parameters(), target.encoder.parameters(), strict=True):
+        assert torch.equal(a, b)
+    state = source.state_dict()
+    del state["encoder"]
+    torch.save(state, tmp_path / "no_encoder.pt")
+    with pytest.raises(ConfigError, match="image encoder"):
+        init_from(target, tmp_path / "no_encoder.pt")
