@@ -131,7 +131,7 @@ def test_a_next_stack_from_another_stream_is_refused() -> None:
         buf.add(obs, np.zeros(2, np.float32), 0.0, other, False, False)
 
 
-@pytest.mark.parametrize("recipe", ["sac", "droq", "crossq"])
+@pytest.mark.parametrize("recipe", ["sac", "droq", "redq", "crossq", "crossq_wn"])
 def test_recipes_learn_from_pixels_and_checkpoints_round_trip(recipe: str) -> None:
     agent = _agent(recipe)
     info = agent.update(_buffer().sample(8, 3))  # 3: an actor step for every recipe
