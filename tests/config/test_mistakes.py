@@ -258,6 +258,10 @@ CASES = [
         "learner": {"buffer_size": 10_000_000}}), ("learner.buffer_size", "bytes each")),
     Case("images-realtime", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
          ("observation.images", "train --realtime"), _args("--realtime")),
+    Case("images-distributed-learner", changed({"cameras": [FRONT],
+                                                "observation": {"images": ["front"]}}),
+         ("observation.images", "robot-rl learner"),
+         lambda folder, config: ["learner", str(config), "--bind", "tcp://127.0.0.1:0"]),
     Case("images-task-graph", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
          ("observation.images", "task_graph"), _args("--task-graph", "reset_free")),
 ]

@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.pixels import FrameStack
+from robot_rl.errors import ConfigError
 from robot_rl.session import build
 from robot_rl.train import Trainer
 from tests.conftest import write_config
@@ -79,6 +80,14 @@ def test_env_observes_state_and_stacked_frames_of_its_cameras(pixel_config: Path
     check_env(env, skip_render_check=True)
     env.close()
     plain.close()
+
+
+def test_modes_without_an_encoder_on_the_actor_refuse_images(pixel_config: Path) -> None:
+    from robot_rl.nodes.actor_core import ActorCore
+
+    cfg = load_config(str(pixel_config))
+    with pytest.raises(ConfigError, match="observation.images.*ROS actor node"):
+        ActorCore(cfg, lambda obs: np.zeros(7, np.float32))
 
 
 def test_train_builds_a_pixel_learner_and_runs(pixel_config: Path) -> None:
