@@ -184,3 +184,15 @@ def test_init_copies_the_encoder_and_refuses_a_checkpoint_without_one(tmp_path) 
     torch.save(state, tmp_path / "no_encoder.pt")
     with pytest.raises(ConfigError, match="image encoder"):
         init_from(target, tmp_path / "no_encoder.pt")
+
+
+def test_same_seed_same_shifts_and_learning() -> None:
+    batch = _buffer().sample(8, 3)
+    infos, encoders = [], []
+    for _ in range(2):
+        agent = _agent()
+        infos.append(agent.update(batch))
+        assert agent.encoder is not None
+        encoders.append([p.detach().clone() for p in agent.encoder.parameters()])
+    assert infos[0] == infos[1]
+    assert all(torch.equal(a, b) for a, b in zip(*encoders, strict=True))
