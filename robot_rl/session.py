@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_time
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
+from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.warmstart import init_from
 from robot_rl.train import Trainer
 from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
@@ -60,8 +62,18 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
                                        action_factor=task_env.action_factor, seed=seed)
         return task_env, agent, replay
     env = RobotEnv(cfg, seed=seed)
-    obs_dim = env.observation_space.shape[0]
     act_dim = env.action_space.shape[0]
+    if cfg.observation.images:  # DrQ (docs/learner.md "Learning from pixels")
+        state, pixels = env.observation_space["state"], env.observation_space["pixels"]
+        shape = (int(pixels.shape[0]), int(pixels.shape[1]), int(pixels.shape[2]))
+        agent = SAC(state.shape[0], act_dim, cfg.learner, seed=seed, pixels_shape=shape)
+        check_replay_memory(cfg, PixelReplayBuffer.transition_bytes(
+            state.shape[0], act_dim, shape, 3 * len(cfg.observation.images)))
+        frames = PixelReplayBuffer(state.shape[0], act_dim, shape,
+                                   3 * len(cfg.observation.images), cfg.learner.buffer_size,
+                                   seed=seed)
+        return env, agent, frames
+    obs_dim = env.observation_space.shape[0]
     agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
     # plain replay, or replay mixed with learner.prior_data (RLPD), resolved next to the config
     config_dir = Path(cfg.source).parent if cfg.source else None
@@ -69,6 +81,22 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     if aprl is not None:  # the gate wraps the robot, the dynamics model joins SAC
         env, agent = attach_aprl(cfg, env, agent, seed, aprl)  # type: ignore[assignment]
     return env, agent, buffer
+
+
+def check_replay_memory(cfg: RobotConfig, transition_bytes: int) -> None:
+    """Refuses a replay of images that would not fit in this machine's memory (with a
+    fifth to spare), naming ``learner.buffer_size`` and what would fit.
+
+    Raises:
+        ConfigError: ``learner.buffer_size`` x ``transition_bytes`` too large.
+    """
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    fits = int(0.8 * total) // transition_bytes
+    if cfg.learner.buffer_size > fits:
+        raise ConfigError(cfg.source, "learner.buffer_size", f"expected at most {fits} "
+                          f"transitions with these images ({transition_bytes} bytes each, "
+                          f"{total / 2**30:.0f} GiB of memory here), got "
+                          f"{cfg.learner.buffer_size}")
 
 
 def eval_env(cfg: RobotConfig, env: Any, seed: int) -> RobotEnv | AprlEnv:

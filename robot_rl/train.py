@@ -65,7 +65,8 @@ class Trainer:
         self.last_update: dict[str, float] = {}
         # the running episode, kept across train() calls: None until the first reset, and
         # again after load() (a resumed run starts a new episode)
-        self._obs: np.ndarray | None = None
+        # a vector, or {"state", "pixels"} with observation.images (robot_rl.envs.pixels)
+        self._obs: Any = None
         self._ep_return, self._ep_len = 0.0, 0
         self._ep_info: dict[str, Any] = {}
         # task.reach.hindsight: relabelled copies of each reaching episode (None: off)
@@ -179,9 +180,10 @@ class Trainer:
         """A warm-up action: uniform in [-1, 1] (a subclass may narrow it, e.g. to APRL's L)."""
         return self.rng.uniform(-1, 1, self.env.action_space.shape).astype(np.float32)
 
-    def _store(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
+    def _store(self, obs: Any, action: np.ndarray, reward: float, next_obs: Any,
                terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
-        """Put one transition in the replay buffer (a subclass may keep more of ``info``)."""
+        """Put one transition in the replay buffer (a subclass may keep more of ``info``);
+        observations with images go to a :class:`~robot_rl.sac.PixelReplayBuffer`."""
         self.buffer.add(obs, action, reward, next_obs, terminated, truncated)
 
     @property

@@ -148,6 +148,10 @@ class RobotSpec:
                 cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy)
 
 
+MAX_FRAME_STACK = 8
+"""Most frames per camera in ``observation.frame_stack``."""
+
+
 @dataclass
 class ObservationSpec:
     """What the policy sees, in order."""
@@ -157,10 +161,22 @@ class ObservationSpec:
     )  # names from OBS_SIGNALS
     allow_privileged: bool = False  # permit sim-only signals (e.g. base_linear_velocity)
     phase_hz: float = 2.0  # the gait_phase clock's frequency (Hz): one gait cycle per period
+    # names of `cameras:` the policy also sees (embedded `robot-rl train` only; docs/learner.md
+    # "Learning from pixels"); []: the observation vector alone
+    images: list[str] = field(default_factory=list)
+    frame_stack: int = 1  # the last k frames of each of those cameras (1..8)
 
     def validate(self, fail: Fail) -> None:
         if not self.signals:
             fail("signals", "expected at least one observation signal")
+        if not 1 <= self.frame_stack <= MAX_FRAME_STACK:
+            fail("frame_stack", f"expected a number of frames in [1, {MAX_FRAME_STACK}], "
+                 f"got {self.frame_stack}")
+        if self.frame_stack > 1 and not self.images:
+            fail("frame_stack", "expected 1 without observation.images (it stacks camera "
+                 "frames)")
+        if len(set(self.images)) != len(self.images):
+            fail("images", "expected each camera at most once")
         if not 0 < self.phase_hz <= 10:
             fail("phase_hz", f"expected a frequency in (0, 10] Hz, got {self.phase_hz}")
         for i, name in enumerate(self.signals):
@@ -720,6 +736,7 @@ class RobotConfig:
             if self.task.reach.hindsight:
                 fail("task.reach.hindsight", "expected 0 with task.reward_model (hindsight "
                      "recomputes the sim's reward for new targets)")
+        self._check_images(fail)
         order = self.ros.command_joints
         if order and sorted(order) != sorted(self.robot.joints):
             fail("ros.command_joints", "expected the names of robot.joints, each once, in "
@@ -733,6 +750,41 @@ class RobotConfig:
         except ConfigError as err:
             fail(err.key, err.expected)
 
+    def _check_images(self, fail: Fail) -> None:
+        """``observation.images``: configured cameras of one frame size, and nothing that
+        the pixel learner does not support yet (it trains in the embedded mode only)."""
+        if not self.observation.images:
+            return
+        cameras = {cam.name: cam for cam in self.cameras}
+        for i, name in enumerate(self.observation.images):
+            if name not in cameras:
+                fail(f"observation.images[{i}]", f"expected the name of a camera in cameras: "
+                     f"({', '.join(cameras) or 'none configured'}), got {short(name)}")
+        sizes = {(cameras[n].width, cameras[n].height) for n in self.observation.images}
+        if len(sizes) > 1:
+            fail("observation.images", "expected cameras of one frame size (width, height), "
+                 f"got {sorted(sizes)}")
+        unsupported = (("task_graph.enabled", self.task_graph is not None
+                        and bool(self.task_graph.enabled), "false"),
+                       ("aprl.active", self.aprl is not None and bool(self.aprl.active),
+                        "false"),
+                       ("learner.prior_data", self.learner.prior_data is not None, "null"),
+                       ("task.reach.hindsight", bool(self.task.reach.hindsight), "0"))
+        for key, used, wanted in unsupported:
+            if used:
+                fail(key, f"expected {wanted} with observation.images (not supported with "
+                     "pixels yet)")
+
+    def refuse_images(self, mode: str) -> None:
+        """Raises a one-line :class:`ConfigError` if the policy sees images: ``mode`` (the
+        distributed learner or actor, the ROS nodes, ``train --realtime``) ships the actor
+        as numpy weights without the image encoder, so only ``robot-rl train`` learns from
+        pixels for now."""
+        if self.observation.images:
+            raise ConfigError(self.source, "observation.images", f"expected [] for {mode}: "
+                              "learning from pixels runs in the embedded `robot-rl train` "
+                              "only (the actors get no image encoder yet)")
+
     def task_graph_settings(self) -> TaskGraphSettings | None:
         """The validated ``task_graph`` section, or None when the config has none.
 
@@ -744,6 +796,9 @@ class RobotConfig:
         settings = parse_task_graph_section(self.task_graph, self.source, self.robot.kind,
                                             self.n_joints)
         if settings.enabled:
+            if self.observation.images:
+                raise ConfigError(self.source, "observation.images", "expected [] with "
+                                  "task_graph.enabled (not supported with pixels yet)")
             aprl = self.aprl_settings()
             if aprl is not None and aprl.active:
                 raise ConfigError(self.source, "aprl.active", "expected false with "

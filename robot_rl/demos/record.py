@@ -31,6 +31,8 @@ from robot_rl.config import RobotConfig
 from robot_rl.demos.experts import Expert, make_expert
 from robot_rl.demos.teleop import Teleop, TeleopSettings
 from robot_rl.envs import RobotEnv
+from robot_rl.envs.pixels import Observation
+from robot_rl.errors import ConfigError
 from robot_rl.ros import msgs
 
 KEYS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
@@ -83,6 +85,25 @@ class DemoLog:
         return path
 
 
+def demo_env(cfg: RobotConfig, seed: int) -> RobotEnv:
+    """The simulated robot demos are recorded on (state observations only).
+
+    Raises:
+        ConfigError: ``observation.images`` is set (demos store state vectors; pixels in the
+            prior-data format are not supported yet).
+    """
+    if cfg.observation.images:
+        raise ConfigError(cfg.source, "observation.images", "expected [] for demos record "
+                          "(demonstrations are stored as state vectors)")
+    return RobotEnv(cfg, seed=seed)
+
+
+def state_of(obs: Observation) -> np.ndarray:
+    """The state vector of an observation of :func:`demo_env`'s robot (never pixels)."""
+    assert not isinstance(obs, dict), "demo_env refuses observation.images"
+    return obs
+
+
 def success_of(info: dict[str, Any]) -> float | None:
     """The sim's success predicate for a step's info (None where the task defines none)."""
     return float(info["success"]) if "success" in info else None
@@ -90,12 +111,13 @@ def success_of(info: dict[str, Any]) -> float | None:
 
 def run_expert_episode(env: RobotEnv, expert: Expert, log: DemoLog, seed: int) -> bool:
     """One episode of ``expert`` in ``env`` into ``log``; True if it ended in success."""
-    obs, _ = env.reset(seed=seed)
+    obs = state_of(env.reset(seed=seed)[0])
     expert.reset()
     success = 0.0
     while True:
         action = expert.act(env)
-        next_obs, reward, terminated, truncated, info = env.step(action)
+        step = env.step(action)
+        next_obs, reward, terminated, truncated, info = state_of(step[0]), *step[1:]
         label = success_of(info)
         success = label if label is not None else success
         log.add(obs, action, float(reward), next_obs, terminated, truncated, label)
@@ -114,7 +136,7 @@ def record_scripted(cfg: RobotConfig, episodes: int, seed: int = 0,
     Episode ``i`` is reset with seed ``seed + i`` (its target and sensor noise).
     """
     expert = expert if expert is not None else make_expert(cfg)  # before the simulator
-    env = RobotEnv(cfg, seed=seed)
+    env = demo_env(cfg, seed)
     log = DemoLog()
     try:
         for i in range(episodes):
@@ -174,7 +196,8 @@ class TeleopSession:
             self.env.hold("teleop_stale")
             self.holds += 1
             return None
-        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        step = self.env.step(action)
+        next_obs, reward, terminated, truncated, info = state_of(step[0]), *step[1:]
         label = float(self.success_flag) if self.success_sub is not None else success_of(info)
         if log is not None:
             log.add(obs, action, float(reward), next_obs, terminated, truncated, label)
@@ -189,13 +212,13 @@ def record_teleop(cfg: RobotConfig, settings: TeleopSettings, episodes: int, nod
     Returns the log and counts: ``holds`` (stale periods), ``rejected`` (malformed
     commands), ``accepted``.
     """
-    env = RobotEnv(cfg, seed=seed)
+    env = demo_env(cfg, seed)
     session = TeleopSession(env, Teleop(cfg, settings), node, success_topic)
     log = DemoLog()
     period = cfg.control_dt
     try:
         for i in range(episodes):
-            obs, _ = env.reset(seed=seed + i)
+            obs = state_of(env.reset(seed=seed + i)[0])
             success = False
             if progress is not None:
                 progress(f"episode {i + 1}/{episodes}: waiting for {settings.topic_name}")

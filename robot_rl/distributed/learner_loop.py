@@ -121,6 +121,7 @@ class Learner:
     def __init__(self, cfg: RobotConfig, agent: SAC | AprlAgent, buffer: ReplayBuffer,
                  server: LearnerServer, run: RunDir | None = None,
                  settings: LearnerSettings | None = None, incarnation: int = 0) -> None:
+        cfg.refuse_images("the distributed learner")
         self.cfg, self.agent, self.buffer, self.server, self.run = cfg, agent, buffer, server, run
         self.settings = settings or LearnerSettings()
         self.incarnation = incarnation

@@ -4,6 +4,10 @@ The embedded trainer and other libraries (Stable-Baselines3 in our benchmarks) t
 exactly this environment. Each step is :class:`~robot_rl.control.ControlStep`'s, the one
 control step every mode shares: action -> limit -> safety filter -> command, then reward,
 termination (the task's end or a fall) and truncation from the state that follows.
+
+With ``observation.images`` the environment also renders those cameras in-process after
+every control step, and observations are dicts ``{"state": vector, "pixels": uint8
+frames}`` (:mod:`robot_rl.envs.pixels`); without, they are the vector alone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 
 from robot_rl.config import CameraSpec, RobotConfig, load_config
 from robot_rl.control import Action, ControlStep
+from robot_rl.envs.pixels import FrameStack, Observation, pixel_space
 from robot_rl.robot import Robot, RobotState
 
 
@@ -46,8 +51,15 @@ class RobotEnv(gym.Env):
         self.safety = self.control.safety
         n = self.cfg.n_joints
         self.action_space: gym.spaces.Box = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
-        self.observation_space: gym.spaces.Box = gym.spaces.Box(
-            -np.inf, np.inf, (self.obs_builder.size,), np.float32)
+        state_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_builder.size,), np.float32)
+        pixels = pixel_space(self.cfg)
+        # a Box, or a Dict {"state": Box, "pixels": uint8 Box} with observation.images
+        self.observation_space: Any = (
+            state_space if pixels is None
+            else gym.spaces.Dict({"state": state_space, "pixels": pixels}))
+        names = self.cfg.observation.images
+        self._cameras = [next(c for c in self.cfg.cameras if c.name == n) for n in names]
+        self.frames = FrameStack(names, self.cfg.observation.frame_stack) if names else None
         self._state: RobotState | None = None
         self.manual_resets = 0
         self.reward_camera: CameraSpec | None = None  # task.reward_model's, rendered per step
@@ -69,16 +81,19 @@ class RobotEnv(gym.Env):
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+              options: dict[str, Any] | None = None) -> tuple[Observation, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
             self.control.seed(seed)
         self.manual_resets += 1
         self._spawn(seed)
         self.control.new_episode()
-        return self.control.observe(self.state), {}
+        obs = self.control.observe(self.state)
+        if self.frames is None:
+            return obs, {}
+        return {"state": obs, "pixels": self.frames.reset(self.render_frames())}, {}
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         assert self._state is not None, "call reset() before step()"
         out = self._send(self.control.act(action, self._state, self.robot.now()))
         done = self.control.complete(self.state)
@@ -89,7 +104,16 @@ class RobotEnv(gym.Env):
                                 "safety_clamped": out.safety.clamped, "command": out.command}
         if done.aprl is not None:
             info.update(applied_action=t.action, aprl=done.aprl)
-        return t.next_obs, t.reward, t.terminated, t.truncated, info
+        if self.frames is None:
+            return t.next_obs, t.reward, t.terminated, t.truncated, info
+        pixels = self.frames.push(self.render_frames())
+        return ({"state": t.next_obs, "pixels": pixels}, t.reward, t.terminated, t.truncated,
+                info)
+
+    def render_frames(self) -> dict[str, np.ndarray]:
+        """A frame of each camera of ``observation.images``, rendered now (name -> (H, W, 3)
+        uint8)."""
+        return {cam.name: self.robot.render_camera(cam) for cam in self._cameras}
 
     def hold(self, reason: str) -> Action:
         """One control period held at the measured pose (the distributed actor's hold while

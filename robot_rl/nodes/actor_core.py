@@ -73,6 +73,7 @@ class ActorCore:
     """
 
     def __init__(self, cfg: RobotConfig, policy: Policy, seed: int = 0) -> None:
+        cfg.refuse_images("the ROS actor node")
         self.cfg = cfg
         self.policy = policy
         self.dt = cfg.control_dt

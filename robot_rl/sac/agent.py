@@ -13,6 +13,13 @@ for the critic targets of all minibatches up to the next actor update are sample
 actor pass; Adam uses fused (or foreach) kernels; dropout masks come from a fast sampler;
 ``compile`` is opt-in, and so is bf16 on a CPU (``precision``).
 
+Pixels (docs/learner.md#learning-from-pixels): with ``pixels_shape`` a convolutional
+encoder (:mod:`robot_rl.sac.encoder`) turns the stacked frames into features concatenated
+with the state vector. The critic's optimizer owns it (the critic loss trains it); the actor
+reads its features detached; both critic inputs (obs and next_obs) are randomly shifted
+(DrQ). As in DrQ-v2 there is no target encoder: the target critics read the online
+encoder's features of next_obs, without gradient.
+
 Device (docs/learner.md#device-and-precision): networks, optimizers and the minibatches of
 :meth:`SAC.update` live on ``learner.device``; :meth:`SAC.act` takes and returns numpy on the
 CPU, and :meth:`SAC.policy_arrays` gives CPU arrays for the actors.
@@ -21,6 +28,7 @@ CPU, and :meth:`SAC.policy_arrays` gives CPU arrays for the actors.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +38,7 @@ import torch
 from robot_rl.config import LearnerConfig
 from robot_rl.sac.buffer import Batch
 from robot_rl.sac.device import bf16_supported, resolve_device, resolve_precision
+from robot_rl.sac.encoder import PixelEncoder, random_shift
 from robot_rl.sac.networks import CriticEnsemble, TanhGaussianActor
 
 __all__ = ["SAC", "bf16_supported", "make_adam"]
@@ -57,20 +66,28 @@ class SAC:
             ``cfg.precision`` (resolved here if not yet: :mod:`robot_rl.sac.device`) where
             and how it trains.
         seed: seeds network initialization and the learner's random numbers.
+        pixels_shape: ``(C, H, W)`` of the stacked uint8 frames observations carry beside
+            the state vector (``obs_dim``); None: no images.
 
     Raises:
         ConfigError: ``cfg.device`` names a CUDA device this machine does not have.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, cfg: LearnerConfig, seed: int = 0) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, cfg: LearnerConfig, seed: int = 0,
+                 pixels_shape: tuple[int, int, int] | None = None) -> None:
         self.device = resolve_device(cfg.device)
         self.precision = resolve_precision(cfg.precision, self.device)  # "fp32" or "bf16"
         self.bf16 = self.precision == "bf16"  # matmuls under bfloat16 autocast
         torch.manual_seed(seed)
         self.cfg = cfg
         self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.pixels_shape = pixels_shape
         # built on the CPU and then moved: the same initial weights on every device
-        self.actor = TanhGaussianActor(obs_dim, act_dim, cfg.hidden).to(self.device)
+        self.encoder: PixelEncoder | None = (
+            None if pixels_shape is None else PixelEncoder(*pixels_shape).to(self.device))
+        # what actor and critic read: the state vector (+ the encoder's features)
+        self.input_dim = obs_dim + (0 if self.encoder is None else self.encoder.feature_dim)
+        self.actor = TanhGaussianActor(self.input_dim, act_dim, cfg.hidden).to(self.device)
         self.critic = self._make_critic().to(self.device)
         self.weight_norm = bool(cfg.weight_norm)  # crossq_wn: unit-norm hidden weights
         if self.weight_norm:  # on the sphere from the start, then after every step
@@ -90,7 +107,9 @@ class SAC:
         assert cfg.actor_lr is not None and cfg.critic_lr is not None
         assert cfg.temperature_lr is not None
         self.actor_opt = make_adam(self.actor.parameters(), cfg.actor_lr, beta1, cfg.fused)
-        self.critic_opt = make_adam(self.critic.parameters(), cfg.critic_lr, beta1, cfg.fused)
+        critic_params = itertools.chain(  # the critic's loss trains the encoder
+            self.critic.parameters(), () if self.encoder is None else self.encoder.parameters())
+        self.critic_opt = make_adam(critic_params, cfg.critic_lr, beta1, cfg.fused)
         self.alpha_opt = make_adam([self.log_alpha], cfg.temperature_lr, 0.9, cfg.fused)
         self.updates = 0  # critic updates so far
         self.actor_updates = 0
@@ -108,7 +127,7 @@ class SAC:
 
     def _make_critic(self) -> CriticEnsemble:
         c = self.cfg
-        return CriticEnsemble(self.obs_dim, self.act_dim, list(c.critic_hidden or c.hidden),
+        return CriticEnsemble(self.input_dim, self.act_dim, list(c.critic_hidden or c.hidden),
                               int(c.num_critics or 2), bool(c.critic_layernorm),
                               float(c.critic_dropout or 0.0), bool(c.critic_batchrenorm),
                               c.bn_momentum, c.renorm_warmup, c.renorm_rmax, c.renorm_dmax)
@@ -124,16 +143,44 @@ class SAC:
 
     def to_device(self, batch: Batch) -> Batch:
         """``batch`` on the learner's device (the same tensors where they are already)."""
-        return Batch(*(t.to(self.device, non_blocking=True) for t in batch))
+        return batch.map(lambda t: t.to(self.device, non_blocking=True))
+
+    def encode(self, state: torch.Tensor, pixels: torch.Tensor | None, augment: bool = True,
+               grad: bool = False, autocast: bool = True) -> torch.Tensor:
+        """What actor and critic read: ``state`` concatenated with the encoder's features of
+        ``pixels`` (uint8 ``[..., C, H, W]``, made float here, randomly shifted with
+        ``augment``; gradients reach the encoder only with ``grad``; bf16 only with
+        ``autocast`` and ``precision: bf16``). Without images: ``state``."""
+        if self.encoder is None:
+            return state
+        if pixels is None:
+            raise ValueError("this learner sees images: the batch has no pixels")
+        x = pixels.to(self.device, non_blocking=True).float()
+        if augment:
+            x = random_shift(x)
+        cast = self._autocast() if autocast else contextlib.nullcontext()
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()), cast:
+            features = self.encoder(x).float()
+        return torch.cat([state, features], dim=-1)
 
     # ------------------------------------------------------------------ acting
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def act(self, obs: np.ndarray | dict[str, np.ndarray],
+            deterministic: bool = False) -> np.ndarray:
         """An action in [-1, 1] for one observation (or a batch), float32 numpy on the CPU
-        whatever the learner's device (in float32: acting never autocasts)."""
-        o = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
-        single = o.dim() == 1
-        o = o.unsqueeze(0) if single else o
+        whatever the learner's device (in float32: acting never autocasts). With images
+        ``obs`` is ``{"state", "pixels"}`` (frames not augmented)."""
+        if isinstance(obs, dict):
+            o = torch.as_tensor(obs["state"], dtype=torch.float32, device=self.device)
+            pixels = torch.as_tensor(obs["pixels"])
+            single = o.dim() == 1
+            if single:
+                o, pixels = o.unsqueeze(0), pixels.unsqueeze(0)
+            o = self.encode(o, pixels, augment=False, autocast=False)
+        else:
+            o = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+            single = o.dim() == 1
+            o = o.unsqueeze(0) if single else o
         a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
         out = a.cpu().numpy()
         return out[0] if single else out
@@ -162,18 +209,23 @@ class SAC:
         With target networks the target is min over (a random subset of) the target
         critics. Without (CrossQ) the critic runs once over concat([s, s'], [a, a']) so
         both halves share batch statistics; the (s', a') half, detached, gives the target.
+
+        With images, obs and next_obs are randomly shifted and encoded; the encoder gets
+        this loss's gradient through obs only.
         """
+        obs = self.encode(b.obs, b.pixels, grad=True)
+        next_obs = self.encode(b.next_obs, b.next_pixels)
         if next_action is None or next_log_prob is None:
-            next_action, next_log_prob = self.next_actions(b.next_obs)
+            next_action, next_log_prob = self.next_actions(next_obs)
         members = self.last_target_members = self.target_members()
         batch = b.reward.shape[0]
         with self._autocast():
             if self._target is not None:
                 with torch.no_grad():
-                    next_q = self._target(b.next_obs, next_action, members).float()
-                q = self._critic(b.obs, b.action).float()  # [E, B]
+                    next_q = self._target(next_obs, next_action, members).float()
+                q = self._critic(obs, b.action).float()  # [E, B]
             else:
-                q_all = self._critic(torch.cat([b.obs, b.next_obs]),
+                q_all = self._critic(torch.cat([obs, next_obs]),
                                      torch.cat([b.action, next_action])).float()
                 q, next_q = q_all[:, :batch], q_all[:, batch:].detach()
                 next_q = next_q if members is None else next_q[members]
@@ -186,12 +238,15 @@ class SAC:
     def actor_loss(self, b: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """E[alpha * log pi(a|s) - Q(s, a)] (+ ``actor_penalty(a)`` if set), a ~ pi
         (reparameterized); Q reduces the critics by mean (DroQ, REDQ) or min (CrossQ);
-        batch renorm uses its running statistics."""
+        batch renorm uses its running statistics. With images the actor and the critic read
+        the encoder's features of shifted frames, detached (DrQ: no actor gradient in the
+        encoder)."""
+        obs = self.encode(b.obs, b.pixels, grad=False)
         with self._autocast():
-            mean, log_std = self._actor(b.obs)
+            mean, log_std = self._actor(obs)
         action, log_prob = self.actor.sample_from(mean.float(), log_std.float())
         with self._autocast():
-            qs = self._critic(b.obs, action, batch_stats=False).float()
+            qs = self._critic(obs, action, batch_stats=False).float()
         q = qs.min(dim=0).values if self.cfg.actor_q == "min" else qs.mean(dim=0)
         loss = (self.alpha * log_prob - q).mean()
         info = {"actor_loss": loss.item(), "entropy": -log_prob.mean().item()}
@@ -225,10 +280,15 @@ class SAC:
             # the actor is fixed until the next actor update: sample a' for all of those
             # critic updates in one pass
             n = min(k - i, delay - self.updates % delay)
-            segment = Batch(*(t[i:i + n] for t in batch))
-            next_action, next_log_prob = self.next_actions(segment.next_obs)
-            for j in range(n):
-                info = self.critic_step(segment.slice(j), next_action[j], next_log_prob[j])
+            segment = batch.map(lambda t, i=i, n=n: t[i:i + n])  # type: ignore[misc]
+            if self.encoder is None:
+                next_action, next_log_prob = self.next_actions(segment.next_obs)
+                for j in range(n):
+                    info = self.critic_step(segment.slice(j), next_action[j],
+                                            next_log_prob[j])
+            else:  # a' from each step's own encoding of next_obs (freshly shifted)
+                for j in range(n):
+                    info = self.critic_step(segment.slice(j))
             if self.updates % delay == 0:
                 self._actor_info = self.actor_step(segment.slice(n - 1))
             i += n
@@ -291,6 +351,8 @@ class SAC:
         }
         if self.critic_target is not None:
             state["critic_target"] = self.critic_target.state_dict()
+        if self.encoder is not None:
+            state["encoder"] = self.encoder.state_dict()
         if self.device.type == "cuda":  # acting and dropout draw on the GPU's generator
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
@@ -300,6 +362,8 @@ class SAC:
         self.critic.load_state_dict(state["critic"])
         if self.critic_target is not None:
             self.critic_target.load_state_dict(state["critic_target"])
+        if self.encoder is not None:
+            self.encoder.load_state_dict(state["encoder"])
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
         self.actor_opt.load_state_dict(state["actor_opt"])
@@ -313,5 +377,6 @@ class SAC:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     def policy_arrays(self) -> dict[str, np.ndarray]:
-        """The actor's weights as CPU numpy arrays (for shipping to actors)."""
+        """The actor's weights as CPU numpy arrays (for shipping to actors; without the
+        image encoder: configs with observation.images are refused in those modes)."""
         return {k: v.detach().cpu().numpy().copy() for k, v in self.actor.state_dict().items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -12,7 +13,12 @@ FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
 
 class Batch(NamedTuple):
-    """A minibatch (torch tensors). Leading dims: ``[B]`` or ``[k, B]`` for k updates."""
+    """A minibatch (torch tensors). Leading dims: ``[B]`` or ``[k, B]`` for k updates.
+
+    With images (:class:`robot_rl.sac.pixel_buffer.PixelReplayBuffer`) ``obs`` and
+    ``next_obs`` are the state vectors and ``pixels``/``next_pixels`` the stacked frames,
+    uint8 ``[..., C, H, W]`` (the learner makes them float on its device); else both None.
+    """
 
     obs: torch.Tensor
     action: torch.Tensor
@@ -20,10 +26,16 @@ class Batch(NamedTuple):
     next_obs: torch.Tensor
     terminated: torch.Tensor  # 1.0 at a true end: no bootstrapping from next_obs
     truncated: torch.Tensor  # 1.0 at a time limit or task switch: still bootstrap
+    pixels: torch.Tensor | None = None  # uint8 frames of obs (observation.images)
+    next_pixels: torch.Tensor | None = None  # uint8 frames of next_obs
 
     def slice(self, i: int) -> Batch:
         """The i-th of k stacked minibatches."""
-        return Batch(*(t[i] for t in self))
+        return self.map(lambda t: t[i])
+
+    def map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """``fn`` applied to every tensor (the missing pixel fields stay None)."""
+        return Batch(*(None if t is None else fn(t) for t in self))  # type: ignore[arg-type]
 
 
 class ReplayBuffer:

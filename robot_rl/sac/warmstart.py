@@ -110,6 +110,12 @@ def init_from(agent: SAC, path: str | Path) -> None:
                               f"learner), got {found}")
         raise ConfigError(str(path), "--init", f"expected the {which} layers of learner."
                           f"recipe {agent.cfg.recipe}, got other layers ({problems[which]})")
+    if agent.encoder is not None:  # observation.images: the image encoder comes along
+        encoder = state.get("encoder")
+        if not isinstance(encoder, dict) or _mismatch(agent.encoder, encoder):
+            raise ConfigError(str(path), "--init", "expected a checkpoint with an image "
+                              "encoder for these observation.images (size and frame_stack)")
+        agent.encoder.load_state_dict(encoder)
     agent.actor.load_state_dict(state["actor"])
     agent.critic.load_state_dict(state["critic"])
     if agent.critic_target is not None:

@@ -243,6 +243,35 @@ CASES = [
          ("cameras[0]", "exactly one mount")),
     Case("task-graph-without-section", changed({"task_graph": None}), ("task_graph",),
          _args("--task-graph", "reset_free")),
+    # learning from pixels (observation.images, frame_stack)
+    Case("images-unknown-camera", changed({"cameras": [FRONT],
+                                           "observation": {"images": ["back"]}}),
+         ("observation.images[0]", "front")),
+    Case("images-without-cameras", changed({"observation": {"images": ["front"]}}),
+         ("observation.images[0]", "none configured")),
+    Case("frame-stack-too-deep", changed({"cameras": [FRONT], "observation": {
+        "images": ["front"], "frame_stack": 9}}), ("observation.frame_stack", "[1, 8]")),
+    Case("frame-stack-without-images", changed({"observation": {"frame_stack": 3}}),
+         ("observation.frame_stack", "observation.images")),
+    Case("images-two-sizes", changed({
+        "cameras": [FRONT, dict(copy.deepcopy(FRONT), name="side", width=64)],
+        "observation": {"images": ["front", "side"]}}),
+         ("observation.images", "one frame size")),
+    Case("images-with-hindsight", changed({"cameras": [FRONT],
+                                           "observation": {"images": ["front"]}}, PANDA),
+         ("task.reach.hindsight", "observation.images")),
+    Case("images-replay-too-big", changed({
+        "cameras": [dict(FRONT, width=512, height=512)],
+        "observation": {"images": ["front"], "frame_stack": 8},
+        "learner": {"buffer_size": 10_000_000}}), ("learner.buffer_size", "bytes each")),
+    Case("images-realtime", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
+         ("observation.images", "train --realtime"), _args("--realtime")),
+    Case("images-distributed-learner", changed({"cameras": [FRONT],
+                                                "observation": {"images": ["front"]}}),
+         ("observation.images", "robot-rl learner"),
+         lambda folder, config: ["learner", str(config), "--bind", "tcp://127.0.0.1:0"]),
+    Case("images-task-graph", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
+         ("observation.images", "task_graph"), _args("--task-graph", "reset_free")),
 ]
 
 

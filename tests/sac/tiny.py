@@ -59,3 +59,38 @@ class PointGoal(gym.Env):
 
     def _obs(self) -> np.ndarray:
         return np.array([self.pos, self.goal], np.float32)
+
+
+class DotSide(gym.Env):
+    """One-step task whose answer is only in the pixels: a bright 2x2 dot sits in the left
+    or the right third of a 24x24 image (at a random height); the reward is ``a * side``
+    (side -1 left, +1 right). The state vector is a constant 0.
+
+    A policy blind to the image scores 0 on average whatever it does; one that reads the dot
+    scores 1. The dots stay apart under DrQ's +-4 px shift (columns 5-6 and 17-18).
+    """
+
+    size = 24
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Dict({
+            "state": gym.spaces.Box(-1.0, 1.0, (1,), np.float32),
+            "pixels": gym.spaces.Box(0, 255, (3, self.size, self.size), np.uint8)})
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.side = 1.0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None,
+              ) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        self.side = float(self.np_random.choice([-1.0, 1.0]))
+        return self._obs(int(self.np_random.integers(4, self.size - 6))), {}
+
+    def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
+        return self._obs(None), float(action[0]) * self.side, True, False, {}
+
+    def _obs(self, row: int | None) -> dict:
+        pixels = np.zeros((3, self.size, self.size), np.uint8)
+        if row is not None:
+            col = 5 if self.side < 0 else 17
+            pixels[:, row:row + 2, col:col + 2] = 255
+        return {"state": np.zeros(1, np.float32), "pixels": pixels}

@@ -1,0 +1,82 @@
+"""The image encoder shared by actor and critic, and DrQ's random-shift augmentation.
+
+The encoder follows SAC-AE and DrQ (Yarats et al. 2020, Kostrikov et al. 2020): four 3x3
+convolutions of 32 channels (the first with stride 2), ReLU after each, then a linear
+layer, LayerNorm and tanh to a 50-dimensional feature. Only the critic's loss trains it;
+the actor reads its features detached (:class:`robot_rl.sac.agent.SAC`).
+
+Random shift (DrQ): pad each image by ``pad`` pixels replicating the border, then cut a
+window of the original size at a random offset in ``[0, 2 * pad]`` per sample — the same
+offset for every channel of a sample, so all stacked frames and cameras move together.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+FEATURE_DIM = 50
+"""Size of the encoder's output feature (DrQ, SAC-AE)."""
+
+SHIFT_PAD = 4
+"""DrQ's padding (px) for 84x84 images: shifts of up to +-4 px."""
+
+
+class PixelEncoder(nn.Module):
+    """uint8-valued frames ``[N, C, H, W]`` (as floats in [0, 255]) -> features ``[N, F]``.
+
+    Args:
+        channels: input channels (frames x cameras x 3).
+        height: image height (px); at least 9 (the four convolutions shrink it by 7 + /2).
+        width: image width (px); at least 9.
+        feature_dim: output size.
+        filters: channels of each convolution.
+    """
+
+    def __init__(self, channels: int, height: int, width: int,
+                 feature_dim: int = FEATURE_DIM, filters: int = 32) -> None:
+        super().__init__()
+        if min(height, width) < 9:
+            raise ValueError(f"images of at least 9x9 px, got {width}x{height}")
+        self.convs = nn.Sequential(
+            nn.Conv2d(channels, filters, 3, stride=2), nn.ReLU(),
+            nn.Conv2d(filters, filters, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(filters, filters, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(filters, filters, 3, stride=1), nn.ReLU(),
+        )
+        h, w = (height - 3) // 2 + 1 - 6, (width - 3) // 2 + 1 - 6
+        self.flat = filters * h * w
+        self.fc = nn.Linear(self.flat, feature_dim)
+        self.norm = nn.LayerNorm(feature_dim)
+        self.feature_dim = feature_dim
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Features of ``pixels`` ``[..., C, H, W]`` (values 0-255, any float dtype)."""
+        lead = pixels.shape[:-3]
+        x = pixels.reshape(-1, *pixels.shape[-3:]) / 255.0 - 0.5
+        h = self.convs(x).flatten(1)
+        return torch.tanh(self.norm(self.fc(h))).reshape(*lead, -1)
+
+
+def shift(pixels: torch.Tensor, offsets: torch.Tensor, pad: int = SHIFT_PAD) -> torch.Tensor:
+    """``pixels`` ``[N, C, H, W]`` (float) padded by ``pad`` (replicating the border) and cut
+    back to ``H x W`` at ``offsets`` ``[N, 2]`` (x, y in ``[0, 2 * pad]``; ``pad, pad`` is
+    the identity), one offset per sample for all its channels."""
+    n, _, h, w = pixels.shape
+    padded = F.pad(pixels, (pad, pad, pad, pad), mode="replicate")
+    offsets = offsets.to(pixels.device)
+    rows = torch.arange(h, device=pixels.device) + offsets[:, 1:2]  # [N, H]
+    cols = torch.arange(w, device=pixels.device) + offsets[:, 0:1]  # [N, W]
+    batch = torch.arange(n, device=pixels.device)[:, None, None, None]
+    channels = torch.arange(pixels.shape[1], device=pixels.device)[None, :, None, None]
+    return padded[batch, channels, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def random_shift(pixels: torch.Tensor, pad: int = SHIFT_PAD) -> torch.Tensor:
+    """DrQ's augmentation: :func:`shift` by offsets drawn uniformly per sample (on the CPU,
+    from the global torch generator: the same draws on every device). Any leading dims."""
+    lead = pixels.shape[:-3]
+    flat = pixels.reshape(-1, *pixels.shape[-3:])
+    offsets = torch.randint(0, 2 * pad + 1, (flat.shape[0], 2))
+    return shift(flat, offsets, pad).reshape(*lead, *pixels.shape[-3:])
