@@ -13,7 +13,7 @@ Median milliseconds over ``--steps`` steps of each part of a training step:
   sampling included; ``state_update_ms`` the same learner without images (the peer);
 - ``train_step_ms``: the sum, what one step of ``robot-rl train`` takes.
 
-Usage: ``python benchmarks/pixels.py [--steps 30] [--size 84] [--stack 3] [--batch 128]``
+Usage: ``python benchmarks/pixel_step_cost.py [--steps 30] [--size 84] [--stack 3] [--batch 128]``
 """
 
 from __future__ import annotations
