@@ -64,27 +64,28 @@ domain = _whole(0, 232, what="a DDS domain id")
 """A ROS 2 / DDS domain id in [0, 232]."""
 
 
-def fraction(text: str) -> float:
-    """A share in [0, 1] (--drive-fraction)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text}")
-    return value
+def _share(low: float, high: float, low_open: bool, label: str) -> Callable[[str], float]:
+    """An argparse type for a number in [low, high] (``(low, high]`` when ``low_open``)."""
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number in {shown}, got {text!r}"
+                                             ) from None
+        if not ((low < value if low_open else low <= value) and value <= high):
+            raise argparse.ArgumentTypeError(f"expected a number in {shown}, got {text}")
+        return value
+
+    parse.__name__ = label  # argparse names the type in its errors
+    return parse
 
 
-def held_out(text: str) -> float:
-    """A held-out share in (0, 0.9] (--val-fraction)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.9], got {text!r}"
-                                         ) from None
-    if not 0.0 < value <= 0.9:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 0.9], got {text}")
-    return value
+fraction = _share(0.0, 1.0, low_open=False, label="fraction")
+"""A share in [0, 1] (--drive-fraction)."""
+held_out = _share(0.0, 0.9, low_open=True, label="held_out")
+"""A held-out share in (0, 0.9] (--val-fraction)."""
 
 
 def positive(text: str) -> float:
