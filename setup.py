@@ -41,13 +41,17 @@ setup(
         # stable-baselines3: the benchmark smoke tests run the SB3 peer for real; the ROS 2
         # Jazzy wheels: the rclpy tests run against real rclpy and Fast DDS
         # ... and the CI gates (.ci/run): ruff, mypy (with the yaml and tqdm stubs) and
-        # import-linter, configured in pyproject.toml
+        # import-linter, configured in pyproject.toml; Ray for the explore tests (below)
         "test": ["pytest>=7.4", "pytest-timeout>=2.1", "hypothesis>=6.80", "catkin_pkg>=1.0",
                  "stable-baselines3>=2.2", "ros-jazzy-rclpy", "ros-jazzy-std-msgs",
                  "ros-jazzy-sensor-msgs", "ros-jazzy-rmw-fastrtps-cpp",
                  "ruff>=0.17", "mypy>=2.4", "import-linter>=2.17", "types-PyYAML>=6.0",
-                 "types-tqdm>=4.70"],
+                 "types-tqdm>=4.70", "ray>=2.40"],
         "bench": ["stable-baselines3>=2.2"],
+        # Ray: the engine issue #16 names for scaling simulation out; `robot-rl explore train`
+        # runs one Ray actor (its own PyBullet robot and SAC) per exploration policy, locally
+        # or on a cluster (--address). Only the explore commands import it (docs/explore.md).
+        "explore": ["ray>=2.40"],
         # rclpy and the message packages from PyPI (no ROS install needed), for the
         # robot_rl_ros nodes (ros2_ws/src/robot_rl_ros/package.xml) and RclpyNode
         "ros": ["ros-jazzy-rclpy", "ros-jazzy-std-msgs", "ros-jazzy-sensor-msgs",

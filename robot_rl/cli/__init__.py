@@ -1,5 +1,6 @@
 """The ``robot-rl`` command line: ``train``, ``pretrain``, ``eval``, ``inspect``, ``learner``,
-``actor``, ``keys``, ``node``, ``launch``, ``operator``, ``demos`` and ``reward``.
+``actor``, ``keys``, ``node``, ``launch``, ``operator``, ``demos``, ``reward`` and
+``explore``.
 
 Every option is defined in :mod:`robot_rl.cli.parser`; the commands live in the modules next
 to it. Configuration mistakes print one line (file, key, what was expected) and exit with

@@ -19,6 +19,7 @@ from typing import NoReturn
 from robot_rl.cli import (
     demos_cmds,
     distributed_cmds,
+    explore_cmds,
     inspect_cmd,
     node_cmds,
     reward_cmds,
@@ -54,6 +55,8 @@ def _whole(low: int, high: int | None = None, what: str = "a whole number"
 
 count = _whole(1)
 """A count >= 1 (--steps, --episodes, --batch, ...)."""
+policies = _whole(2, what="a number of policies")
+"""K >= 2 exploration policies (--policies)."""
 count0 = _whole(0)
 """A count >= 0 (--threads, --max-update-lag)."""
 seed = _whole(0, what="a seed")
@@ -86,6 +89,17 @@ fraction = _share(0.0, 1.0, low_open=False, label="fraction")
 """A share in [0, 1] (--drive-fraction)."""
 held_out = _share(0.0, 0.9, low_open=True, label="held_out")
 """A held-out share in (0, 0.9] (--val-fraction)."""
+
+
+def nonnegative(text: str) -> float:
+    """A finite number >= 0 (a bonus weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
 
 
 def positive(text: str) -> float:
@@ -122,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_train, _add_pretrain, _add_eval, _add_inspect, _add_learner, _add_actor,
                 _add_keys, _add_node, _add_launch, _add_operator, _add_demos,
-                _add_reward):
+                _add_reward, _add_explore):
         add(sub)
     return parser
 
@@ -425,3 +439,49 @@ def _add_reward(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--quiet", action="store_true", help="no line per epoch on stderr")
     _add_threads(t)
     t.set_defaults(func=reward_cmds.cmd_train, check=reward_cmds.check_train)
+
+
+# ------------------------------------------------------------------------------ exploration
+def _add_explore(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("explore", help="diverse exploration policies learned in simulation "
+                       "(docs/explore.md)")
+    esub = p.add_subparsers(dest="explore_command", required=True, metavar="ACTION")
+    t = esub.add_parser("train", help="train K exploration policies in parallel simulations "
+                        "(Ray)",
+                        description="K SAC policies, each rewarded for the task plus BETA x "
+                        "its novelty (distance to what the other policies visited), one Ray "
+                        "actor and PyBullet robot each; writes the policies and a coverage "
+                        "report (coverage.json) to --out.")
+    t.add_argument("config", help="robot config YAML of the simulator")
+    t.add_argument("--policies", type=policies, default=4, metavar="K",
+                   help="exploration policies, >= 2 (default 4)")
+    t.add_argument("--steps", type=count, required=True, metavar="N",
+                   help="environment steps per policy")
+    t.add_argument("--beta", type=nonnegative, default=1.0, metavar="B",
+                   help="weight of the novelty bonus (default 1.0; 0: plain SAC)")
+    t.add_argument("--rounds", type=count, default=5, help="training rounds; descriptors "
+                   "are exchanged between them (default 5)")
+    t.add_argument("--eval-episodes", type=count, default=5, metavar="E",
+                   help="stochastic episodes per policy for the coverage report (default 5)")
+    t.add_argument("--address", metavar="ADDR", help="a running Ray cluster (ray.init("
+                   "address=ADDR)); default: a local Ray instance")
+    t.add_argument("--num-cpus", type=count, metavar="C", help="CPUs of the local Ray "
+                   "instance (default: K, at most this machine's cores)")
+    t.add_argument("--out", required=True, metavar="DIR", help="new folder for the policies")
+    t.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    t.add_argument("--quiet", action="store_true", help="no line per round on stderr")
+    t.set_defaults(func=explore_cmds.cmd_explore_train, check=explore_cmds.check_explore_train)
+    c = esub.add_parser("collect", help="run the exploration policies on a robot; write "
+                        "prior data",
+                        description="Runs the K policies of DIR (stochastic, in turn) on the "
+                        "robot of CONFIG (e.g. one with a sim.dynamics shift) and writes the "
+                        "transitions as prior data for learner.prior_data.")
+    c.add_argument("dir", metavar="DIR", help="folder written by robot-rl explore train")
+    c.add_argument("config", help="robot config YAML of the robot to collect on")
+    c.add_argument("--episodes", type=count, required=True, metavar="M",
+                   help="episodes in all (policy e mod K acts in episode e)")
+    c.add_argument("--out", required=True, metavar="DATA.npz", help="prior-data file to write")
+    c.add_argument("--seed", type=seed, default=0, help="seed of the first episode (default 0)")
+    _add_threads(c)
+    c.set_defaults(func=explore_cmds.cmd_explore_collect,
+                   check=explore_cmds.check_explore_collect)
