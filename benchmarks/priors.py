@@ -18,11 +18,18 @@ deterministically every ``--eval-every`` steps on a separate shifted environment
   online with the sim data mixed into every batch (RLPD, ``learner.prior_data``);
 - ``bc``, ``posterior_bc``: the actor cloned from the sim data (``pretrain --method bc``
   or ``posterior_bc``), critics from scratch;
-- ``exploration`` (diverse exploration policies learned in simulation): **not implemented**;
-  reported with ``steps_to_held`` null and ``not_implemented`` set, never as a result.
+- ``exploration``: ``--explore-policies`` K diverse exploration policies learned in the
+  simulator (``robot-rl explore train``: SAC + a novelty bonus, ``--explore-steps`` steps
+  each, ``--explore-beta``; docs/explore.md; cached with the sim prior, under
+  ``explore/``), run stochastically for ``--data-episodes`` episodes on the shifted robot
+  (``robot-rl explore collect``), then the config's learner from nothing with that data
+  mixed into every batch (RLPD, ``learner.prior_data``). **The collection runs on the
+  shifted robot, so its steps count against the arm's ``--budget``**: SAC trains for the
+  budget minus them, and the arm's first evaluation is at the step where collection ended.
 
 The initialised arms skip the random warm-up (``learner.warmup_steps: 0``: the prior acts
-from the first step). ``steps_to_held`` is :func:`common.steps_to_held` on the task's
+from the first step), and so does ``exploration`` (its batches hold prior data from the
+first update on, as in RLPD). ``steps_to_held`` is :func:`common.steps_to_held` on the task's
 threshold (Panda: final distance <= 2 cm; A1: straight-line speed >= 0.5 m/s).
 
     python benchmarks/priors.py --tasks panda --seeds 3 --jobs 2 --json
@@ -135,6 +142,30 @@ def prepare(task: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
             "wall_s": round(time.perf_counter() - t0, 1)}
 
 
+def prepare_exploration(task: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
+    """The exploration policies of ``task`` and ``seed`` (cached): ``robot-rl explore train``
+    on the simulator, a local Ray instance of ``--threads`` CPUs shared by the K actors."""
+    torch.set_num_threads(args["threads"])
+    from robot_rl.explore.pool import ExploreSettings, train_explorers
+    from robot_rl.explore.store import META, save_explorers
+
+    folder = Path(args["cache"]) / f"{task}-seed{seed}" / "explore"
+    if (folder / META).is_file():
+        return {"task": task, "seed": seed, "explore_cached": True}
+    t0 = time.perf_counter()
+    settings = ExploreSettings(policies=args["explore_policies"],
+                               steps=args["explore_steps"] or args["sim_steps"],
+                               beta=args["explore_beta"], rounds=args["explore_rounds"],
+                               seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = task_config(task, False, Path(tmp))
+        states, report = train_explorers(cfg, settings, num_cpus=args["threads"],
+                                         log=lambda line: None)
+        save_explorers(folder, cfg, states, report)
+    return {"task": task, "seed": seed, "explore_cached": False,
+            "coverage": report["coverage"], "wall_s": round(time.perf_counter() - t0, 1)}
+
+
 def run_arm(task: str, arm: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     """One arm on the shifted robot; a failure is reported in the result, not raised."""
     t0 = time.perf_counter()
@@ -155,17 +186,22 @@ def _run_arm(task: str, arm: str, seed: int, args: dict[str, Any]) -> dict[str, 
     from robot_rl.session import build
     from robot_rl.train import Trainer
 
-    if arm == "exploration":
-        return {"steps_to_held": None, "history": [], "not_implemented":
-                "diverse exploration policies learned in simulation are not built yet"}
     folder = Path(args["cache"]) / f"{task}-seed{seed}"
+    collected = 0  # steps the exploration policies spent on the shifted robot
     with tempfile.TemporaryDirectory() as tmp:
         cfg = task_config(task, True, Path(tmp))
         if arm != "scratch":
             cfg.learner.warmup_steps = 0  # the prior acts from the first step
         if arm == "offline_to_online":
             cfg.learner.prior_data = str(folder / "sim_data.npz")
-        env, agent, buffer = build(cfg, seed)
+        if arm == "exploration":
+            from robot_rl.explore.collect import collect
+
+            data = collect(folder / "explore", cfg, args["data_episodes"],
+                           Path(tmp) / "explore_data.npz", seed=60_000 + 100 * seed)
+            collected = int(data["transitions"])
+            cfg.learner.prior_data = data["out"]
+        env, agent, buffer = build(cfg, seed)  # prior data read now, before tmp goes
     eval_env = RobotEnv(cfg, seed=seed + 1000)
     history: list[dict[str, Any]] = []
 
@@ -186,11 +222,12 @@ def _run_arm(task: str, arm: str, seed: int, args: dict[str, Any]) -> dict[str, 
             for i in range(HELD_RUN):  # the same policy; other episodes each time
                 record(0, 10_000 + 100 * seed + 17 * i)
         else:
-            record(0, 10_000 + 100 * seed)
+            record(collected, 10_000 + 100 * seed)
             trainer = Trainer(env, agent, buffer, cfg.learner, seed=seed, progress=False)
-            while trainer.step < args["budget"]:
-                trainer.train(min(args["budget"], trainer.step + args["eval_every"]))
-                record(trainer.step, 10_000 + 100 * seed)
+            budget = args["budget"] - collected  # collection spent the rest
+            while trainer.step < budget:
+                trainer.train(min(budget, trainer.step + args["eval_every"]))
+                record(collected + trainer.step, 10_000 + 100 * seed)
     finally:
         env.close()
         eval_env.close()
@@ -273,6 +310,14 @@ def main() -> int:
                         help="episodes of the sim policy saved as prior data")
     parser.add_argument("--pretrain-steps", type=int, default=5000,
                         help="gradient steps of IQL / BC on the sim data")
+    parser.add_argument("--explore-policies", type=int, default=4,
+                        help="exploration arm: K policies learned in the simulator")
+    parser.add_argument("--explore-steps", type=int, default=0,
+                        help="exploration arm: steps per policy (default: --sim-steps)")
+    parser.add_argument("--explore-beta", type=float, default=1.0,
+                        help="exploration arm: weight of the novelty bonus")
+    parser.add_argument("--explore-rounds", type=int, default=5,
+                        help="exploration arm: rounds between descriptor exchanges")
     parser.add_argument("--eval-every", type=int, default=600)
     parser.add_argument("--panda-episodes", type=int, default=5)
     parser.add_argument("--a1-episodes", type=int, default=1)
@@ -294,7 +339,8 @@ def main() -> int:
                          f"{', '.join(known)}")
     args: dict[str, Any] = {k: getattr(a, k) for k in (
         "budget", "sim_steps", "data_episodes", "pretrain_steps", "eval_every",
-        "panda_episodes", "a1_episodes", "cache", "threads")}
+        "panda_episodes", "a1_episodes", "cache", "threads", "explore_policies",
+        "explore_steps", "explore_beta", "explore_rounds")}
     todo = [(t, arm, s) for t in tasks for s in range(a.seeds) for arm in arms]
     runs: list[dict[str, Any]] = []
     runs_file = Path(a.runs_file) if a.runs_file else None
@@ -309,6 +355,9 @@ def main() -> int:
     with ProcessPoolExecutor(max(a.jobs, 1), mp_context=context,
                              initializer=_quiet_stdout) as pool:
         priors = [pool.submit(prepare, t, s, args) for t in tasks for s in range(a.seeds)]
+        if "exploration" in arms:
+            priors += [pool.submit(prepare_exploration, t, s, args) for t in tasks
+                       for s in range(a.seeds)]
         for future in as_completed(priors):
             prior = future.result()
             if not a.json:
