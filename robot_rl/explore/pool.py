@@ -148,10 +148,12 @@ def train_explorers(cfg: RobotConfig, settings: ExploreSettings, address: str | 
             line = {"round": r + 1, "steps": total,
                     "recent_return": [round(o["recent_return"], 3) for o in outs],
                     "mean_bonus": [round(o["mean_bonus"], 4) for o in outs],
+                    "mean_task_reward": [round(o["mean_task_reward"], 4) for o in outs],
                     "wall_s": round(time.perf_counter() - t0, 1)}
             rounds.append(line)
             say(f"round {r + 1}/{settings.rounds}: {total} steps per policy, "
-                f"mean bonus {line['mean_bonus']}, {line['wall_s']} s")
+                f"mean bonus {line['mean_bonus']}, mean task reward "
+                f"{line['mean_task_reward']}, {line['wall_s']} s")
         seen = ray.get([a.evaluate.remote(settings.eval_episodes, 20_000 + settings.seed)
                         for a in actors])
         states = ray.get([a.agent_state.remote() for a in actors])

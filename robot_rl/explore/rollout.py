@@ -23,7 +23,7 @@ class NoveltyBonus(gym.Wrapper):
     descriptors this policy visits in ``visited``.
 
     ``info["novelty"]`` is the bonus paid (0 while ``others`` is empty); ``bonus_paid``
-    their sum.
+    their sum, ``task_paid`` that of the task rewards.
     """
 
     def __init__(self, env: RobotEnv, beta: float, k: int = 10) -> None:
@@ -33,6 +33,7 @@ class NoveltyBonus(gym.Wrapper):
         self.others = np.zeros((0, 3), np.float32)
         self.visited: list[np.ndarray] = []
         self.bonus_paid = 0.0  # the sum of the bonuses paid so far
+        self.task_paid = 0.0  # the sum of the task rewards so far (without the bonus)
         self._start: Any = None
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
@@ -48,6 +49,7 @@ class NoveltyBonus(gym.Wrapper):
         if self.beta and len(self.others):
             bonus = self.beta * float(knn_distance(d[None], self.others, self.k)[0])
         self.bonus_paid += bonus
+        self.task_paid += float(reward)
         info["novelty"] = bonus
         return obs, float(reward) + bonus, terminated, truncated, info
 

@@ -74,10 +74,11 @@ class Explorer:
     def train_round(self, total_steps: int, others: np.ndarray) -> dict[str, Any]:
         """Train until ``total_steps`` steps in all, the bonus measured against ``others``
         ``[M, 3]``; returns ``descriptors`` (a sample of this round's), ``steps``,
-        ``episodes``, ``recent_return`` and ``mean_bonus``."""
+        ``episodes``, ``recent_return`` (bonus included), ``mean_bonus`` and
+        ``mean_task_reward`` (per step of the round)."""
         self.env.others = np.asarray(others, np.float32).reshape(-1, 3)
         self.env.visited = []
-        bonus_before = self._bonus_total()
+        bonus_before, task_before = self.env.bonus_paid, self.env.task_paid
         summary = self.trainer.train(total_steps)
         visited = np.asarray(self.env.visited, np.float32).reshape(-1, 3)
         steps = max(len(visited), 1)
@@ -86,10 +87,8 @@ class Explorer:
         return {"index": self.index, "descriptors": visited, "steps": int(summary["steps"]),
                 "episodes": int(summary["episodes"]),
                 "recent_return": float(summary["recent_return"]),
-                "mean_bonus": (self._bonus_total() - bonus_before) / steps}
-
-    def _bonus_total(self) -> float:
-        return self.env.bonus_paid
+                "mean_bonus": (self.env.bonus_paid - bonus_before) / steps,
+                "mean_task_reward": (self.env.task_paid - task_before) / steps}
 
     def evaluate(self, episodes: int, seed: int) -> np.ndarray:
         """Descriptors of ``episodes`` stochastic episodes (as ``explore collect`` acts) on a

@@ -29,6 +29,7 @@ def test_bonus_is_beta_times_knn_distance_to_the_others(tiny_panda: Path) -> Non
         expected = 2.0 * np.linalg.norm(visited - 5.0, axis=1).mean()
         assert second["mean_bonus"] == pytest.approx(expected, rel=1e-4)
         assert second["mean_bonus"] > 10.0
+        assert second["mean_task_reward"] < 0  # minus the distance: the bonus is apart
     finally:
         worker.close()
 
