@@ -41,3 +41,19 @@ def test_explorer_config_refuses_task_graphs(tiny_panda: Path) -> None:
     enable_task_graph(cfg, "episodic")
     with pytest.raises(ConfigError, match="task_graph.enabled"):
         explorer_config(cfg)
+
+
+def test_explore_train_defaults_are_the_settings_defaults() -> None:
+    import argparse
+    import dataclasses
+
+    from robot_rl.cli import build_parser
+    from robot_rl.explore.pool import ExploreSettings
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    explore = sub.choices["explore"]
+    train = next(a for a in explore._actions
+                 if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    fields = {f.name: f.default for f in dataclasses.fields(ExploreSettings)}
+    for dest in ("policies", "beta", "rounds", "eval_episodes", "seed"):
+        assert train.get_default(dest) == fields[dest], dest
