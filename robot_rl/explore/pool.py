@@ -112,7 +112,7 @@ def train_explorers(cfg: RobotConfig, settings: ExploreSettings, address: str | 
         settings: K, steps, beta, rounds, ...
         address: a Ray cluster to use; None: a local instance.
         num_cpus: CPUs of the local instance (default: K, at most this machine's);
-            the K actors share them.
+            the K actors share them (at most one each: a worker runs one thread).
         temp_dir: the local instance's session folder (default Ray's).
         log: called with one line per round.
 
@@ -126,14 +126,14 @@ def train_explorers(cfg: RobotConfig, settings: ExploreSettings, address: str | 
     say = log or (lambda line: print(line, file=sys.stderr))
     k = settings.policies
     cpus = num_cpus or min(k, os.cpu_count() or 1)
-    share = 1.0 if address is not None else cpus / k
+    share = 1.0 if address is not None else min(1.0, cpus / k)  # a worker uses one thread
     rounds: list[dict[str, Any]] = []
     rng = np.random.default_rng(settings.seed)
     t0 = time.perf_counter()
     with ray_session(address, cpus, temp_dir) as ray:
         remote = ray.remote(Explorer)
         actors = [remote.options(num_cpus=share).remote(cfg, i, settings.beta, settings.seed,
-                                                        settings.k)
+                                                        settings.k, settings.archive)
                   for i in range(k)]
         archive = [np.zeros((0, 3), np.float32) for _ in range(k)]
         for r in range(settings.rounds):
@@ -146,7 +146,9 @@ def train_explorers(cfg: RobotConfig, settings: ExploreSettings, address: str | 
                     kept = kept[rng.choice(len(kept), settings.archive, replace=False)]
                 archive[i] = kept
             line = {"round": r + 1, "steps": total,
-                    "recent_return": [round(o["recent_return"], 3) for o in outs],
+                    # None before a policy's first episode ends (JSON has no NaN)
+                    "recent_return": [None if math.isnan(o["recent_return"])
+                                      else round(o["recent_return"], 3) for o in outs],
                     "mean_bonus": [round(o["mean_bonus"], 4) for o in outs],
                     "mean_task_reward": [round(o["mean_task_reward"], 4) for o in outs],
                     "wall_s": round(time.perf_counter() - t0, 1)}

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("ray")
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(320)
 def test_exploration_arm_spends_part_of_its_budget_collecting(tmp_path: Path) -> None:
     ray_tmp = tempfile.mkdtemp(prefix="rr-")
     env = {**os.environ, "RAY_TMPDIR": ray_tmp, "PYTHONPATH": str(ROOT)}
@@ -28,7 +28,7 @@ def test_exploration_arm_spends_part_of_its_budget_collecting(tmp_path: Path) ->
          "--seeds", "1", "--arms", "exploration", "--budget", "250", "--sim-steps", "100",
          "--explore-policies", "2", "--explore-rounds", "1", "--data-episodes", "1",
          "--eval-every", "100", "--panda-episodes", "1", "--cache", str(tmp_path / "cache"),
-         "--json"], capture_output=True, text=True, timeout=170, env=env)
+         "--json"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     arm = json.loads(proc.stdout)["panda"]["exploration"]
     assert arm["errors"] == [] and "not_implemented" not in arm
