@@ -9,6 +9,7 @@ instance of 2 CPUs; ~25 s on 2 cores) is shared by the module's tests.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     assert code == 0
     yield {"folder": folder, "config": config, "out": folder / "policies",
            "ray_tmp": ray_tmp}
+    shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @pytest.mark.timeout(120)
@@ -161,3 +163,4 @@ def test_ray_session_shuts_down_after_an_error() -> None:
         raise RuntimeError("boom")
     assert not ray.is_initialized()
     assert ray_processes(ray_tmp) == []
+    shutil.rmtree(ray_tmp, ignore_errors=True)

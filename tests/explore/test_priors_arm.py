@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,3 +38,4 @@ def test_exploration_arm_spends_part_of_its_budget_collecting(tmp_path: Path) ->
     cached = tmp_path / "cache" / "panda-seed0" / "explore"
     assert (cached / "policy-1" / "agent.pt").is_file()
     assert ray_processes(ray_tmp) == []
+    shutil.rmtree(ray_tmp, ignore_errors=True)
