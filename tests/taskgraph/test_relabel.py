@@ -46,7 +46,8 @@ def test_sample_keeps_the_batch_api() -> None:
     assert isinstance(batch, Batch)
     assert batch.obs.shape == batch.next_obs.shape == (3, 8, BASE + K)
     assert batch.action.shape == (3, 8, ACT) and batch.reward.shape == (3, 8)
-    assert all(t.dtype == torch.float32 for t in batch)
+    assert all(t.dtype == torch.float32 for t in batch if t is not None)
+    assert batch.pixels is None and batch.next_pixels is None  # no observation.images
     assert batch.slice(1).obs.shape == (8, BASE + K)
 
 
@@ -106,8 +107,8 @@ def test_actions_are_rescaled_between_action_ranges() -> None:
 def test_same_seed_same_batches() -> None:
     a, b = (MultiTaskReplayBuffer(BASE + K, ACT, 100, K, seed=3) for _ in range(2))
     fill(a, 40), fill(b, 40)
-    for x, y in zip(a.sample(16, 2), b.sample(16, 2)):
-        assert torch.equal(x, y)
+    for x, y in zip(a.sample(16, 2), b.sample(16, 2), strict=True):
+        assert (x is None and y is None) or torch.equal(x, y)
 
 
 def test_save_load_round_trip_and_prior_data_format(tmp_path: Path) -> None:
