@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from robot_rl.errors import ConfigError
+from robot_rl.npz import open_npz
 
 MAX_SIDE = 512
 """Largest frame side (px) accepted (classifiers here learn from ~64-128 px)."""
@@ -83,17 +84,8 @@ def load_frames(path: str | os.PathLike[str]) -> LabelledFrames:
         FramesError: naming the file, the array and what was expected.
     """
     name = str(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FramesError(name, "<file>", "expected an existing .npz of labelled frames "
-                          "(robot-rl reward collect)") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise FramesError(name, "<file>", f"expected an .npz archive written by np.savez "
-                          f"without pickled objects ({err})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise FramesError(name, "<file>", "expected an .npz archive (np.savez), got a single "
-                          ".npy array")
+    archive = open_npz(path, "expected an existing .npz of labelled frames (robot-rl reward "
+                       "collect)", FramesError)
     with archive:
         for key in REQUIRED:
             if key not in archive.files:

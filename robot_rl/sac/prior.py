@@ -28,13 +28,13 @@ Usage (what :func:`robot_rl.session.build` does)::
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from robot_rl.config import LearnerConfig
 from robot_rl.errors import ConfigError
+from robot_rl.npz import open_npz
 from robot_rl.sac.buffer import FIELDS, Batch, ReplayBuffer, to_batch
 
 REQUIRED = ("obs", "action", "reward", "next_obs", "terminated")
@@ -49,17 +49,7 @@ def load_transitions(path: str | os.PathLike[str], obs_dim: int,
         ConfigError: (a ``ValueError``) naming the file, the array and what was expected.
     """
     name = str(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ConfigError(name, "<file>", "expected an existing .npz file of prior "
-                          "transitions") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise ConfigError(name, "<file>", f"expected an .npz archive written by np.savez "
-                          f"without pickled objects ({err})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ConfigError(name, "<file>", "expected an .npz archive (np.savez), got a "
-                          "single .npy array")
+    archive = open_npz(path, "expected an existing .npz file of prior transitions")
     with archive:
         keys = set(archive.files)
         for key in REQUIRED:
