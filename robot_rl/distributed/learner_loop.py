@@ -22,12 +22,12 @@ import json
 import logging
 import math
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -42,7 +42,8 @@ from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.sac.prior import MixedReplayBuffer
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
-from robot_rl.transport import LearnerServer, TransitionBatch
+from robot_rl.transport import LearnerServer, ProtocolError, TransitionBatch
+from robot_rl.transport.protocol import check_flags
 from robot_rl.transport.ratelog import RateLimitedLog
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,19 @@ FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 TRANSITION_ARRAYS = (*FIELDS, "step")  # "step": the transition's number at its actor
 INCARNATION_FILE = "learner_incarnation"
 _MAX_OPEN_EPISODES = 4096  # actors whose running episode return is kept (oldest dropped)
+T = TypeVar("T")
 _MAX_RELABELLED = 64  # actors whose running episode is kept for hindsight relabelling
+
+
+def recently_heard(table: dict[str, T], actor: str, cap: int, make: Callable[[], T]) -> T:
+    """``actor``'s entry of ``table`` (made by ``make()`` if new), moved to the end as the most
+    recently heard; past ``cap`` entries the least recently heard is forgotten, so a peer
+    inventing actor names cannot grow the table."""
+    value = table.pop(actor) if actor in table else make()
+    table[actor] = value  # dicts keep insertion order: most recent last
+    if len(table) > cap:
+        del table[next(iter(table))]
+    return value
 
 
 @dataclass
@@ -141,7 +154,7 @@ class Learner:
         # task.reach.hindsight: one relabeller per actor (its episodes arrive in order), for
         # the most recently heard _MAX_RELABELLED actors (a peer inventing names cannot grow it)
         self.hindsight = HindsightRelabeller.for_config(cfg, seed=0)
-        self._relabellers: OrderedDict[str, HindsightRelabeller] = OrderedDict()
+        self._relabellers: dict[str, HindsightRelabeller] = {}
         self.recent_returns: deque[float] = deque(maxlen=20)
         self._episode: dict[str, list[float]] = {}  # actor -> [return, length, interventions]
         self._saved_at = 0
@@ -224,14 +237,9 @@ class Learner:
         """Stores the hindsight copies of every episode of ``actor`` that ``arrays`` ends."""
         template = self.hindsight
         assert template is not None
-        relabel = self._relabellers.pop(actor, None)
-        if relabel is None:
-            relabel = HindsightRelabeller(template.delta, template.task, template.copies,
-                                          seed=len(self._relabellers) + self.received,
-                                          max_steps=template.max_steps)
-        self._relabellers[actor] = relabel  # most recently heard last
-        while len(self._relabellers) > _MAX_RELABELLED:
-            self._relabellers.popitem(last=False)
+        relabel = recently_heard(
+            self._relabellers, actor, _MAX_RELABELLED,
+            lambda: template.fresh(seed=len(self._relabellers) + self.received))
         over = np.logical_or(arrays["terminated"] > 0, arrays["truncated"] > 0)
         for i in range(len(over)):
             copies = relabel.step(arrays["obs"][i], arrays["action"][i], arrays["next_obs"][i],
@@ -298,11 +306,10 @@ class Learner:
                 return f"{key}: not finite"
         if np.abs(a["action"]).max(initial=0.0) > 1.0 + 1e-6:
             return "action: outside [-1, 1]"
-        flag = a.get("intervention")  # optional: 1 where an operator acted (docs/demos.md)
-        if flag is not None and (flag.shape != (n,) or flag.dtype.kind not in "biuf"
-                                 or not np.all((flag == 0) | (flag == 1))):
-            return f"intervention: expected flags of 0 or 1 shaped [{n}], got {flag.dtype} " \
-                   f"{list(flag.shape)}"
+        try:  # optional flags, e.g. intervention (docs/demos.md): the actors' own rule
+            check_flags(a, n)
+        except ProtocolError as err:
+            return str(err)
         return None
 
     def _store_interventions(self, a: dict[str, np.ndarray]) -> None:
@@ -320,10 +327,7 @@ class Learner:
                                       bool(a["truncated"][i]))
 
     def _count_episodes(self, actor: str, a: dict[str, np.ndarray]) -> None:
-        acc = self._episode.pop(actor, None) or [0.0, 0.0, 0.0]
-        self._episode[actor] = acc  # most recent last; forget the oldest past the cap
-        if len(self._episode) > _MAX_OPEN_EPISODES:
-            del self._episode[next(iter(self._episode))]
+        acc = recently_heard(self._episode, actor, _MAX_OPEN_EPISODES, lambda: [0.0, 0.0, 0.0])
         ends = np.logical_or(a["terminated"], a["truncated"])
         flag = a.get("intervention")
         flags = np.zeros(len(ends)) if flag is None else flag

@@ -58,6 +58,10 @@ class HindsightRelabeller:
         return cls(slice(start, start + 3), cfg.task.reach, copies, seed,
                    max_steps=2 * cfg.task.episode_steps)
 
+    def fresh(self, seed: int) -> HindsightRelabeller:
+        """A relabeller with these settings and no episode (one per actor on a learner)."""
+        return HindsightRelabeller(self.delta, self.task, self.copies, seed, self.max_steps)
+
     def reset(self) -> None:
         """Forget the running episode (a resumed run starts a new one)."""
         self._episode.clear()
