@@ -168,7 +168,8 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             warmup_steps=(args["warmup"] if args["warmup"] is not None
                           else base.warmup_steps),
             buffer_size=max(budget, base.batch_size),
-            utd=args.get("utd"))  # None: the recipe's own
+            utd=args.get("utd"),  # None: the recipe's own
+            precision=args.get("precision") or base.precision)
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
@@ -343,6 +344,9 @@ def main() -> int:
     parser.add_argument("--utd", type=int,
                         help="override learner.utd of our recipes (default: each recipe's)")
     parser.add_argument("--hidden", help="override hidden widths (ours and SB3's), e.g. 64,64")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                        help="override learner.precision of our recipes (default: the "
+                        "config's)")
     parser.add_argument("--stop-at-threshold", action="store_true",
                         help="stop a run at its first crossing (A1: of both thresholds); "
                         "it then reports no steps_to_held")
@@ -367,7 +371,7 @@ def main() -> int:
                "eval_every": args.eval_every, "threads": args.threads,
                "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,
                "a1_config": args.a1_config, "panda_config": args.panda_config,
-               "warmup": args.warmup, "utd": args.utd,
+               "warmup": args.warmup, "utd": args.utd, "precision": args.precision,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
                "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
