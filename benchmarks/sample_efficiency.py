@@ -169,7 +169,8 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
                           else base.warmup_steps),
             buffer_size=max(budget, base.batch_size),
             utd=args.get("utd"),  # None: the recipe's own
-            precision=args.get("precision") or base.precision)
+            precision=args.get("precision") or base.precision,
+            policy_delay=args.get("policy_delay"))  # None: the recipe's own
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
@@ -344,6 +345,9 @@ def main() -> int:
     parser.add_argument("--utd", type=int,
                         help="override learner.utd of our recipes (default: each recipe's)")
     parser.add_argument("--hidden", help="override hidden widths (ours and SB3's), e.g. 64,64")
+    parser.add_argument("--policy-delay", type=int,
+                        help="override learner.policy_delay of our recipes: critic updates per "
+                        "actor update (default: each recipe's)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                         help="override learner.precision of our recipes (default: the "
                         "config's)")
@@ -372,6 +376,7 @@ def main() -> int:
                "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,
                "a1_config": args.a1_config, "panda_config": args.panda_config,
                "warmup": args.warmup, "utd": args.utd, "precision": args.precision,
+               "policy_delay": args.policy_delay,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
                "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
