@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "robot_configs"
 
 
+@pytest.fixture(autouse=True)
+def fp32_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``learner.precision: auto`` resolves to fp32 in the test process whatever the CPU, so
+    numerical comparisons (recipes against the reference update, resumes) mean the same on
+    every machine; tests of bf16 ask for it (``precision="bf16"``) or set the flag."""
+    import robot_rl.sac.device as device
+
+    monkeypatch.setattr(device, "BF16_CPU_LEARNING_CHECKED", False)
+
+
 @pytest.fixture
 def a1_path() -> Path:
     return CONFIGS / "a1.yaml"

@@ -391,8 +391,9 @@ class LearnerConfig:
     # the CPU. A run's config.yaml records the device auto picked (docs/learner.md)
     device: str = "auto"
     # matmul precision of the learner: fp32, bf16 (bfloat16 autocast; warns and runs fp32
-    # where the device has no native bf16) or auto (bf16 on CUDA devices with native bf16,
-    # fp32 on CPUs for now: docs/learner.md#device-and-precision). Recorded like device
+    # where the device has no native bf16) or auto (bf16 where the device has native bf16:
+    # CUDA 8.0+, CPUs with AVX512-BF16/AMX; docs/learner.md#device-and-precision). Recorded
+    # like device
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     bf16: bool | None = None  # DEPRECATED alias of precision (true: bf16, false: fp32)
 
