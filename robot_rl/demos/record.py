@@ -31,7 +31,7 @@ from robot_rl.config import RobotConfig
 from robot_rl.demos.experts import Expert, make_expert
 from robot_rl.demos.teleop import Teleop, TeleopSettings
 from robot_rl.envs import RobotEnv
-from robot_rl.envs.pixels import Observation
+from robot_rl.spaces import Observation
 from robot_rl.errors import ConfigError
 from robot_rl.ros import msgs
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from robot_rl.envs.pixels import FrameStack
+from robot_rl.spaces import FrameStack
 from robot_rl.errors import ConfigError
 from robot_rl.sac import SAC, PixelReplayBuffer
 from robot_rl.sac.encoder import SHIFT_PAD, PixelEncoder, random_shift, shift
