@@ -23,7 +23,7 @@ import numpy as np
 from robot_rl.config import CameraSpec, RobotConfig, load_config
 from robot_rl.control import Action, ControlStep
 from robot_rl.robot import Robot, RobotState
-from robot_rl.spaces import Observation, pixels_shape
+from robot_rl.spaces import Observation, frame_channels, pixels_shape
 
 
 class RobotEnv(gym.Env):
@@ -59,6 +59,7 @@ class RobotEnv(gym.Env):
         self.observation_space: Any = state_space if shape is None else gym.spaces.Dict(
             {"state": state_space, "pixels": gym.spaces.Box(0, 255, shape, np.uint8)})
         names = self.cfg.observation.images
+        self.frame_channels = frame_channels(self.cfg)  # of one time step of pixels (0: none)
         self._cameras = [next(c for c in self.cfg.cameras if c.name == n) for n in names]
         self._state: RobotState | None = None
         self.manual_resets = 0
@@ -105,9 +106,9 @@ class RobotEnv(gym.Env):
                                 "safety_clamped": out.safety.clamped, "command": out.command}
         if done.aprl is not None:
             info.update(applied_action=t.action, aprl=done.aprl)
-        obs: Observation = t.next_obs
-        if t.pixels is not None:  # the stack the control step completed the step with
-            obs = {"state": t.next_obs, "pixels": self.control.pixels(self.state)}
+        pixels = self.control.pixels(self.state)  # the stack the step was completed with
+        obs: Observation = t.next_obs if pixels is None else {"state": t.next_obs,
+                                                              "pixels": pixels}
         return obs, t.reward, t.terminated, t.truncated, info
 
     def render_frames(self) -> dict[str, np.ndarray]:

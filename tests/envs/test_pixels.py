@@ -10,9 +10,9 @@ from gymnasium.utils.env_checker import check_env
 
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
-from robot_rl.spaces import FrameStack
 from robot_rl.errors import ConfigError
 from robot_rl.session import build
+from robot_rl.spaces import FrameStack
 from robot_rl.train import Trainer
 from tests.conftest import write_config
 
