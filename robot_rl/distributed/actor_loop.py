@@ -10,11 +10,11 @@ Usage loop (one thread; the env is anything with ``reset``/``step`` and Box spac
     loop.finish(timeout_s=30)  # send the last partial batch, wait until committed
 
 Actions are uniform random until the first weights arrive (the learner publishes only after
-its warm-up), then sampled from the newest policy. With ``observation.images`` observations
-are ``{"state", "pixels"}`` dicts (the environment's control step stacks the frames), the
-policy comes with its image encoder, and each transition carries ``pixels`` and
-``next_frame`` (:mod:`robot_rl.distributed.transitions`). Every transition carries ``step``, its
+its warm-up), then sampled from the newest policy. Every transition carries ``step``, its
 number at this actor (0, 1, 2, ...), so the learner's checkpoints can prove exactly-once.
+With ``observation.images`` observations are ``{"state", "pixels"}`` dicts (the environment's
+control step stacks the frames), the policy comes with its image encoder, and each
+transition also carries ``pixels`` and ``next_frame`` (:mod:`robot_rl.distributed.transitions`).
 With the learner gone the actor keeps acting on its last weights (``continue``) or holds the
 measured pose through the environment's control step (``env.hold``, ``hold``); in both cases
 unsent and unacknowledged batches stay buffered in the client and go out when a learner
@@ -47,7 +47,7 @@ class ActorEnv(Protocol):
 
     action_space: Any
     observation_space: Any
-    frame_channels: int  # channels of one time step of the pixels (cameras x 3; 0: none)
+    frame_channels: int  # with images: channels of one time step of the pixels (cameras x 3)
 
     def reset(self, *, seed: int | None = None) -> tuple[Observation, dict[str, Any]]: ...
 
@@ -90,6 +90,7 @@ class ActorLoop:
         # (obs_dim, pixels) the policy must have been trained for
         self.expected = (int(np.prod((space["state"] if pixels else space).shape)),
                          None if pixels is None else tuple(int(v) for v in pixels))
+        self.frame_channels = 0 if pixels is None else int(env.frame_channels)
         self.rng = np.random.default_rng(s.seed)
         self.policy: ActorPolicy | None = None
         self.weights_version = -1
@@ -179,7 +180,7 @@ class ActorLoop:
         obs, pixels = _split(self._obs)
         nxt, next_pixels = _split(next_obs)
         next_frame = (None if next_pixels is None  # the newest time step of the next stack
-                      else next_pixels[-self.env.frame_channels:])
+                      else next_pixels[-self.frame_channels:])
         self._rows.append(Transition(obs, action, float(reward), nxt, bool(terminated),
                                      bool(truncated), self.metrics["steps"], "", limit,
                                      pixels=pixels, next_frame=next_frame))

@@ -12,6 +12,7 @@ import pytest
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.distributed.actor_loop import ActorLoop, ActorSettings
 from robot_rl.distributed.learner_loop import Learner, LearnerSettings, make_learner
+from robot_rl.distributed.realtime import run_realtime
 from robot_rl.distributed.sources import read_sources
 from robot_rl.distributed.transitions import BatchShape
 from robot_rl.distributed.weights import ActorPolicy, unpack_weights
@@ -197,6 +198,17 @@ def test_a_sim_actor_with_a_camera_feeds_the_pixel_learner_and_acts_on_its_weigh
             np.testing.assert_array_equal(pixels[i], np.concatenate([pixels[i - 1, F:],
                                                                      nxt[i - 1]]))
     assert starts.sum() >= 2  # (6-step episodes: several resets seen)
+
+
+def test_train_realtime_learns_from_pixels(pixel_cfg: RobotConfig) -> None:
+    """``train --realtime``: the paced robot's transitions reach the learner with frames."""
+    pixel_cfg.robot.control_hz = 50.0
+    result = run_realtime(pixel_cfg, steps=30, seed=0, options=FAST)
+    learner, (robot,) = result.learner, result.actors
+    assert learner.received == robot["steps"] == 30 and learner.bad_transitions == 0
+    pixels = learner.buffer.data["pixels"][:30]
+    assert pixels.shape == (30, K * F, 16, 16) and pixels.any()
+    np.testing.assert_array_equal(pixels[1, :F], pixels[0, F:])  # moved on by one frame
 
 
 def test_a_realistic_pixel_batch_fits_the_wire_limits() -> None:
