@@ -11,12 +11,15 @@ What the learner publishes (one ``w`` message of the transport)::
 
 Usage::
 
-    # learner                                            # actor
-    arrays, meta = pack_weights(                         w = unpack_weights(up.arrays, up.meta)
-        agent_groups(agent),                             policy = ActorPolicy(w.spec)
-        policy_spec(agent.obs_dim, agent.act_dim, hid,   policy.load(w.groups)
-                    agent.pixels_shape))                 action = policy.act(obs)
-    server.publish_weights(version, arrays, meta)
+    # learner (with images also groups["encoder"] = agent.encoder_arrays())
+    groups = {"policy": agent.policy_arrays()}
+    spec = policy_spec(agent.obs_dim, agent.act_dim, hidden, agent.pixels_shape)
+    server.publish_weights(version, *pack_weights(groups, spec))
+    # actor
+    w = unpack_weights(update.arrays, update.meta)
+    policy = ActorPolicy(w.spec)
+    policy.load(w.groups)
+    action = policy.act(obs)        # obs: the vector, or {"state", "pixels"} with images
 
 Nothing here unpickles: arrays come from the wire as raw buffers and are copied into networks
 built from the numbers and lists in ``meta["policy"]``.
