@@ -21,6 +21,14 @@ Usage (what both callers do; ``now`` is the clock that stamps states)::
     ... one control period later, with the next state:
     done = control.complete(next_state)             # the transition and why the episode ended
 
+With ``observation.images`` the policy also sees the newest ``observation.frame_stack`` frames
+of those cameras (:class:`~robot_rl.spaces.FrameStack`), taken from ``RobotState.images``:
+:meth:`ControlStep.observation` is then ``{"state": vector, "pixels": uint8 stack}``, the
+stack restarts with each episode and takes the frames of every state acted on or completed,
+and each transition carries the stack it acted on (``pixels``) and the next state's frames
+(``next_frame``). A state without a frame of each of those cameras must not be acted on
+(:meth:`ControlStep.sees`: the ROS actor holds).
+
 A transition is the observation and action of one step and the state of the next. A fall
 (``sim.fall_tilt_deg``/``sim.fall_height``) or the task's own end is ``terminated``; the
 time limit or a task switch is ``truncated``. A step that was held carries ``held=True``:
@@ -39,7 +47,7 @@ from robot_rl.config import RobotConfig
 from robot_rl.rewards import learned_reward, push_reward, reach_reward, walk_reward
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
-from robot_rl.spaces import ActionMapper, ObservationBuilder
+from robot_rl.spaces import ActionMapper, FrameStack, Observation, ObservationBuilder
 
 if TYPE_CHECKING:
     from robot_rl.aprl.actor_side import AprlGate, GateInfo
@@ -74,6 +82,21 @@ class Transition(NamedTuple):
     task: str
     aprl_L: np.ndarray | None = None  # APRL: the limit L in force for this step
     intervention: bool = False  # a person's (or scripted expert's) action, not the policy's
+    # observation.images: the stacked frames the action was computed from, uint8
+    # (k * cameras * 3, H, W), and the next state's newest frames, uint8 (cameras * 3, H, W)
+    pixels: np.ndarray | None = None
+    next_frame: np.ndarray | None = None
+
+
+class _Pending(NamedTuple):
+    """A step acted on, waiting for the state that follows it."""
+
+    obs: np.ndarray
+    action: np.ndarray  # clipped to [-1, 1]
+    held: bool
+    aprl_L: np.ndarray | None
+    intervention: bool
+    pixels: np.ndarray | None
 
 
 class Action(NamedTuple):
@@ -155,7 +178,10 @@ class ControlStep:
         self.episode_return = 0.0
         self.transitions = 0  # completed transitions (numbers them)
         self._start_yaw: float | None = None
-        self._pending: tuple[np.ndarray, np.ndarray, bool, np.ndarray | None, bool] | None = None
+        self._pending: _Pending | None = None
+        images = cfg.observation.images
+        self.frames = FrameStack(images, cfg.observation.frame_stack) if images else None
+        self._stacked: RobotState | None = None  # the state whose frames the stack ends with
 
     def attach_gate(self, gate: AprlGate, range_factor: float) -> None:
         """APRL: every step's action passes ``gate`` (its limit L) before the safety filter;
@@ -184,6 +210,7 @@ class ControlStep:
         self.target = sample_target(self.cfg, self.task, self.rng)
         self._start_yaw = None
         self._pending = None
+        self._stacked = None  # the next state observed restarts the frame stack
 
     def _judged(self, state: RobotState, terminated: bool, info: dict[str, float]
                 ) -> tuple[float, bool, dict[str, float]]:
@@ -204,6 +231,42 @@ class ControlStep:
         return self.obs_builder.build(state, self.prev_action, self.target, self._start_yaw,
                                       self.episode_steps)
 
+    def sees(self, state: RobotState) -> bool:
+        """Whether ``state`` carries a frame of every camera the policy sees (always, without
+        ``observation.images``); a state that does not must not be acted on."""
+        if self.frames is None:
+            return True
+        images = state.images or {}
+        return all(name in images for name in self.frames.cameras)
+
+    def pixels(self, state: RobotState) -> np.ndarray | None:
+        """The frame stack ending with ``state``'s frames (restarted from them in a new
+        episode), uint8 ``(k * cameras * 3, H, W)``; None without ``observation.images``.
+
+        Raises:
+            ValueError: ``state`` lacks a camera's frame (see :meth:`sees`).
+        """
+        if self.frames is None:
+            return None
+        if state is not self._stacked:  # each state's frames enter the stack once
+            if not self.sees(state):
+                raise ValueError(f"the state has no frame of each of the cameras "
+                                 f"{self.frames.cameras} (observation.images)")
+            assert state.images is not None
+            if self._stacked is None:
+                self.frames.reset(state.images)
+            else:
+                self.frames.push(state.images)
+            self._stacked = state
+        return self.frames.pixels()
+
+    def observation(self, state: RobotState) -> Observation:
+        """What the policy sees of ``state``: :meth:`observe`'s vector, or with
+        ``observation.images`` ``{"state": vector, "pixels": uint8 frames}``."""
+        obs = self.observe(state)
+        pixels = self.pixels(state)
+        return obs if pixels is None else {"state": obs, "pixels": pixels}
+
     def act(self, action: np.ndarray, state: RobotState, now: float, hold: str = "",
             scale: float = 1.0, gated: bool = True, intervention: bool = False) -> Action:
         """Maps ``action`` (normalized) through the limit and the safety filter; the step is
@@ -223,6 +286,7 @@ class ControlStep:
                 flagged ``intervention``).
         """
         obs = self.observe(state)
+        pixels = self.pixels(state)
         action = np.asarray(action, dtype=np.float32)
         limit_l = None
         if self.gate is not None and gated:  # APRL: the applied action is inside [-L, L]
@@ -231,7 +295,7 @@ class ControlStep:
         targets = self.mapper(action, np.asarray(self.limit) * scale, state.joint_position)
         command, info = self.safety.step(targets, state, now, hold, widen=scale)
         clean = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
-        self._pending = (obs, clean, info.hold, limit_l, intervention)
+        self._pending = _Pending(obs, clean, info.hold, limit_l, intervention, pixels)
         if not info.hold:
             self.prev_action = (clean * scale).astype(np.float32)
         return Action(command, info)
@@ -261,10 +325,14 @@ class ControlStep:
         """
         if self._pending is None:
             return None
-        obs, action, held, limit_l, intervention = self._pending
+        obs, action, held, limit_l, intervention, pixels = self._pending
         self._pending = None
         self.episode_steps += 1  # before next_obs: its clock (gait_phase) is one step on
         next_obs = self.observe(state)
+        next_frame = None
+        if self.pixels(state) is not None:
+            assert self.frames is not None
+            next_frame = self.frames.newest()
         assert self._start_yaw is not None  # observe() sets it
         reward, terminated, info = self.tasks[self.task](state, action, self.target,
                                                          self._start_yaw)
@@ -277,7 +345,7 @@ class ControlStep:
         truncated = not terminated and (time_up or switching)
         transition = Transition(obs, action, float(reward), next_obs, terminated,
                                 bool(truncated), self.transitions, self.task, limit_l,
-                                intervention)
+                                intervention, pixels, next_frame)
         self.transitions += 1
         end = ("terminated" if terminated else "time_limit" if time_up
                else "task_switch" if switching else None)

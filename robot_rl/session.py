@@ -24,6 +24,7 @@ from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.warmstart import init_from
+from robot_rl.spaces import frame_channels, pixels_shape
 from robot_rl.train import Trainer
 from robot_rl.train_aprl import AprlEnv, AprlTrainer, attach_aprl
 from robot_rl.train_tasks import TaskEvalResult, TaskTrainer, evaluate_tasks
@@ -64,14 +65,8 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     env = RobotEnv(cfg, seed=seed)
     act_dim = env.action_space.shape[0]
     if cfg.observation.images:  # DrQ (docs/learner.md "Learning from pixels")
-        state, pixels = env.observation_space["state"], env.observation_space["pixels"]
-        shape = (int(pixels.shape[0]), int(pixels.shape[1]), int(pixels.shape[2]))
-        agent = SAC(state.shape[0], act_dim, cfg.learner, seed=seed, pixels_shape=shape)
-        check_replay_memory(cfg, PixelReplayBuffer.transition_bytes(
-            state.shape[0], act_dim, shape, 3 * len(cfg.observation.images)))
-        frames = PixelReplayBuffer(state.shape[0], act_dim, shape,
-                                   3 * len(cfg.observation.images), cfg.learner.buffer_size,
-                                   seed=seed)
+        agent, frames = pixel_learner(cfg, env.observation_space["state"].shape[0], act_dim,
+                                      seed)
         return env, agent, frames
     obs_dim = env.observation_space.shape[0]
     agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
@@ -81,6 +76,24 @@ def build(cfg: RobotConfig, seed: int) -> tuple[RobotEnv, SAC, ReplayBuffer]:
     if aprl is not None:  # the gate wraps the robot, the dynamics model joins SAC
         env, agent = attach_aprl(cfg, env, agent, seed, aprl)  # type: ignore[assignment]
     return env, agent, buffer
+
+
+def pixel_learner(cfg: RobotConfig, obs_dim: int, act_dim: int,
+                  seed: int) -> tuple[SAC, PixelReplayBuffer]:
+    """SAC with the image encoder and the replay of uint8 frames for ``cfg``'s
+    ``observation.images`` (DrQ; docs/learner.md "Learning from pixels"): what the embedded
+    trainer and the distributed learner both train with.
+
+    Raises:
+        ConfigError: the replay would not fit in memory (:func:`check_replay_memory`).
+    """
+    shape, frame = pixels_shape(cfg), frame_channels(cfg)
+    assert shape is not None, "pixel_learner needs observation.images"
+    agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed, pixels_shape=shape)
+    check_replay_memory(cfg, PixelReplayBuffer.transition_bytes(obs_dim, act_dim, shape, frame))
+    buffer = PixelReplayBuffer(obs_dim, act_dim, shape, frame, cfg.learner.buffer_size,
+                               seed=seed)
+    return agent, buffer
 
 
 def check_replay_memory(cfg: RobotConfig, transition_bytes: int) -> None:

@@ -1,7 +1,19 @@
-"""Observation building and action mapping: pure functions of state, task and config."""
+"""Observation building and action mapping: pure functions of state, task and config.
+
+An observation is the float32 vector of :class:`ObservationBuilder`, or, with
+``observation.images``, the dict ``{"state": vector, "pixels": uint8 array}`` whose
+``pixels`` are ``(k * cameras * 3, height, width)``: channels grouped by time step, oldest
+first, each step holding its cameras in ``observation.images`` order, RGB each
+(:class:`FrameStack`). So the newest frame of every camera is the last ``cameras * 3``
+channels, and the next observation's stack is this one's minus its first ``cameras * 3``
+channels plus the new frame (:class:`robot_rl.sac.pixel_buffer.PixelReplayBuffer` stores, and
+the actors send, each transition's new frame only, for that reason).
+"""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +24,9 @@ if TYPE_CHECKING:  # annotations only: the config loader imports signal_size fro
     import gymnasium as gym
 
     from robot_rl.config import RobotConfig
+
+Observation = np.ndarray | dict[str, np.ndarray]
+"""A policy's observation: the vector, or ``{"state": vector, "pixels": uint8 frames}``."""
 
 
 def signal_size(name: str, cfg: RobotConfig) -> int:
@@ -117,3 +132,67 @@ class ActionRescale:
 
     def __call__(self, action: np.ndarray) -> np.ndarray:
         return self.low + (np.asarray(action, np.float32) + 1.0) * 0.5 * (self.high - self.low)
+
+
+def pixels_shape(cfg: RobotConfig) -> tuple[int, int, int] | None:
+    """``(k * cameras * 3, height, width)`` of ``cfg``'s stacked frames (None without
+    ``observation.images``; the cameras share one size, validated on load)."""
+    names = cfg.observation.images
+    if not names:
+        return None
+    cam = next(c for c in cfg.cameras if c.name == names[0])
+    return cfg.observation.frame_stack * frame_channels(cfg), cam.height, cam.width
+
+
+def frame_channels(cfg: RobotConfig) -> int:
+    """Channels of one time step of ``cfg``'s frames (``cameras * 3``; 0 without images)."""
+    return 3 * len(cfg.observation.images)
+
+
+class FrameStack:
+    """The newest ``k`` frames of the named cameras as one channels-first uint8 array.
+
+    Usage::
+
+        stack = FrameStack(["front"], k=3)
+        pixels = stack.reset(state.images)   # k copies of the first frame of an episode
+        pixels = stack.push(state.images)    # after each control step
+
+    Args:
+        cameras: the camera names, in the order their channels appear.
+        k: frames per camera (``observation.frame_stack``).
+    """
+
+    def __init__(self, cameras: Sequence[str], k: int) -> None:
+        if not cameras or k < 1:
+            raise ValueError(f"expected at least one camera and k >= 1, got {cameras}, {k}")
+        self.cameras, self.k = list(cameras), k
+        self._frames: deque[np.ndarray] = deque(maxlen=k)
+
+    def _step_frame(self, frames: Mapping[str, np.ndarray]) -> np.ndarray:
+        """One time step: the cameras' ``(H, W, 3)`` frames -> ``(cameras * 3, H, W)``."""
+        arrays = [np.asarray(frames[name], np.uint8) for name in self.cameras]
+        return np.concatenate([a.transpose(2, 0, 1) for a in arrays], axis=0)
+
+    def reset(self, frames: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Starts over from ``frames`` (camera name -> ``(H, W, 3)`` uint8): the stack holds
+        ``k`` copies of them. Returns :meth:`pixels`."""
+        step = self._step_frame(frames)
+        self._frames.clear()
+        self._frames.extend(step for _ in range(self.k))
+        return self.pixels()
+
+    def push(self, frames: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Adds the newest frames (the oldest fall out). Returns :meth:`pixels`."""
+        if not self._frames:
+            return self.reset(frames)
+        self._frames.append(self._step_frame(frames))
+        return self.pixels()
+
+    def pixels(self) -> np.ndarray:
+        """``(k * cameras * 3, H, W)`` uint8, oldest time step first (a new array)."""
+        return np.concatenate(self._frames, axis=0)
+
+    def newest(self) -> np.ndarray:
+        """The newest time step alone, ``(cameras * 3, H, W)`` uint8 (never written to)."""
+        return self._frames[-1]

@@ -65,7 +65,7 @@ class Trainer:
         self.last_update: dict[str, float] = {}
         # the running episode, kept across train() calls: None until the first reset, and
         # again after load() (a resumed run starts a new episode)
-        # a vector, or {"state", "pixels"} with observation.images (robot_rl.envs.pixels)
+        # a vector, or {"state", "pixels"} with observation.images (robot_rl.spaces)
         self._obs: Any = None
         self._ep_return, self._ep_len = 0.0, 0
         self._ep_info: dict[str, Any] = {}

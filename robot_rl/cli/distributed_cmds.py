@@ -55,7 +55,6 @@ def cmd_learner(args: argparse.Namespace) -> int:
         return _fail("learner", ValueError("give a robot config YAML or --resume RUN_DIR"))
     else:
         cfg = load_config(args.config)
-        cfg.refuse_images("robot-rl learner")
         # the device and precision picked here, refused (no CUDA) before a run directory and
         # recorded in its config.yaml
         cfg.learner = resolve_learner(cfg.learner, cfg.source)
@@ -112,7 +111,6 @@ def cmd_actor(args: argparse.Namespace) -> int:
 
     _setup_logging()
     cfg = load_config(args.config)
-    cfg.refuse_images("robot-rl actor")
     if args.keys and args.insecure:
         return _fail("actor", ValueError("--keys and --insecure exclude each other"))
     try:

@@ -753,7 +753,7 @@ class RobotConfig:
 
     def _check_images(self, fail: Fail) -> None:
         """``observation.images``: configured cameras of one frame size, and nothing that
-        the pixel learner does not support yet (it trains in the embedded mode only)."""
+        the pixel learner does not support yet (task graphs, APRL, prior data, hindsight)."""
         if not self.observation.images:
             return
         cameras = {cam.name: cam for cam in self.cameras}
@@ -776,15 +776,12 @@ class RobotConfig:
                 fail(key, f"expected {wanted} with observation.images (not supported with "
                      "pixels yet)")
 
-    def refuse_images(self, mode: str) -> None:
-        """Raises a one-line :class:`ConfigError` if the policy sees images: ``mode`` (the
-        distributed learner or actor, the ROS nodes, ``train --realtime``) ships the actor
-        as numpy weights without the image encoder, so only ``robot-rl train`` learns from
-        pixels for now."""
+    def refuse_images(self, mode: str, why: str) -> None:
+        """Raises a one-line :class:`ConfigError` if the policy sees images and ``mode``
+        (e.g. ``demos record``) cannot handle them, for the reason ``why``."""
         if self.observation.images:
-            raise ConfigError(self.source, "observation.images", f"expected [] for {mode}: "
-                              "learning from pixels runs in the embedded `robot-rl train` "
-                              "only (the actors get no image encoder yet)")
+            raise ConfigError(self.source, "observation.images", f"expected [] for {mode} "
+                              f"({why})")
 
     def task_graph_settings(self) -> TaskGraphSettings | None:
         """The validated ``task_graph`` section, or None when the config has none.

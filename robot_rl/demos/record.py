@@ -31,9 +31,8 @@ from robot_rl.config import RobotConfig
 from robot_rl.demos.experts import Expert, make_expert
 from robot_rl.demos.teleop import Teleop, TeleopSettings
 from robot_rl.envs import RobotEnv
-from robot_rl.envs.pixels import Observation
-from robot_rl.errors import ConfigError
 from robot_rl.ros import msgs
+from robot_rl.spaces import Observation
 
 KEYS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
@@ -92,9 +91,7 @@ def demo_env(cfg: RobotConfig, seed: int) -> RobotEnv:
         ConfigError: ``observation.images`` is set (demos store state vectors; pixels in the
             prior-data format are not supported yet).
     """
-    if cfg.observation.images:
-        raise ConfigError(cfg.source, "observation.images", "expected [] for demos record "
-                          "(demonstrations are stored as state vectors)")
+    cfg.refuse_images("demos record", "demonstrations are stored as state vectors")
     return RobotEnv(cfg, seed=seed)
 
 

@@ -12,6 +12,9 @@ Usage loop (one thread; the env is anything with ``reset``/``step`` and Box spac
 Actions are uniform random until the first weights arrive (the learner publishes only after
 its warm-up), then sampled from the newest policy. Every transition carries ``step``, its
 number at this actor (0, 1, 2, ...), so the learner's checkpoints can prove exactly-once.
+With ``observation.images`` observations are ``{"state", "pixels"}`` dicts (the environment's
+control step stacks the frames), the policy comes with its image encoder, and each
+transition also carries ``pixels`` and ``next_frame`` (:mod:`robot_rl.distributed.transitions`).
 With the learner gone the actor keeps acting on its last weights (``continue``) or holds the
 measured pose through the environment's control step (``env.hold``, ``hold``); in both cases
 unsent and unacknowledged batches stay buffered in the client and go out when a learner
@@ -26,24 +29,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import gymnasium as gym
 import numpy as np
 
+from robot_rl.control import Transition
+from robot_rl.distributed.transitions import pack_transitions
 from robot_rl.distributed.weights import ActorPolicy, unpack_weights
-from robot_rl.spaces import ActionRescale
+from robot_rl.spaces import ActionRescale, Observation
 from robot_rl.transport import ActorClient
 
 logger = logging.getLogger(__name__)
 
 
 class ActorEnv(Protocol):
-    """What the actor needs from an environment (Gymnasium's API with Box spaces)."""
+    """What the actor needs from an environment (Gymnasium's API with a Box action space;
+    observations a Box, or a Dict of ``state`` and uint8 ``pixels`` with images)."""
 
     action_space: Any
     observation_space: Any
+    frame_channels: int  # with images: channels of one time step of the pixels (cameras x 3)
 
-    def reset(self, *, seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]: ...
+    def reset(self, *, seed: int | None = None) -> tuple[Observation, dict[str, Any]]: ...
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]: ...
+    def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict]: ...
 
     def hold(self, reason: str) -> Any:
         """One control period held at the measured pose (see RobotEnv.hold)."""
@@ -77,6 +85,12 @@ class ActorLoop:
         self.settings = s = settings or ActorSettings()
         self.rescale = ActionRescale(env.action_space)
         self.act_dim = int(np.prod(env.action_space.shape))
+        space = env.observation_space
+        pixels = space["pixels"].shape if isinstance(space, gym.spaces.Dict) else None
+        # (obs_dim, pixels) the policy must have been trained for
+        self.expected = (int(np.prod((space["state"] if pixels else space).shape)),
+                         None if pixels is None else tuple(int(v) for v in pixels))
+        self.frame_channels = 0 if pixels is None else int(env.frame_channels)
         self.rng = np.random.default_rng(s.seed)
         self.policy: ActorPolicy | None = None
         self.weights_version = -1
@@ -84,10 +98,9 @@ class ActorLoop:
         self.metrics = dict.fromkeys(["steps", "policy_steps", "random_steps", "hold_steps",
                                       "episodes", "sent_transitions", "bad_weights"], 0)
         self.recent_returns: list[float] = []
-        self._obs: np.ndarray | None = None
+        self._obs: Observation | None = None
         self._ep_return = 0.0
-        self._rows: list[tuple] = []
-        self._limits: list[np.ndarray] = []  # APRL: L per row (for the learner's penalty)
+        self._rows: list[Transition] = []
         self._next_tick = time.monotonic()
         self._started = self._reported = time.monotonic()
         self._ever_alive = False
@@ -130,7 +143,7 @@ class ActorLoop:
             weights = unpack_weights(update.arrays, update.meta)
             if self.policy is None or self.policy.spec != weights.spec:
                 self.policy = ActorPolicy(weights.spec, seed=self.settings.seed)
-            self.policy.load(weights.groups["policy"])
+            self.policy.load(weights.groups)
             gate = getattr(self.env, "gate", None)  # APRL: the dynamics model for the gate
             if gate is not None and "dynamics" in weights.groups:
                 gate.set_model(weights.groups["dynamics"], update.version)
@@ -138,9 +151,11 @@ class ActorLoop:
             self.metrics["bad_weights"] += 1
             logger.error("ignoring weights version %d: %s", update.version, err)
             return
-        if self.policy.spec.act_dim != self.act_dim:
-            logger.error("weights for %d actions, the robot has %d: ignoring them",
-                         self.policy.spec.act_dim, self.act_dim)
+        spec = self.policy.spec
+        if (spec.act_dim, (spec.obs_dim, spec.pixels)) != (self.act_dim, self.expected):
+            logger.error("weights for %d actions, observations %s; the robot has %d, %s "
+                         "(same robot config?): ignoring them", spec.act_dim,
+                         (spec.obs_dim, spec.pixels), self.act_dim, self.expected)
             self.policy = None
             return
         self.weights_version = update.version
@@ -159,12 +174,16 @@ class ActorLoop:
         else:
             action = self.policy.act(self._obs).astype(np.float32)
             self.metrics["policy_steps"] += 1
-        if gate is not None:
-            self._limits.append(gate.limits.L.astype(np.float32))  # in force for this step
+        limit = None if gate is None else gate.limits.L.astype(np.float32)  # for this step
         next_obs, reward, terminated, truncated, info = self.env.step(self.rescale(action))
         action = info.get("applied_action", action)  # APRL: what the robot got
-        self._rows.append((self._obs, action, float(reward), next_obs, bool(terminated),
-                           bool(truncated), self.metrics["steps"]))
+        obs, pixels = _split(self._obs)
+        nxt, next_pixels = _split(next_obs)
+        next_frame = (None if next_pixels is None  # the newest time step of the next stack
+                      else next_pixels[-self.frame_channels:])
+        self._rows.append(Transition(obs, action, float(reward), nxt, bool(terminated),
+                                     bool(truncated), self.metrics["steps"], "", limit,
+                                     pixels=pixels, next_frame=next_frame))
         self.metrics["steps"] += 1
         self._ep_return += float(reward)
         self._obs = next_obs
@@ -177,8 +196,7 @@ class ActorLoop:
     def _hold(self) -> None:
         if self._obs is not None:  # the episode ends here: the next action starts a new one
             if self._rows:
-                obs, act, rew, nxt, term, _, num = self._rows[-1]
-                self._rows[-1] = (obs, act, rew, nxt, term, True, num)  # truncated
+                self._rows[-1] = self._rows[-1]._replace(truncated=True)
             self._end_episode()
             self._send()
             logger.warning("learner gone: holding the measured pose (%d batches kept)",
@@ -195,17 +213,7 @@ class ActorLoop:
     def _send(self) -> None:
         if not self._rows:
             return
-        obs, act, rew, nxt, term, trunc, num = zip(*self._rows, strict=True)
-        arrays = {"obs": np.stack(obs).astype(np.float32),
-                  "action": np.stack(act).astype(np.float32),
-                  "reward": np.array(rew, np.float32),
-                  "next_obs": np.stack(nxt).astype(np.float32),
-                  "terminated": np.array(term, np.bool_), "truncated": np.array(trunc, np.bool_),
-                  "step": np.array(num, np.int64)}
-        if len(self._limits) == len(self._rows):
-            arrays["aprl_L"] = np.stack(self._limits)
-        self._limits = []
-        if self.client.send_transitions(arrays) is not None:
+        if self.client.send_transitions(pack_transitions(self._rows)) is not None:
             self.metrics["sent_transitions"] += len(self._rows)
         self._rows = []
 
@@ -239,3 +247,10 @@ class ActorLoop:
                         "-" if s["recent_return"] is None else f"{s['recent_return']:.1f}",
                         self.weights_version, "alive" if alive else "gone",
                         s["pending_batches"])
+
+
+def _split(obs: Observation) -> tuple[np.ndarray, np.ndarray | None]:
+    """The state vector and the frames (None without images) of an observation."""
+    if isinstance(obs, dict):
+        return obs["state"], obs["pixels"]
+    return obs, None

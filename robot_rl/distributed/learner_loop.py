@@ -34,22 +34,27 @@ import torch
 
 from robot_rl.config import RobotConfig
 from robot_rl.distributed.sources import SourceTags
-from robot_rl.distributed.weights import pack_weights, policy_spec
+from robot_rl.distributed.transitions import (
+    FIELDS,
+    IMAGE_ARRAYS,
+    BatchShape,
+    check_transitions,
+)
+from robot_rl.distributed.weights import ENCODER, POLICY, pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import load_agent_state, resolve_learner
 from robot_rl.sac.hindsight import HindsightRelabeller
+from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.prior import MixedReplayBuffer
+from robot_rl.session import pixel_learner
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
-from robot_rl.transport import LearnerServer, ProtocolError, TransitionBatch
-from robot_rl.transport.protocol import check_flags
+from robot_rl.transport import LearnerServer, TransitionBatch
 from robot_rl.transport.ratelog import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
-FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
-TRANSITION_ARRAYS = (*FIELDS, "step")  # "step": the transition's number at its actor
 INCARNATION_FILE = "learner_incarnation"
 _MAX_OPEN_EPISODES = 4096  # actors whose running episode return is kept (oldest dropped)
 T = TypeVar("T")
@@ -108,6 +113,9 @@ def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = N
     """
     obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
     cfg.learner = resolve_learner(cfg.learner, cfg.source)  # what the run's config records
+    if cfg.observation.images:  # DrQ: the encoder and a replay of uint8 frames
+        pixel_sac, frames = pixel_learner(cfg, obs_dim, act_dim, seed)
+        return Learner(cfg, pixel_sac, frames, server, run, settings, incarnation)
     sac = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
     aprl = active_settings(cfg)
     # APRL: the dynamics model trains here; the gates run on the actors
@@ -134,11 +142,18 @@ class Learner:
     def __init__(self, cfg: RobotConfig, agent: SAC | AprlAgent, buffer: ReplayBuffer,
                  server: LearnerServer, run: RunDir | None = None,
                  settings: LearnerSettings | None = None, incarnation: int = 0) -> None:
-        cfg.refuse_images("the distributed learner")
         self.cfg, self.agent, self.buffer, self.server, self.run = cfg, agent, buffer, server, run
         self.settings = settings or LearnerSettings()
         self.incarnation = incarnation
-        self.spec = policy_spec(agent.obs_dim, agent.act_dim, cfg.learner.hidden)
+        # what each batch must hold (exactly these images, or none)
+        self.shape = BatchShape(agent.obs_dim, agent.act_dim, agent.pixels_shape,
+                                BatchShape.of(cfg).frame_channels)
+        if (self.shape.pixels is not None) != isinstance(buffer, PixelReplayBuffer):
+            raise ValueError("a learner sees images (SAC pixels_shape) exactly when its "
+                             "replay is a PixelReplayBuffer")
+        self._stored = FIELDS if self.shape.pixels is None else (*FIELDS, *IMAGE_ARRAYS)
+        self.spec = policy_spec(agent.obs_dim, agent.act_dim, cfg.learner.hidden,
+                                agent.pixels_shape)
         self.sources = SourceTags(buffer.capacity)
         self.logger = (MetricsLogger(run, tensorboard=self.settings.tensorboard)
                        if run is not None else None)
@@ -259,14 +274,14 @@ class Learner:
         arrays = batch.arrays
         n = len(next(iter(arrays.values())))  # the transport checked: one common length
         self._received_at = time.monotonic()
-        problem = self._check(arrays)
+        problem = check_transitions(arrays, self.shape)
         if problem is not None:
             self.bad_transitions += n
             self._log.warning("bad_batch", "dropped a batch from actor %s: %s", batch.actor_id,
                               problem)
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
-        self.buffer.add_batch({k: arrays[k] for k in FIELDS})  # copies out of the wire buffers
+        self.buffer.add_batch({k: arrays[k] for k in self._stored})  # copies out of the wire
         self._store_interventions(arrays)
         if self.hindsight is not None:
             self._relabel(batch.actor_id, arrays)
@@ -290,31 +305,11 @@ class Learner:
         if self._bar is not None:
             self._bar.update(n)
 
-    def _check(self, a: dict[str, np.ndarray]) -> str | None:
-        missing = [k for k in TRANSITION_ARRAYS if k not in a]
-        if missing:
-            return f"missing arrays {missing}"
-        n, o, m = len(a["step"]), self.agent.obs_dim, self.agent.act_dim
-        shapes = {"obs": (n, o), "next_obs": (n, o), "action": (n, m), "reward": (n,),
-                  "terminated": (n,), "truncated": (n,), "step": (n,)}
-        for key, shape in shapes.items():
-            if a[key].shape != shape or a[key].dtype.kind not in "biuf":
-                return f"{key}: expected numbers shaped {list(shape)}, got {a[key].dtype} " \
-                       f"{list(a[key].shape)}"
-        for key in ("obs", "next_obs", "action", "reward"):
-            if not np.all(np.isfinite(a[key])):
-                return f"{key}: not finite"
-        if np.abs(a["action"]).max(initial=0.0) > 1.0 + 1e-6:
-            return "action: outside [-1, 1]"
-        try:  # optional flags, e.g. intervention (docs/demos.md): the actors' own rule
-            check_flags(a, n)
-        except ProtocolError as err:
-            return str(err)
-        return None
-
     def _store_interventions(self, a: dict[str, np.ndarray]) -> None:
         """HIL-SERL: an operator's transitions also join the demonstration (prior) data of
-        the RLPD mix, where the learner has one (``learner.prior_data``)."""
+        the RLPD mix, where the learner has one (``learner.prior_data``, which
+        ``observation.images`` excludes: with images they are counted and stored in the
+        online replay like the others)."""
         flag = a.get("intervention")
         if flag is None:
             return
@@ -349,7 +344,10 @@ class Learner:
     # ------------------------------------------------------------------- publishing
     def publish(self) -> None:
         """Sends the current policy to every actor under a new, larger version."""
-        groups = {"policy": self.agent.policy_arrays()}
+        groups = {POLICY: self.agent.policy_arrays()}
+        encoder = self.agent.encoder_arrays()
+        if encoder is not None:  # images: the actors' encoder, its own group
+            groups[ENCODER] = encoder
         state: dict[str, Any] = {}
         if isinstance(self.agent, AprlAgent) and self.agent.dynamics.n_updates > 0:
             groups["dynamics"] = self.agent.dynamics_arrays()  # the actors' gates load it

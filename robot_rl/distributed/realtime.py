@@ -109,7 +109,6 @@ def train_realtime(config: str | None, steps: int | None, seed: int, out: str,
     else:
         assert config is not None
         cfg = load_config(config)
-    cfg.refuse_images("train --realtime")
     graph = cfg.task_graph_settings()
     if graph is not None and graph.enabled:
         raise ConfigError(cfg.source, "task_graph.enabled", "expected false with --realtime "

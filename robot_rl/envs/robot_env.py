@@ -5,9 +5,11 @@ exactly this environment. Each step is :class:`~robot_rl.control.ControlStep`'s,
 control step every mode shares: action -> limit -> safety filter -> command, then reward,
 termination (the task's end or a fall) and truncation from the state that follows.
 
-With ``observation.images`` the environment also renders those cameras in-process after
-every control step, and observations are dicts ``{"state": vector, "pixels": uint8
-frames}`` (:mod:`robot_rl.envs.pixels`); without, they are the vector alone.
+With ``observation.images`` the environment also renders those cameras in-process into each
+state it reads (``RobotState.images``, as a camera driver's topics fill them on a robot), and
+observations are the control step's dicts ``{"state": vector, "pixels": uint8 frames}``
+(:meth:`ControlStep.observation <robot_rl.control.ControlStep.observation>`); without, they
+are the vector alone.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import numpy as np
 
 from robot_rl.config import CameraSpec, RobotConfig, load_config
 from robot_rl.control import Action, ControlStep
-from robot_rl.envs.pixels import FrameStack, Observation, pixel_space
 from robot_rl.robot import Robot, RobotState
+from robot_rl.spaces import Observation, frame_channels, pixels_shape
 
 
 class RobotEnv(gym.Env):
@@ -52,14 +54,13 @@ class RobotEnv(gym.Env):
         n = self.cfg.n_joints
         self.action_space: gym.spaces.Box = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
         state_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_builder.size,), np.float32)
-        pixels = pixel_space(self.cfg)
+        shape = pixels_shape(self.cfg)
         # a Box, or a Dict {"state": Box, "pixels": uint8 Box} with observation.images
-        self.observation_space: Any = (
-            state_space if pixels is None
-            else gym.spaces.Dict({"state": state_space, "pixels": pixels}))
+        self.observation_space: Any = state_space if shape is None else gym.spaces.Dict(
+            {"state": state_space, "pixels": gym.spaces.Box(0, 255, shape, np.uint8)})
         names = self.cfg.observation.images
+        self.frame_channels = frame_channels(self.cfg)  # of one time step of pixels (0: none)
         self._cameras = [next(c for c in self.cfg.cameras if c.name == n) for n in names]
-        self.frames = FrameStack(names, self.cfg.observation.frame_stack) if names else None
         self._state: RobotState | None = None
         self.manual_resets = 0
         self.reward_camera: CameraSpec | None = None  # task.reward_model's, rendered per step
@@ -68,6 +69,10 @@ class RobotEnv(gym.Env):
 
             self.control.attach_success_model(load_reward_model(self.cfg))
             self.reward_camera = reward_camera(self.cfg)
+        # the cameras rendered into each state read: the policy's, then the reward's
+        self._rendered = list(self._cameras)
+        if self.reward_camera is not None and self.reward_camera.name not in names:
+            self._rendered.append(self.reward_camera)
 
     @property
     def limit(self) -> np.ndarray | float:
@@ -88,10 +93,7 @@ class RobotEnv(gym.Env):
         self.manual_resets += 1
         self._spawn(seed)
         self.control.new_episode()
-        obs = self.control.observe(self.state)
-        if self.frames is None:
-            return obs, {}
-        return {"state": obs, "pixels": self.frames.reset(self.render_frames())}, {}
+        return self.control.observation(self.state), {}
 
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         assert self._state is not None, "call reset() before step()"
@@ -104,11 +106,10 @@ class RobotEnv(gym.Env):
                                 "safety_clamped": out.safety.clamped, "command": out.command}
         if done.aprl is not None:
             info.update(applied_action=t.action, aprl=done.aprl)
-        if self.frames is None:
-            return t.next_obs, t.reward, t.terminated, t.truncated, info
-        pixels = self.frames.push(self.render_frames())
-        return ({"state": t.next_obs, "pixels": pixels}, t.reward, t.terminated, t.truncated,
-                info)
+        pixels = self.control.pixels(self.state)  # the stack the step was completed with
+        obs: Observation = t.next_obs if pixels is None else {"state": t.next_obs,
+                                                              "pixels": pixels}
+        return obs, t.reward, t.terminated, t.truncated, info
 
     def render_frames(self) -> dict[str, np.ndarray]:
         """A frame of each camera of ``observation.images``, rendered now (name -> (H, W, 3)
@@ -130,19 +131,20 @@ class RobotEnv(gym.Env):
         return out
 
     def _with_frame(self, state: RobotState) -> RobotState:
-        """The state with the learned reward's camera frame (rendered by a simulated robot
-        when the state has none)."""
-        cam = self.reward_camera
+        """The state with a frame of each camera the policy or the learned reward sees
+        (rendered by a simulated robot where the state has none)."""
         render = getattr(self.robot, "render_camera", None)
-        if cam is None or render is None or cam.name in (state.images or {}):
+        images = state.images or {}
+        missing = [cam for cam in self._rendered if cam.name not in images]
+        if not missing or render is None:
             return state
-        return dataclasses.replace(state, images={**(state.images or {}),
-                                                  cam.name: render(cam)})
+        return dataclasses.replace(state, images={**images,
+                                                  **{cam.name: render(cam) for cam in missing}})
 
     def _spawn(self, seed: int | None = None) -> None:
         """Teleports the robot to its spawn pose (``seed`` reseeds its sensor noise); the
         next command starts from there."""
-        self._state = self.robot.reset(seed=seed)
+        self._state = self._with_frame(self.robot.reset(seed=seed))
         self.safety.restart()
 
     def render(self) -> np.ndarray:

@@ -15,10 +15,13 @@ Usage (what :mod:`robot_rl.nodes.actor_node` does; ``now`` is ``time.monotonic()
 
 Each step is :class:`~robot_rl.control.ControlStep`'s (the control step every mode shares):
 it holds at the measured pose for the e-stop, a pause, a lost learner (if the edge asks for
-it), a silent operator (``safety.operator_timeout_s``), a missing, stale or NaN state, and
-commands nothing before the first complete state. Steps are phase-locked to the control
-period and triggered by the arriving state, so a command follows its state with no timer
-delay.
+it), a silent operator (``safety.operator_timeout_s``), a missing, stale or NaN state, a
+state without a frame of each camera the policy sees (``no_image``; a camera that stopped
+makes the state stale anyway), and commands nothing before the first complete state. Steps
+are phase-locked to the control period and triggered by the arriving state, so a command
+follows its state with no timer delay. With ``observation.images`` the policy sees the
+control step's stack of the cameras' newest frames, and each transition carries ``pixels``
+and ``next_frame``.
 
 Transitions: the observation and action of step k and the state of step k+1 make one
 transition. One whose period was interrupted (a hold, a state that did not arrive in time, a
@@ -73,7 +76,6 @@ class ActorCore:
     """
 
     def __init__(self, cfg: RobotConfig, policy: Policy, seed: int = 0) -> None:
-        cfg.refuse_images("the ROS actor node")
         self.cfg = cfg
         self.policy = policy
         self.dt = cfg.control_dt
@@ -141,6 +143,8 @@ class ActorCore:
         self.steps += 1
         state = self.inputs.state()
         fresh = self.safety.fresh(state, now)
+        # a state without the policy's frames is not acted on nor completes a transition
+        seen = fresh and state is not None and self.control.sees(state)
         if self.inputs.reset_count != self._resets_seen:  # the simulator respawned the robot
             self._resets_seen = self.inputs.reset_count
             self._drop("respawn")
@@ -148,18 +152,18 @@ class ActorCore:
             self._new_episode()
         transition, end = None, None
         if self.control.pending:
-            if fresh:
+            if seen:
                 assert state is not None
                 transition, end = self._complete(state)
             else:
-                self._drop("state")
+                self._drop("state" if not fresh else "image")
         if self._switch_to is not None:
             self._event(event="task", previous=self.task, task=self._switch_to)
             self._new_episode(self._switch_to)
             self._switch_to = None
         elif end is not None:
             self._new_episode()
-        out = self._act(state, fresh, now)
+        out = self._act(state, fresh, seen, now)
         self._set_last(self._output(out, transition, end))
         return self.last
 
@@ -176,12 +180,12 @@ class ActorCore:
             return "operator_timeout"
         return ""
 
-    def _act(self, state: RobotState | None, fresh: bool, now: float) -> Action:
-        reason = self.hold_reason(now)
+    def _act(self, state: RobotState | None, fresh: bool, seen: bool, now: float) -> Action:
+        reason = self.hold_reason(now) or ("no_image" if fresh and not seen else "")
         if reason or not fresh:  # (step() completed or dropped the pending step already)
             return self.control.hold(reason, state, now)
         assert state is not None
-        action = self.policy.act(self.control.observe(state))
+        action = self.policy.act(self.control.observation(state))
         teleop = self.teleop
         if teleop is not None and teleop.engaged(now):  # the operator takes over
             operator_action = teleop.action(state, now)

@@ -19,9 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from robot_rl.config import RobotConfig
+from robot_rl.distributed.transitions import pack_transitions
 from robot_rl.nodes.actor_core import ActorCore, OperatorError, StepOutput, Transition
 from robot_rl.nodes.params import ActorParams
 from robot_rl.nodes.policy import Policy
@@ -29,7 +28,7 @@ from robot_rl.nodes.session_record import SessionRecorder
 from robot_rl.ros import msgs
 from robot_rl.ros.api import Node
 from robot_rl.ros.wire import QOS_DEFAULT, QOS_SENSOR_DATA
-from robot_rl.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder, pixels_shape
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,8 @@ class ActorNode:
                  run_dir: Path | None = None) -> None:
         self.node, self.cfg, self.params = node, cfg, params
         obs_dim = ObservationBuilder(cfg).size
-        self.core = ActorCore(cfg, Policy(obs_dim, cfg.n_joints, params.seed), params.seed)
+        policy = Policy(obs_dim, cfg.n_joints, params.seed, pixels_shape(cfg))
+        self.core = ActorCore(cfg, policy, params.seed)
         self.actor_id = params.actor_id or f"{cfg.name}-{socket.gethostname()}"[:64]
         graph = cfg.task_graph_settings()
         if graph is not None and getattr(graph, "enabled", False):
@@ -80,7 +80,7 @@ class ActorNode:
             self._record_topic(ros.extras_topic, msgs.Float64MultiArray, QOS_SENSOR_DATA)
             node.subscription(ros.extras_topic, msgs.Float64MultiArray, self._on_extras,
                               QOS_SENSOR_DATA)
-        for cam in cfg.cameras:  # frames beside the observation (not recorded: too large)
+        for cam in cfg.cameras:  # frames beside the observation (recorded with transitions)
             node.subscription(cam.topic, msgs.Image, self._on_image(cam.name), QOS_SENSOR_DATA)
         self._record_topic(ros.joint_states_topic, msgs.JointState, QOS_SENSOR_DATA)
         node.subscription(ros.joint_states_topic, msgs.JointState, self._on_joint_state,
@@ -208,21 +208,8 @@ class ActorNode:
         if not self._rows or self.client is None:
             self._rows.clear()
             return
-        rows = self._rows
-        arrays = {"obs": np.stack([t.obs for t in rows]).astype(np.float32),
-                  "action": np.stack([t.action for t in rows]).astype(np.float32),
-                  "reward": np.array([t.reward for t in rows], np.float32),
-                  "next_obs": np.stack([t.next_obs for t in rows]).astype(np.float32),
-                  "terminated": np.array([t.terminated for t in rows], np.bool_),
-                  "truncated": np.array([t.truncated for t in rows], np.bool_),
-                  "step": np.array([t.step for t in rows], np.int64)}
-        limits = [t.aprl_L for t in rows if t.aprl_L is not None]
-        if len(limits) == len(rows):  # APRL: L per row, for the penalty
-            arrays["aprl_L"] = np.stack(limits).astype(np.float32)
-        if any(t.intervention for t in rows):  # an operator acted (docs/demos.md)
-            arrays["intervention"] = np.array([t.intervention for t in rows], np.bool_)
-        if self.client.send_transitions(arrays) is not None:
-            self.sent += len(rows)
+        if self.client.send_transitions(pack_transitions(self._rows)) is not None:
+            self.sent += len(self._rows)
         self._rows = []
 
     def _poll_learner(self) -> None:

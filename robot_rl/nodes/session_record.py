@@ -14,7 +14,20 @@ status topic                std_msgs/String (JSON)           the status as publi
 ``/robot_rl/transitions``   std_msgs/Float64MultiArray,      one per stored transition:
                             labelled (ros_messages)          obs, action, reward, next_obs,
                                                              terminated, truncated, step
+``/robot_rl/transition_``   sensor_msgs/Image, rgb8          with ``observation.images``, one
+``pixels``                                                   per stored transition: its
+                                                             frames side by side (below)
 ==========================  ===============================  ==============================
+
+The frames of a transition (``/robot_rl/transition_pixels``) are one rgb8 image ``H`` high
+and ``n * W`` wide holding ``n = k * cameras + cameras`` frames of ``W x H`` px left to
+right: the stack the action was computed from (oldest time step first, each step's cameras
+in ``observation.images`` order), then the next observation's newest frame of each camera.
+``header.frame_id`` is the transition's ``step`` (as in ``/robot_rl/transitions``), so
+:func:`transition_pixels` gives back exactly the ``pixels`` and ``next_frame`` arrays the
+learner got. Images are the bulk of such a recording (about ``n x W x H x 3`` bytes per
+transition before zstd); the queue to the writer is bounded in messages and in image bytes,
+and what does not fit is dropped and counted, never waited for.
 
 Writing happens on a background thread (encoding and compression never delay a command).
 :func:`recording_to_prior` turns the transitions of one or more recordings into the prior-data
@@ -32,16 +45,19 @@ from typing import Any
 
 import numpy as np
 
+from robot_rl.config import RobotConfig
 from robot_rl.nodes.actor_core import Transition
-from robot_rl.nodes.ros_messages import labelled, unlabel
+from robot_rl.nodes.ros_messages import image_msg, labelled, unlabel
 from robot_rl.ros import msgs
 from robot_rl.ros.recording import McapRecorder, read_recording
 from robot_rl.ros.wire import QOS_DEFAULT, QosProfile
+from robot_rl.spaces import frame_channels, pixels_shape
 
 log = logging.getLogger(__name__)
 
 EVENTS_TOPIC = "/robot_rl/events"
 TRANSITIONS_TOPIC = "/robot_rl/transitions"
+PIXELS_TOPIC = "/robot_rl/transition_pixels"
 PRIOR_FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
 
@@ -57,6 +73,43 @@ def transition_msg(t: Transition) -> msgs.Float64MultiArray:
     if t.intervention:
         segments["intervention"] = [1.0]
     return labelled(segments)
+
+
+def pixels_msg(t: Transition, stamp_ns: int) -> msgs.Image:
+    """The frames of a transition with images (``pixels``, then ``next_frame``) as one rgb8
+    Image, side by side; ``header.frame_id`` is its ``step``."""
+    assert t.pixels is not None and t.next_frame is not None, "a transition without images"
+    frames = np.concatenate([t.pixels, t.next_frame])  # (3n, H, W): n RGB frames
+    n, h, w = frames.shape[0] // 3, frames.shape[1], frames.shape[2]
+    strip = frames.reshape(n, 3, h, w).transpose(2, 0, 3, 1).reshape(h, n * w, 3)
+    return image_msg(strip, stamp_ns, str(t.step))
+
+
+def transition_pixels(path: str | Path, cfg: RobotConfig
+                      ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The images of the transitions of a recording made with ``cfg`` (its
+    ``observation.images``): step -> (``pixels`` uint8 ``(C, H, W)``, ``next_frame`` uint8
+    ``(cameras * 3, H, W)``), exactly as the actor sent them to the learner.
+
+    Raises:
+        ValueError: an image that does not fit ``cfg``'s frames.
+    """
+    shape, channels = pixels_shape(cfg), frame_channels(cfg)
+    if shape is None:
+        raise ValueError(f"{cfg.source}: observation.images is empty: no transition images")
+    c, h, w = shape
+    n = (c + channels) // 3
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for item in read_recording(path, topics=[PIXELS_TOPIC]):
+        msg = item.message
+        if (msg.encoding, msg.height, msg.width, msg.step) != ("rgb8", h, n * w, 3 * n * w) \
+                or msg.data.size != 3 * n * w * h or not msg.header.frame_id.isdigit():
+            raise ValueError(f"{path}: a {msg.encoding} image of {msg.width}x{msg.height} px "
+                             f"({msg.header.frame_id!r}) on {PIXELS_TOPIC}; expected rgb8 of "
+                             f"{n} frames of {w}x{h} px side by side")
+        frames = msg.data.reshape(h, n, w, 3).transpose(1, 3, 0, 2).reshape(3 * n, h, w)
+        out[int(msg.header.frame_id)] = (frames[:c].copy(), frames[c:].copy())
+    return out
 
 
 def write_demo_recording(path: str | Path, arrays: Mapping[str, np.ndarray],
@@ -90,15 +143,20 @@ class SessionRecorder:
         metadata: Stored as MCAP metadata ``robot_rl`` (robot, config, actor id).
         max_queue: Messages waiting to be written; beyond that new ones are dropped and
             counted (the control loop never blocks on the disk).
+        max_queue_bytes: Bytes of transition images waiting to be written; beyond that
+            new ones are dropped and counted, too.
     """
 
     def __init__(self, path: str | Path, metadata: Mapping[str, str] | None = None,
-                 max_queue: int = 10_000) -> None:
+                 max_queue: int = 10_000, max_queue_bytes: int = 256 * 2**20) -> None:
         self.path = Path(path)
         self._rec = McapRecorder(self.path)
         if metadata:
             self._rec.add_metadata("robot_rl", metadata)
         self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue(max_queue)
+        self.max_queue_bytes = max_queue_bytes
+        self._queued_bytes = 0  # of transition images in the queue
+        self._bytes_lock = threading.Lock()
         self.dropped = 0
         self._thread = threading.Thread(target=self._run, name="mcap-writer", daemon=True)
         self._thread.start()
@@ -117,14 +175,30 @@ class SessionRecorder:
         self._put(("json", EVENTS_TOPIC, dict(payload), log_time_ns))
 
     def transition(self, t: Transition, log_time_ns: int) -> None:
-        """Queues a stored transition."""
+        """Queues a stored transition (and its images, if it has any: the writer thread
+        lays them out, :func:`pixels_msg`)."""
         self._put(("msg", TRANSITIONS_TOPIC, transition_msg(t), log_time_ns))
+        if t.pixels is not None and t.next_frame is not None:
+            size = t.pixels.nbytes + t.next_frame.nbytes
+            with self._bytes_lock:
+                if self._queued_bytes + size > self.max_queue_bytes:
+                    self.dropped += 1
+                    return
+                self._queued_bytes += size
+            if not self._put(("pixels", PIXELS_TOPIC, t, log_time_ns)):
+                self._release(size)
 
-    def _put(self, item: tuple[Any, ...]) -> None:
+    def _put(self, item: tuple[Any, ...]) -> bool:
         try:
             self._queue.put_nowait(item)
+            return True
         except queue.Full:
             self.dropped += 1
+            return False
+
+    def _release(self, size: int) -> None:
+        with self._bytes_lock:
+            self._queued_bytes -= size
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -134,6 +208,9 @@ class SessionRecorder:
                     self._rec.add_topic(topic, value, extra)
                 elif kind == "json":
                     self._rec.write_json(topic, value, extra)
+                elif kind == "pixels":
+                    self._release(value.pixels.nbytes + value.next_frame.nbytes)
+                    self._rec.write(topic, pixels_msg(value, extra), extra)
                 else:
                     self._rec.write(topic, value, extra)
             except Exception as err:  # noqa: BLE001 - a bad message must not stop recording

@@ -377,6 +377,16 @@ class SAC:
             torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
 
     def policy_arrays(self) -> dict[str, np.ndarray]:
-        """The actor's weights as CPU numpy arrays (for shipping to actors; without the
-        image encoder: configs with observation.images are refused in those modes)."""
-        return {k: v.detach().cpu().numpy().copy() for k, v in self.actor.state_dict().items()}
+        """The actor's weights as CPU numpy arrays (for shipping to actors; with images the
+        encoder's are :meth:`encoder_arrays`)."""
+        return _arrays(self.actor)
+
+    def encoder_arrays(self) -> dict[str, np.ndarray] | None:
+        """The image encoder's weights as CPU numpy arrays (what an actor needs beside
+        :meth:`policy_arrays` to act on images); None without images."""
+        return None if self.encoder is None else _arrays(self.encoder)
+
+
+def _arrays(module: torch.nn.Module) -> dict[str, np.ndarray]:
+    """``module``'s state dict as CPU numpy copies."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}

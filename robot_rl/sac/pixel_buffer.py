@@ -7,7 +7,7 @@ at a quarter of the float size.
 
 Each transition keeps the whole stack of ``obs`` (``k`` frames per camera) and only the
 *new* frame of ``next_obs``: the next stack is the current one without its oldest frame plus
-that new frame (:mod:`robot_rl.envs.pixels`), rebuilt at sample time. A transition then
+that new frame (:mod:`robot_rl.spaces`), rebuilt at sample time. A transition then
 costs ``(k + 1)`` frames instead of ``2k`` (k = 1: no saving; k = 3: a third less). Storing
 each frame exactly once (a frame index per slot, as DrQ-v2's replay does by episodes) would
 save more at k > 1 and is not done.

@@ -264,12 +264,11 @@ CASES = [
         "cameras": [dict(FRONT, width=512, height=512)],
         "observation": {"images": ["front"], "frame_stack": 8},
         "learner": {"buffer_size": 10_000_000}}), ("learner.buffer_size", "bytes each")),
-    Case("images-realtime", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
-         ("observation.images", "train --realtime"), _args("--realtime")),
-    Case("images-distributed-learner", changed({"cameras": [FRONT],
-                                                "observation": {"images": ["front"]}}),
-         ("observation.images", "robot-rl learner"),
-         lambda folder, config: ["learner", str(config), "--bind", "tcp://127.0.0.1:0"]),
+    Case("images-demos-record", changed({"cameras": [FRONT], "task": {"reach": {
+        "hindsight": 0}}, "observation": {"images": ["front"]}}, PANDA),
+         ("observation.images", "demos record"),
+         lambda folder, config: ["demos", "record", str(config), "--source", "scripted",
+                                 "--episodes", "1", "--out", str(folder / "demos.npz")]),
     Case("images-task-graph", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
          ("observation.images", "task_graph"), _args("--task-graph", "reset_free")),
 ]

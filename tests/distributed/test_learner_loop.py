@@ -79,7 +79,7 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
         assert update.version >> 32 == 3  # the incarnation keeps versions growing on restart
         weights = unpack_weights(update.arrays, update.meta)
         policy = ActorPolicy(weights.spec)
-        policy.load(weights.groups["policy"])
+        policy.load(weights.groups)
         obs = np.linspace(-1, 1, o, dtype=np.float32)
         np.testing.assert_allclose(policy.act(obs, True), learner.agent.act(obs, True),
                                    atol=1e-6)

@@ -10,9 +10,9 @@ from gymnasium.utils.env_checker import check_env
 
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
-from robot_rl.envs.pixels import FrameStack
 from robot_rl.errors import ConfigError
 from robot_rl.session import build
+from robot_rl.spaces import FrameStack
 from robot_rl.train import Trainer
 from tests.conftest import write_config
 
@@ -82,12 +82,11 @@ def test_env_observes_state_and_stacked_frames_of_its_cameras(pixel_config: Path
     plain.close()
 
 
-def test_modes_without_an_encoder_on_the_actor_refuse_images(pixel_config: Path) -> None:
-    from robot_rl.nodes.actor_core import ActorCore
+def test_demos_record_refuses_images(pixel_config: Path) -> None:
+    from robot_rl.demos.record import demo_env
 
-    cfg = load_config(str(pixel_config))
-    with pytest.raises(ConfigError, match="observation.images.*ROS actor node"):
-        ActorCore(cfg, lambda obs: np.zeros(7, np.float32))
+    with pytest.raises(ConfigError, match="observation.images.*demos record"):
+        demo_env(load_config(str(pixel_config)), seed=0)
 
 
 def test_train_builds_a_pixel_learner_and_runs(pixel_config: Path) -> None:

@@ -1,7 +1,9 @@
-"""The actor with cameras: frames are inputs like states; a stopped camera holds the robot."""
+"""The actor with cameras: frames are inputs like states; a stopped camera holds the robot;
+with observation.images the policy sees the stacked frames and transitions carry them."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ from robot_rl.config import load_config
 from robot_rl.nodes.actor_core import ActorCore
 from robot_rl.nodes.policy import Policy
 from robot_rl.nodes.ros_messages import image_msg
-from robot_rl.spaces import ObservationBuilder
+from robot_rl.spaces import ObservationBuilder, pixels_shape
 from tests.conftest import write_config
 from tests.nodes.nodes_util import feed
 
@@ -69,3 +71,49 @@ def test_a_frame_of_another_size_is_rejected(core: ActorCore) -> None:
     assert core.inputs.rejected == 1 and "expected 16x12" in core.inputs.last_error
     assert "front" not in core.inputs.frames
     assert core.status(0.0)["rejected_messages"] == 1
+
+
+@pytest.fixture
+def seeing(tmp_path: Path, tiny_a1: Path) -> ActorCore:
+    """The policy sees the front camera, 2 frames."""
+    cfg = load_config(write_config(tmp_path, tiny_a1, {
+        "cameras": [FRONT], "observation": {"images": ["front"], "frame_stack": 2}},
+        "seeing.yaml"))
+    policy = Policy(ObservationBuilder(cfg).size, cfg.n_joints, 0, pixels_shape(cfg))
+    return ActorCore(cfg, policy, 0)
+
+
+def test_the_policy_sees_stacked_frames_and_transitions_carry_them(seeing: ActorCore) -> None:
+    seen: list[dict] = []
+    act = seeing.policy.act
+    seeing.policy.act = lambda obs, deterministic=False: (seen.append(obs), act(obs))[1]
+    transitions = []
+    for i, value in enumerate((10, 20, 30)):
+        t = i * seeing.dt
+        seeing.inputs.camera_image("front", image_msg(picture(value), 0, "front"), t)
+        feed(seeing, t)
+        out = seeing.step(t)
+        assert not out.hold
+        if out.transition is not None:
+            transitions.append(out.transition)
+    first = seen[0]["pixels"]  # an episode starts with k copies of its first frame
+    assert first.shape == (6, 12, 16) and first.dtype == np.uint8
+    assert [int(first[c, 0, 0]) for c in (0, 3)] == [10, 10]
+    assert [int(seen[2]["pixels"][c, 0, 0]) for c in (0, 3)] == [20, 30]
+    assert len(transitions) == 2
+    for k, t in enumerate(transitions):  # what was acted on, then the next newest frame
+        np.testing.assert_array_equal(t.pixels, seen[k]["pixels"])
+        np.testing.assert_array_equal(t.next_frame, seen[k + 1]["pixels"][3:])
+        np.testing.assert_array_equal(t.obs, seen[k]["state"])
+
+
+def test_a_state_without_the_policy_frames_is_not_acted_on(seeing: ActorCore) -> None:
+    seeing.inputs.camera_image("front", image_msg(picture(), 0, "front"), 0.0)
+    feed(seeing, 0.0)
+    assert not seeing.step(0.0).hold and seeing.control.pending
+    real = seeing.inputs.state
+    seeing.inputs.state = lambda: dataclasses.replace(real(), images={})  # type: ignore
+    feed(seeing, seeing.dt)
+    out = seeing.step(seeing.dt)
+    assert out.hold and out.reason == "no_image" and out.transition is None
+    assert not seeing.control.pending and seeing.dropped == 1

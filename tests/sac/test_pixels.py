@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from robot_rl.envs.pixels import FrameStack
 from robot_rl.errors import ConfigError
 from robot_rl.sac import SAC, PixelReplayBuffer
 from robot_rl.sac.encoder import SHIFT_PAD, PixelEncoder, random_shift, shift
 from robot_rl.sac.warmstart import init_from
+from robot_rl.spaces import FrameStack
 from robot_rl.train import Trainer
 from tests.sac.tiny import DotSide, tiny
 
