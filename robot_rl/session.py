@@ -206,6 +206,7 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         if trained_realtime(checkpoint):
             raise ConfigError(resume, "--realtime", "expected --realtime to resume this run: "
                               "it trained in real time (its checkpoints are the learner's)")
+        check_more_steps(resume, checkpoint, steps, cfg.train.steps)
     else:
         assert config is not None
         cfg = load_config(config)
@@ -415,6 +416,25 @@ def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, fl
     return {"mean_return": mean("return"), "forward_velocity": mean("forward_velocity"),
             "net_velocity": mean("net_velocity"), "final_distance": mean("final_distance"),
             "success_rate": mean("success_rate"), "nominal_return": None, "episodes": episodes}
+
+
+def check_more_steps(resume: str, checkpoint: Path, steps: int | None, default: int) -> None:
+    """A resumed run must have steps left: ``--steps`` (else ``train.steps``, ``default``) is
+    the total to reach, so one at or below what ``checkpoint`` has trained would only evaluate
+    again; refused instead, naming the total to ask for.
+
+    Raises:
+        ConfigError: no steps left (``--steps``, or ``train.steps`` when none was given).
+    """
+    done = _trained(checkpoint)["steps"]
+    total = steps if steps is not None else default
+    if done is None or total > done:
+        return
+    key, given = ("--steps", f"--steps {steps}") if steps is not None else (
+        "train.steps", f"train.steps {default} (no --steps given)")
+    raise ConfigError(resume, key, f"expected more than the {done:g} steps this run has "
+                      f"trained, got {given}: --steps is the total to reach, not the steps to "
+                      f"add (e.g. --steps {int(done) + (steps or default)})")
 
 
 def _trained(checkpoint: Path) -> dict[str, float | None]:
