@@ -20,7 +20,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.evaluate import EvalResult, evaluate, nominal_policy
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
-from robot_rl.sac.device import load_agent_state, resolve_learner
+from robot_rl.sac.device import resolve_learner, restore_agent
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.warmstart import init_from
@@ -373,7 +373,7 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
     cfg.learner = dataclasses.replace(cfg.learner, device="cpu", precision="fp32", bf16=None)
     env, agent, _ = build(cfg, seed)
-    agent.load_state_dict(load_agent_state(checkpoint / "agent.pt", agent.device))
+    restore_agent(agent, checkpoint / "agent.pt", run.config_path)
     trained = _trained(checkpoint)
     info = sys.stderr if as_json else sys.stdout
     if isinstance(env, TaskEnv):
