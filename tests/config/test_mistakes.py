@@ -72,6 +72,33 @@ def tiny_arm(folder: Path) -> bytes:
     return yaml.safe_dump(data, sort_keys=False).encode()
 
 
+INERTIAL = ('<inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" '
+            'ixz="0" iyz="0"/></inertial>')
+
+
+def one_joint_arm(parent: str = "base", arm_extra: str = "") -> Callable[[Path], bytes]:
+    """An arm config on a one-joint URDF of its own: ``parent`` names the joint's parent
+    link, ``arm_extra`` goes inside the moving link (tests/sim_bridge gives it a mesh that
+    is not there)."""
+    def make(folder: Path) -> bytes:
+        (folder / "arm.urdf").write_text(f"""<?xml version="1.0"?>
+<robot name="one">
+  <link name="base">{INERTIAL}</link>
+  <link name="arm">{INERTIAL}{arm_extra}</link>
+  <joint name="j" type="revolute"><parent link="{parent}"/><child link="arm"/>
+    <axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="5" velocity="2"/></joint>
+</robot>
+""")
+        return yaml.safe_dump({
+            "name": "one", "robot": {"kind": "arm", "urdf": "arm.urdf", "joints": ["j"],
+                                     "nominal": [0.0], "action_scale": [0.3],
+                                     "fixed_base": True, "end_effector_link": "arm"},
+            "task": {"kind": "reach", "episode_steps": 10},
+            "observation": {"signals": ["joint_position", "ee_position", "target_delta"]},
+        }).encode()
+    return make
+
+
 def urdf_file(content: str, name: str = "robot.urdf") -> Callable[[Path], bytes]:
     def make(folder: Path) -> bytes:
         (folder / name).write_text(content)
@@ -155,6 +182,8 @@ CASES = [
          ("robot.urdf", "xacro")),
     Case("urdf-entity-bomb", urdf_file('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">'
                                        ']><robot name="r">&a;</robot>'), ("robot.urdf", "DTD")),
+    Case("urdf-joint-parent-not-a-link", one_joint_arm(parent="bse"),
+         ("robot.urdf", "<parent> link 'bse'")),
     # encodings, sizes and YAML structure
     Case("latin1-bytes", lambda folder: a1_text().replace("quadruped", "quadrup\u00e9d")
          .encode("latin-1"), ("<file>", "UTF-8")),
