@@ -20,7 +20,7 @@ from robot_rl.errors import ConfigError
 from robot_rl.evaluate import EvalResult, evaluate, nominal_policy
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
-from robot_rl.sac.device import load_agent_state, resolve_learner
+from robot_rl.sac.device import resolve_learner, restore_agent
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.warmstart import init_from
@@ -219,6 +219,7 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
         if trained_realtime(checkpoint):
             raise ConfigError(resume, "--realtime", "expected --realtime to resume this run: "
                               "it trained in real time (its checkpoints are the learner's)")
+        check_more_steps(resume, checkpoint, steps, cfg.train.steps)
     else:
         assert config is not None
         cfg = load_config(config)
@@ -385,7 +386,7 @@ def eval_session(run_dir: str, episodes: int, seed: int, video: str | None,
         raise ConfigError(run_dir, "checkpoints", "expected at least one checkpoint")
     cfg.learner = dataclasses.replace(cfg.learner, device="cpu", precision="fp32", bf16=None)
     env, agent, _ = build(cfg, seed)
-    agent.load_state_dict(load_agent_state(checkpoint / "agent.pt", agent.device))
+    restore_agent(agent, checkpoint / "agent.pt", run.config_path)
     trained = _trained(checkpoint)
     info = sys.stderr if as_json else sys.stdout
     if isinstance(env, TaskEnv):
@@ -428,6 +429,25 @@ def _eval_json(summaries: list[dict[str, float]], episodes: int) -> dict[str, fl
     return {"mean_return": mean("return"), "forward_velocity": mean("forward_velocity"),
             "net_velocity": mean("net_velocity"), "final_distance": mean("final_distance"),
             "success_rate": mean("success_rate"), "nominal_return": None, "episodes": episodes}
+
+
+def check_more_steps(resume: str, checkpoint: Path, steps: int | None, default: int) -> None:
+    """A resumed run must have steps left: ``--steps`` (else ``train.steps``, ``default``) is
+    the total to reach, so one at or below what ``checkpoint`` has trained would only evaluate
+    again; refused instead, naming the total to ask for.
+
+    Raises:
+        ConfigError: no steps left (``--steps``, or ``train.steps`` when none was given).
+    """
+    done = _trained(checkpoint)["steps"]
+    total = steps if steps is not None else default
+    if done is None or total > done:
+        return
+    key, given = ("--steps", f"--steps {steps}") if steps is not None else (
+        "train.steps", f"train.steps {default} (no --steps given)")
+    raise ConfigError(resume, key, f"expected more than the {done:g} steps this run has "
+                      f"trained, got {given}: --steps is the total to reach, not the steps to "
+                      f"add (e.g. --steps {int(done) + (steps or default)})")
 
 
 def _trained(checkpoint: Path) -> dict[str, float | None]:

@@ -21,7 +21,7 @@ import torch
 from robot_rl.config import LearnerConfig, RobotConfig
 from robot_rl.runs import MetricsLogger, RunDir
 from robot_rl.sac import SAC, ReplayBuffer
-from robot_rl.sac.device import load_agent_state
+from robot_rl.sac.device import restore_agent
 from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.signals_handling import deferred_stop
 from robot_rl.spaces import ActionRescale
@@ -280,7 +280,8 @@ class Trainer:
 
     def load(self, folder: Path) -> None:
         """Restore from a checkpoint folder written by :meth:`save`."""
-        self.agent.load_state_dict(load_agent_state(folder / "agent.pt", self.agent.device))
+        restore_agent(self.agent, folder / "agent.pt",
+                      self.run.config_path if self.run is not None else None)
         self.buffer.load(folder / "buffer.npz")
         state = json.loads((folder / "trainer.json").read_text())
         self.step, self.episodes = int(state["step"]), int(state["episodes"])

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 
@@ -25,6 +27,7 @@ import pybullet_data
 from pybullet_utils.bullet_client import BulletClient
 
 from robot_rl.config import CameraSpec, RobotConfig
+from robot_rl.errors import ConfigError
 from robot_rl.images import crop_resize
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 
@@ -50,6 +53,40 @@ def stdout_to_stderr() -> Iterator[None]:
             ctypes.CDLL(None).fflush(None)  # C stdio's buffer, before fd 1 is put back
         os.dup2(saved, 1)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def c_output_captured() -> Iterator[list[str]]:
+    """Collects what C code prints on file descriptor 1 meanwhile (PyBullet's loader prints
+    its warnings and errors there); the list holds the text once the block is left."""
+    printed: list[str] = []
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no stdout (closed, or not a file descriptor)
+        yield printed
+        return
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            yield printed
+        finally:
+            with contextlib.suppress(OSError, AttributeError):
+                ctypes.CDLL(None).fflush(None)  # C stdio's buffer, before fd 1 is put back
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.seek(0)
+            printed.append(sink.read(64 * 1024).decode("utf-8", "replace"))
+
+
+def load_problem(printed: str) -> str:
+    """PyBullet's reason for refusing a URDF, from what its loader printed (the first line
+    that is not a ``b3Error[file,line]:`` location), or a generic one."""
+    for line in printed.splitlines():
+        text = re.sub(r"b3(Warning|Error)\[[^\]]*\]:?", "", line).strip()
+        if text:
+            return text
+    return "Cannot load URDF file"
 
 
 class PyBulletRobot:
@@ -98,8 +135,21 @@ class PyBulletRobot:
         if tuple(self.spawn_quaternion) != (0.0, 0.0, 0.0, 1.0):
             self._imu_from_body = np.asarray(
                 self.client.getMatrixFromQuaternion(self.spawn_quaternion)).reshape(3, 3)
-        self.body = self.client.loadURDF(spec.urdf, spec.base_position, self.spawn_quaternion,
-                                         useFixedBase=spec.fixed_base)
+        with c_output_captured() as printed:
+            try:
+                body: int | None = self.client.loadURDF(
+                    spec.urdf, spec.base_position, self.spawn_quaternion,
+                    useFixedBase=spec.fixed_base)
+            except pybullet.error:
+                body = None
+        if body is None:  # valid XML, but not to PyBullet: a missing mesh file, ...
+            self.client.disconnect()
+            raise ConfigError(cfg.source, "robot.urdf", f"expected a URDF PyBullet can load; "
+                              f"it refused {os.path.basename(spec.urdf)}: "
+                              f"{load_problem(''.join(printed))}")
+        if printed and printed[0].strip():  # warnings of a URDF that loaded: not on stdout
+            print(printed[0].rstrip(), file=sys.stderr)
+        self.body = body
         self.block: int | None = None  # the push task's block (body id), else None
         self._block_rng = _block_generator(seed)
         if cfg.task.kind == "push":

@@ -124,6 +124,30 @@ def test_resume_with_a_config_for_another_robot_is_refused(tmp_path: Path) -> No
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]  # nothing written
 
 
+def test_resume_with_a_changed_config_names_what_does_not_apply(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The run's own config.yaml resumes; a config given beside --resume that differs from
+    it gets one note naming the keys (learner.device/precision left at auto match what the
+    run resolved them to)."""
+    from robot_rl.cli.run_cmds import check_resume_robot
+
+    a1 = ROOT / "robot_configs" / "a1.yaml"
+    run = tmp_path / "a1-run"
+    run.mkdir()
+    text = a1.read_text().replace("warmup_steps: 1000", "warmup_steps: 1000\n  device: cpu\n"
+                                  "  precision: fp32")
+    (run / "config.yaml").write_text(text)
+    check_resume_robot(str(a1), str(run))
+    assert capsys.readouterr().err == ""  # the same config: nothing to say
+    changed = tmp_path / "a1.yaml"
+    changed.write_text(a1.read_text().replace("hidden: [256, 256]", "hidden: [64, 64]")
+                       .replace("episode_steps: 400", "episode_steps: 100"))
+    check_resume_robot(str(changed), str(run))
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "learner.hidden, task.episode_steps (not applied)" in err and str(run) in err
+
+
 # ------------------------------------------------------------------------------ eval --json
 @pytest.mark.timeout(300)
 def test_eval_json_stdout_is_one_json_object(tmp_path: Path, tiny_a1: Path) -> None:
@@ -192,6 +216,32 @@ def test_inspect_lists_joints_and_its_skeleton_loads(urdf: str, kind: str, actua
     text = _cli("inspect", urdf, cwd=tmp_path)  # the human-readable form
     assert text.returncode == 0 and data["actuated"][0] in text.stdout
     assert "links:" in text.stdout and "kind: CHOOSE" in text.stdout
+
+
+def test_inspect_names_each_placeholder_and_the_joints_it_stands_in_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the values the URDF lacks are called placeholders, each with its joints; a long
+    joint name widens the table instead of pushing its row out of line."""
+    urdf = tmp_path / "mixed.urdf"
+    long_name = "a_joint_name_longer_than_the_column"
+    urdf.write_text(f"""<?xml version="1.0"?>
+<robot name="mixed">
+  <link name="base"/><link name="a"/><link name="b"/>
+  <joint name="spin" type="continuous"><parent link="base"/><child link="a"/>
+    <limit effort="5" velocity="2"/></joint>
+  <joint name="{long_name}" type="revolute"><parent link="a"/><child link="b"/>
+    <limit lower="-1" upper="1" effort="3"/></joint>
+</robot>
+""")
+    assert main(["inspect", str(urdf)]) == 0
+    out = capsys.readouterr().out
+    notes = [line.strip() for line in out.splitlines() if "placeholder" in line]
+    assert notes == [
+        "# NOT in the URDF, placeholder position limits (+/-3.142) to replace: spin",
+        f"# NOT in the URDF, placeholder velocity_limit (10) to replace: {long_name}"], notes
+    rows = [line for line in out.splitlines() if line.startswith(("joint ", "spin ", long_name))]
+    assert len({row.index(" revolute") if "revolute" in row else row.index(" continuous")
+                if "continuous" in row else row.index(" type") for row in rows}) == 1, rows
 
 
 def test_inspect_of_a_missing_or_broken_urdf_is_one_line(tmp_path: Path) -> None:

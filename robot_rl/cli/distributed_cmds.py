@@ -40,17 +40,17 @@ def cmd_learner(args: argparse.Namespace) -> int:
     from robot_rl.sac.device import resolve_learner
     from robot_rl.session import open_run
     from robot_rl.transport import KeyFileError, LearnerServer, TransportError, server_curve
+    from robot_rl.transport.keys import address_problem
 
     _setup_logging()
+    if (problem := address_problem(args.bind, bind=True)) is not None:
+        return _fail("learner", ValueError(f"--bind {problem}"))
     checkpoint = None
     if args.resume is not None:
-        if args.config is not None:
-            check_resume_robot(args.config, args.resume)  # another robot: refused
+        if args.config is not None:  # another robot: refused; changes: a note
+            check_resume_robot(args.config, args.resume)
         run, cfg = open_run(args.resume)
         checkpoint = run.latest_checkpoint()
-        if args.config is not None:
-            print(f"robot-rl learner: resuming with {run.config_path}; ignoring {args.config}",
-                  file=sys.stderr)
     elif args.config is None:
         return _fail("learner", ValueError("give a robot config YAML or --resume RUN_DIR"))
     else:
@@ -108,8 +108,11 @@ def cmd_actor(args: argparse.Namespace) -> int:
     from robot_rl.envs import RobotEnv
     from robot_rl.train_aprl import actor_env
     from robot_rl.transport import ActorClient, KeyFileError, TransportError, client_curve
+    from robot_rl.transport.keys import address_problem
 
     _setup_logging()
+    if (problem := address_problem(args.learner, bind=False)) is not None:
+        return _fail("actor", ValueError(f"--learner {problem}"))
     cfg = load_config(args.config)
     if args.keys and args.insecure:
         return _fail("actor", ValueError("--keys and --insecure exclude each other"))
@@ -149,17 +152,19 @@ def cmd_actor(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ keys
 def cmd_keys_generate(args: argparse.Namespace) -> int:
-    from robot_rl.transport import KeyFileError, generate_keys
+    from robot_rl.transport import KeyFileError, check_new_key, generate_keys
 
     root = Path(args.dir)
+    names = list(dict.fromkeys(args.name))  # a name given twice is one key
     try:
-        if "learner" in args.name:
+        if "learner" in names:
             raise KeyFileError("'learner' names the learner's key pair; pick another actor name")
+        for name in names:  # every name refused before any key is written
+            check_new_key(root, name, overwrite=args.overwrite)
         learner_made = args.overwrite or not (root / "learner.key_secret").exists()
         if learner_made:
             generate_keys(root, "learner", overwrite=args.overwrite)
-        actors = {name: generate_keys(root, name, overwrite=args.overwrite)
-                  for name in args.name}
+        actors = {name: generate_keys(root, name, overwrite=args.overwrite) for name in names}
     except KeyFileError as err:
         return _fail("keys generate", err)
     print(f"learner: {root / 'learner.key_secret'} (secret: stays on the learner; "

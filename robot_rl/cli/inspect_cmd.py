@@ -41,9 +41,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     print(f"{path}: {len(joints)} joints ({len(urdf.actuated)} actuated), "
           f"{len(urdf.links)} links\n")
-    print(f"{'joint':<28} {'type':<10} {'lower':>9} {'upper':>9} {'effort':>8} {'velocity':>8}")
+    width = max([28, *(len(j.name) for j in urdf.joints.values())])
+    print(f"{'joint':<{width}} {'type':<10} {'lower':>9} {'upper':>9} {'effort':>8} "
+          f"{'velocity':>8}")
     for j in urdf.joints.values():
-        print(f"{j.name:<28} {j.type:<10} {_cell(j.lower):>9} {_cell(j.upper):>9} "
+        print(f"{j.name:<{width}} {j.type:<10} {_cell(j.lower):>9} {_cell(j.upper):>9} "
               f"{_cell(j.effort):>8} {_cell(j.velocity):>8}")
     print("\nlinks: " + ", ".join(urdf.links))
     print("\n# ---- config skeleton (save as a .yaml file, then choose robot.kind) ----")
@@ -84,8 +86,13 @@ def config_skeleton(urdf: Any) -> str:
                                                                                strict=True)]
     velocity = [j.velocity or PLACEHOLDER["velocity_limit"] for j in joints]
     effort = [j.effort or PLACEHOLDER["effort_limit"] for j in joints]
-    guessed = sorted({n for n, j in zip(names, joints, strict=True)
-                      if None in (j.lower, j.upper, j.velocity, j.effort)})
+    guessed = {  # which placeholder each joint got, by the key it went into
+        f"position limits (+/-{PLACEHOLDER['position']:.4g})":
+            [n for n, j in zip(names, joints, strict=True) if None in (j.lower, j.upper)],
+        f"velocity_limit ({PLACEHOLDER['velocity_limit']:g})":
+            [n for n, j in zip(names, joints, strict=True) if not j.velocity],
+        f"effort_limit ({PLACEHOLDER['effort_limit']:g})":
+            [n for n, j in zip(names, joints, strict=True) if not j.effort]}
     end_link = urdf.links[-1] if urdf.links else "LINK"
     lines = [
         f"# Robot config skeleton for {urdf.path.name}, written by `robot-rl inspect`",
@@ -104,10 +111,10 @@ def config_skeleton(urdf: Any) -> str:
         f"  velocity_limit: {_nums(velocity)}",
         f"  effort_limit: {_nums(effort)}",
     ]
-    if guessed:
-        lines.append(f"  # NOT in the URDF, placeholders to replace: {', '.join(guessed)} "
-                     f"(+/-pi, {PLACEHOLDER['velocity_limit']:g}, "
-                     f"{PLACEHOLDER['effort_limit']:g})")
+    for what, which in guessed.items():
+        if which:
+            lines.append(f"  # NOT in the URDF, placeholder {what} to replace: "
+                         f"{', '.join(which)}")
     lines += [
         f"  # a guess: a quarter of each joint's range, at most {ACTION_SCALE_MAX:g}",
         f"  action_scale: {_nums(scale)}",

@@ -214,7 +214,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout: "
                    "mean_return, forward_velocity, net_velocity (straight line), episodes")
     _add_threads(p)
-    p.set_defaults(func=run_cmds.cmd_eval)
+    p.set_defaults(func=run_cmds.cmd_eval, check=run_cmds.check_eval)
 
 
 def _add_inspect(sub: argparse._SubParsersAction) -> None:

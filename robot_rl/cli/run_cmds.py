@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from robot_rl.errors import ConfigError
 
 
 def check_resume_robot(config: str, run_dir: str) -> None:
     """A config given with ``--resume`` must be the run's robot: a config for another robot
-    is refused (the run's own config.yaml is what resumes)."""
+    is refused; the run's own config.yaml is what resumes, so a config that differs from it
+    gets one note line naming the keys whose change does not apply."""
     from robot_rl.config import load_config
+    from robot_rl.config.loader import to_dict
     from robot_rl.runs import RunDir
 
     given = load_config(config, warn=False)
@@ -25,6 +29,25 @@ def check_resume_robot(config: str, run_dir: str) -> None:
     if given.name != ran.name:
         raise ConfigError(config, "--resume", f"expected a config for the run's robot "
                           f"{ran.name!r} ({run_dir}), got one for robot {given.name!r}")
+    changed = config_changes(to_dict(given), to_dict(ran))
+    if changed:
+        shown = ", ".join(changed[:4]) + (f" and {len(changed) - 4} more" if len(changed) > 4
+                                           else "")
+        print(f"robot-rl: note: resuming with the run's own {run_config}; {config} differs "
+              f"from it at {shown} (not applied)", file=sys.stderr)
+
+
+def config_changes(given: Any, ran: Any, key: str = "") -> list[str]:
+    """Dotted keys at which config data ``given`` differs from a run's ``ran`` (both
+    ``to_dict`` of a loaded config); ``learner.device`` and ``learner.precision`` left at
+    ``auto`` match what the run resolved them to."""
+    if isinstance(given, dict) and isinstance(ran, dict):
+        return [k for name in sorted(set(given) | set(ran))
+                for k in config_changes(given.get(name), ran.get(name),
+                                        f"{key}.{name}" if key else name)]
+    if key in ("learner.device", "learner.precision") and given == "auto":
+        return []
+    return [] if given == ran else [key]
 
 
 def check_train(args: argparse.Namespace) -> None:
@@ -121,6 +144,20 @@ def eval_video_path(run_dir: str | Path) -> Path:
     while path.exists():
         path, i = Path(f"{base}-{i}.mp4"), i + 1
     return path
+
+
+def check_eval(args: argparse.Namespace) -> None:
+    """``eval --video PATH`` must be a file in an existing folder: found before the episodes
+    run, not when the video is written after them."""
+    if args.video is None or args.no_video:
+        return
+    video = Path(args.video)
+    if video.is_dir():
+        raise ConfigError("<command line>", "--video", f"expected an MP4 file path, "
+                          f"{args.video!r} is a folder")
+    if not video.parent.is_dir():
+        raise ConfigError("<command line>", "--video", f"expected a path in an existing "
+                          f"folder, {str(video.parent)!r} does not exist")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -117,6 +117,8 @@ def _convert(tp: Any, value: Any, ctx: _Ctx) -> Any:
             ctx.fail(f"expected true or false, {_got(value)}")
         return value
     if tp is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # 1e6 (docs/learner.md writes buffer_size so), 3000.0
         if isinstance(value, bool) or not isinstance(value, int):
             ctx.fail(f"expected an integer, {_got(value)}")
         return value

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from robot_rl.aprl.settings import AprlSection, AprlSettings
-from robot_rl.config.cameras import CameraSpec, check_cameras
+from robot_rl.config.cameras import MAX_RENDER_SIDE, CameraSpec, check_cameras
 from robot_rl.config.loader import Fail, short
 from robot_rl.config.reward_model import RewardModelSpec
 from robot_rl.config.taskgraph import (
@@ -91,6 +91,9 @@ class RobotSpec:
             fail("joints", "expected at least one joint name")
         if len(set(self.joints)) != n:
             fail("joints", "expected unique joint names, found a duplicate")
+        for i, link in enumerate(self.foot_links):
+            if link in self.foot_links[:i]:
+                fail(f"foot_links[{i}]", f"expected each link once, {link!r} is listed twice")
         if not self.urdf.strip():
             fail("urdf", "expected the path of a URDF file")
         for key in ("nominal", *LIMIT_KEYS, "action_scale"):
@@ -622,8 +625,16 @@ class SimConfig:
                 fail(key, "expected a value >= 0")
         if self.lateral_friction <= 0:
             fail("lateral_friction", "expected a positive friction coefficient")
-        if self.render_width < 16 or self.render_height < 16:
-            fail("render_width", "expected frames of at least 16x16 pixels")
+        for key in ("render_width", "render_height"):
+            if not 16 <= getattr(self, key) <= MAX_RENDER_SIDE:
+                fail(key, f"expected a frame size in [16, {MAX_RENDER_SIDE}] pixels, got "
+                     f"{short(getattr(self, key))}")
+        if not 0 < self.fall_tilt_deg <= 180:
+            fail("fall_tilt_deg", f"expected an angle in (0, 180] degrees, got "
+                 f"{self.fall_tilt_deg}")
+        if self.fall_height < 0:
+            fail("fall_height", f"expected a height >= 0 m (0: never by height), got "
+                 f"{self.fall_height}")
 
 
 @dataclass
@@ -711,6 +722,9 @@ class RobotConfig:
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
                 fail(f"observation.signals[{i}]", f"{name!r} needs robot.kind: {needs[name]}")
+            if name == "foot_contacts" and not self.robot.foot_links:
+                fail(f"observation.signals[{i}]", "'foot_contacts' needs robot.foot_links (the "
+                     "links whose ground contact it reports); none are given")
         if self.task.reach.hindsight and "target_delta" not in self.observation.signals:
             fail("task.reach.hindsight", "expected 0 without target_delta in "
                  "observation.signals (the policy must see the target to relabel it)")

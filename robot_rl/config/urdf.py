@@ -73,6 +73,9 @@ def read_urdf(path: Path, config: str | None, key: str = "robot.urdf") -> Urdf:
         raise fail(f"could not be read ({err.strerror})") from None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise fail("has a DTD (<!DOCTYPE or <!ENTITY); URDFs have none")
+    # blank lines before <?xml ...?> or NUL bytes after </robot>, which PyBullet's parser
+    # accepts (pybullet_data's biped2d_pybullet.urdf, humanoid.urdf have them)
+    data = data.lstrip().rstrip(b"\x00 \t\r\n")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as err:
@@ -83,10 +86,18 @@ def read_urdf(path: Path, config: str | None, key: str = "robot.urdf") -> Urdf:
         raise fail("is a xacro template; expand it first (xacro FILE > robot.urdf)")
     joints: dict[str, UrdfJoint] = {}
     children: set[str] = set()
+    links = tuple(name for el in root.iter("link") if (name := el.get("name")) is not None)
     for el in root.iter("joint"):
         name, kind = el.get("name"), el.get("type")
         if name is None or kind is None:  # <joint> inside <transmission> has no type
             continue
+        for end in ("parent", "child"):  # PyBullet refuses the whole file otherwise
+            tag = el.find(end)
+            named = tag.get("link") if tag is not None else None
+            if named not in links:
+                what = f"the <{end}> link {_short(named)!r}" if named else f"no <{end}> link"
+                raise fail(f"has joint {_short(name)!r} with {what}, which is not a <link> "
+                           "of the file")
         child = el.find("child")
         link = child.get("link") if child is not None else None
         if link:
@@ -103,7 +114,6 @@ def read_urdf(path: Path, config: str | None, key: str = "robot.urdf") -> Urdf:
             velocity = values["velocity"] if (values["velocity"] or 0) > 0 else None
             effort = values["effort"] if (values["effort"] or 0) > 0 else None
         joints[name] = UrdfJoint(name, kind, lower, upper, velocity, effort)
-    links = tuple(name for el in root.iter("link") if (name := el.get("name")) is not None)
     if not joints and not links:
         raise fail("has no <link> or <joint>")
     return Urdf(path, joints, links, frozenset(children))

@@ -43,7 +43,7 @@ from robot_rl.distributed.transitions import (
 from robot_rl.distributed.weights import ENCODER, POLICY, pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
 from robot_rl.sac import SAC, ReplayBuffer, make_replay
-from robot_rl.sac.device import load_agent_state, resolve_learner
+from robot_rl.sac.device import resolve_learner, restore_agent
 from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
 from robot_rl.sac.prior import MixedReplayBuffer
@@ -385,7 +385,8 @@ class Learner:
 
     def load(self, folder: Path) -> None:
         """Restores a checkpoint written by :meth:`save` (and the transport's marks)."""
-        self.agent.load_state_dict(load_agent_state(folder / "agent.pt", self.agent.device))
+        restore_agent(self.agent, folder / "agent.pt",
+                      self.run.config_path if self.run is not None else None)
         self.buffer.load(folder / "buffer.npz")
         self.sources.load(folder / "sources.npz")
         state = json.loads((folder / "learner.json").read_text())

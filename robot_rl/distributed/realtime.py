@@ -39,7 +39,7 @@ from robot_rl.envs import RobotEnv
 from robot_rl.errors import ConfigError
 from robot_rl.runs import MetricsLogger, RunDir, plot_learning_curve
 from robot_rl.sac.device import resolve_learner
-from robot_rl.session import finish_run, open_run, trained_realtime
+from robot_rl.session import check_more_steps, finish_run, open_run, trained_realtime
 from robot_rl.signals_handling import deferred_stop
 from robot_rl.train_aprl import actor_env
 from robot_rl.transport import TransportOptions
@@ -106,6 +106,7 @@ def train_realtime(config: str | None, steps: int | None, seed: int, out: str,
         if not trained_realtime(checkpoint):
             raise ConfigError(resume, "--realtime", "expected a run trained with --realtime; "
                               "this one trained lock-step: resume it without --realtime")
+        check_more_steps(resume, checkpoint, steps, cfg.train.steps)
     else:
         assert config is not None
         cfg = load_config(config)

@@ -15,6 +15,7 @@ whatever the learner's device: weights leave the learner as numpy arrays.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -118,3 +119,44 @@ def load_agent_state(path: str | Path, device: torch.device | str) -> dict[str, 
     checkpoint written on a GPU loads on a CPU, and the other way round)."""
     state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
     return state
+
+
+def restore_agent(agent: Any, path: Path, config: str | Path | None) -> None:
+    """Resume ``agent`` (a SAC, or an agent wrapping one, with ``device`` and
+    ``load_state_dict``) from the ``agent.pt`` at ``path`` of a run whose config is ``config``.
+
+    Raises:
+        ConfigError: the checkpoint's networks do not fit the ones ``config`` builds (its
+            observation, hidden widths or recipe changed after training), naming the first
+            mismatch, instead of torch's multi-line error.
+    """
+    state = load_agent_state(path, agent.device)
+    try:
+        agent.load_state_dict(state)
+    except (RuntimeError, KeyError) as err:
+        raise ConfigError(str(config) if config else None, "<checkpoint>", f"expected "
+                          f"{path.parent.name}/{path.name} to fit this config's networks, got "
+                          f"{_load_mismatch(err)} (was the config changed after training?)"
+                          ) from None
+
+
+_SIZE_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape "
+                            r"torch\.Size\((\[.*?\])\) from checkpoint, the shape in current "
+                            r"model is torch\.Size\((\[.*?\])\)")
+
+
+def _load_mismatch(err: Exception) -> str:
+    """The first problem in torch's multi-line ``load_state_dict`` error, short."""
+    text = str(err)
+    owner = re.search(r"state_dict for (\w+)", text)
+    where = f"{owner.group(1)} " if owner else ""
+    size = _SIZE_MISMATCH.search(text)
+    if size:
+        return f"{where}{size.group(1)} of {size.group(2)} where {size.group(3)} is built"
+    keys = re.search(r"(Missing|Unexpected) key\(s\) in state_dict: ([^\n]*)", text)
+    if keys:
+        names = re.findall(r'"([^"]+)"', keys.group(2)) or ["?"]
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        return f"{where}{keys.group(1).lower()} {names[0]}{more}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else repr(err)

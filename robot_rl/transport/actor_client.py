@@ -36,7 +36,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
-from robot_rl.transport.keys import ClientCurve, curve_required
+from robot_rl.transport.keys import ClientCurve, address_problem, curve_required
 from robot_rl.transport.protocol import TransportError, TransportOptions, WeightsUpdate
 from robot_rl.transport.unacked import UnackedStore
 from robot_rl.transport.wire import WireError, decode, encode
@@ -74,9 +74,13 @@ class ActorClient:
         max_spill_bytes: int = 4 * 1024**3,
         spill_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        problem = address_problem(connect, bind=False)
+        if problem is not None:
+            raise TransportError(problem)
         if curve is None and curve_required(connect) and not insecure:
             raise TransportError(f"{connect}: not loopback, so CURVE keys are required "
-                                 "(robot-rl keys generate), or pass insecure=True")
+                                 "(robot-rl keys generate), or allow plaintext (--insecure, "
+                                 "insecure=True)")
         if not proto.valid_actor_id(actor_id):
             raise TransportError(f"actor id {actor_id!r}: needs 1..64 printable characters "
                                  "and no white space")

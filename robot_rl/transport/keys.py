@@ -59,6 +59,24 @@ class ClientCurve:
     server_public: bytes
 
 
+def check_new_key(directory: str | os.PathLike[str], name: str, overwrite: bool = False
+                  ) -> KeyFiles:
+    """The files :func:`generate_keys` would write for ``name`` in ``directory``; writes
+    nothing, so that a command making several keys can refuse a bad one before the first.
+
+    Raises:
+        KeyFileError: a bad name, or the key exists and ``overwrite`` is False.
+    """
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise KeyFileError(f"key name {name!r}: use letters, digits, '-', '_' and '.'")
+    root = Path(directory)
+    files = KeyFiles(root / f"{name}.key", root / f"{name}.key_secret")
+    if not overwrite and (files.public.exists() or files.secret.exists()):
+        raise KeyFileError(f"{files.secret}: a key named {name!r} exists (replace it with "
+                           "--overwrite, overwrite=True)")
+    return files
+
+
 def generate_keys(
     directory: str | os.PathLike[str], name: str, overwrite: bool = False
 ) -> KeyFiles:
@@ -78,13 +96,9 @@ def generate_keys(
     Raises:
         KeyFileError: a bad name, or the key exists and ``overwrite`` is False.
     """
-    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise KeyFileError(f"key name {name!r}: use letters, digits, '-', '_' and '.'")
+    files = check_new_key(directory, name, overwrite)
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
-    files = KeyFiles(root / f"{name}.key", root / f"{name}.key_secret")
-    if not overwrite and (files.public.exists() or files.secret.exists()):
-        raise KeyFileError(f"{files.secret}: a key named {name!r} exists (pass overwrite=True)")
     zmq.auth.create_certificates(root, name)
     os.chmod(files.secret, 0o600)
     if name != LEARNER:
@@ -157,6 +171,32 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def address_problem(address: str, bind: bool) -> str | None:
+    """What is wrong with a ZeroMQ address to bind (``bind``) or connect to, or None.
+
+    Checked before ZeroMQ sees it: ZeroMQ takes a TCP port above 65535 modulo 65536 (port
+    99999 binds 34463) and calls a missing scheme "Invalid argument". Accepted: ``tcp://HOST:PORT``
+    (``*`` as HOST, and port 0 or ``*`` for a free port, when binding), ``ipc://PATH``,
+    ``inproc://NAME``.
+    """
+    scheme, sep, rest = address.partition("://")
+    like = "tcp://HOST:PORT" + (" (or tcp://*:PORT)" if bind else "")
+    if not sep or not rest or scheme not in ("tcp", "ipc", "inproc"):
+        return f"{address!r}: expected a ZeroMQ address like {like}"
+    if scheme != "tcp":
+        return None
+    host, colon, port = rest.split(";")[-1].rpartition(":")
+    if not colon or not host:
+        return f"{address!r}: expected a ZeroMQ address like {like}, with a port"
+    low = 0 if bind else 1
+    if bind and port == "*":
+        return None
+    if not port.isdigit() or not low <= int(port) <= 65535:
+        free = " (0: a free one)" if bind else ""
+        return f"{address!r}: expected a TCP port in [{low}, 65535]{free}, got {port[:20]!r}"
+    return None
 
 
 def curve_required(address: str) -> bool:

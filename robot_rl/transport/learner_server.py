@@ -41,7 +41,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from robot_rl.transport import protocol as proto
 from robot_rl.transport.gate import Gate
-from robot_rl.transport.keys import ServerCurve, curve_required
+from robot_rl.transport.keys import ServerCurve, address_problem, curve_required
 from robot_rl.transport.protocol import TransitionBatch, TransportError, TransportOptions
 from robot_rl.transport.ratelog import RateLimitedLog
 from robot_rl.transport.streams import MarkError, StreamMarks, stream_key
@@ -95,9 +95,13 @@ class LearnerServer:
         insecure: bool = False,
         options: TransportOptions | None = None,
     ) -> None:
+        problem = address_problem(bind, bind=True)
+        if problem is not None:
+            raise TransportError(problem)
         if curve is None and curve_required(bind) and not insecure:
             raise TransportError(f"{bind}: not loopback, so CURVE keys are required "
-                                 "(robot-rl keys generate), or pass insecure=True")
+                                 "(robot-rl keys generate), or allow plaintext (--insecure, "
+                                 "insecure=True)")
         self.options = opts = options or TransportOptions()
         self.session = secrets.randbits(63)
         self._ctx = zmq.Context()

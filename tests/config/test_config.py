@@ -105,3 +105,36 @@ def test_config_error_survives_pickling_across_processes() -> None:
     err = ConfigError("a.yaml", "robot.joints", "expected names")
     back = pickle.loads(pickle.dumps(err))
     assert isinstance(back, ConfigError) and str(back) == str(err) and back.key == "robot.joints"
+
+
+def test_numbers_as_the_docs_write_them(tmp_path: Path, a1_path: Path) -> None:
+    """``3e-4`` and ``1e6`` (docs/learner.md writes both) are numbers, not the strings that
+    PyYAML's YAML 1.1 rules make of them; a whole float fills an integer key."""
+    text = a1_path.read_text().replace("warmup_steps: 1000", "warmup_steps: 1000\n"
+                                       "  actor_lr: 3e-4\n  critic_lr: 1E-3\n"
+                                       "  temperature_lr: .5e-3\n  buffer_size: 1e6\n"
+                                       "  batch_size: 256.0")
+    path = tmp_path / "exponents.yaml"
+    path.write_text(text)
+    learner = load_config(path).learner
+    assert (learner.actor_lr, learner.critic_lr, learner.temperature_lr) == (3e-4, 1e-3, 5e-4)
+    assert learner.buffer_size == 1_000_000 and isinstance(learner.buffer_size, int)
+    assert learner.batch_size == 256 and isinstance(learner.batch_size, int)
+    import yaml
+
+    assert yaml.safe_load("a: 3e-4") == {"a": "3e-4"}  # PyYAML itself is left alone
+
+
+@pytest.mark.parametrize(("line", "key", "words"), [
+    ("  batch_size: 25.5", "learner.batch_size", "expected an integer, got 25.5"),
+    ("  actor_lr: 3e", "learner.actor_lr", "got the string '3e'"),
+    ("  actor_lr: 1e999", "learner.actor_lr", "finite"),
+])
+def test_numbers_that_are_not(tmp_path: Path, a1_path: Path, line: str, key: str,
+                              words: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(a1_path.read_text().replace("warmup_steps: 1000",
+                                                f"warmup_steps: 1000\n{line}"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: {key}: ") and words in str(info.value)

@@ -72,10 +72,50 @@ def tiny_arm(folder: Path) -> bytes:
     return yaml.safe_dump(data, sort_keys=False).encode()
 
 
+INERTIAL = ('<inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" '
+            'ixz="0" iyz="0"/></inertial>')
+
+
+def one_joint_arm(parent: str = "base", arm_extra: str = "") -> Callable[[Path], bytes]:
+    """An arm config on a one-joint URDF of its own: ``parent`` names the joint's parent
+    link, ``arm_extra`` goes inside the moving link (tests/sim_bridge gives it a mesh that
+    is not there)."""
+    def make(folder: Path) -> bytes:
+        (folder / "arm.urdf").write_text(f"""<?xml version="1.0"?>
+<robot name="one">
+  <link name="base">{INERTIAL}</link>
+  <link name="arm">{INERTIAL}{arm_extra}</link>
+  <joint name="j" type="revolute"><parent link="{parent}"/><child link="arm"/>
+    <axis xyz="0 0 1"/><limit lower="-1" upper="1" effort="5" velocity="2"/></joint>
+</robot>
+""")
+        return yaml.safe_dump({
+            "name": "one", "robot": {"kind": "arm", "urdf": "arm.urdf", "joints": ["j"],
+                                     "nominal": [0.0], "action_scale": [0.3],
+                                     "fixed_base": True, "end_effector_link": "arm"},
+            "task": {"kind": "reach", "episode_steps": 10},
+            "observation": {"signals": ["joint_position", "ee_position", "target_delta"]},
+        }).encode()
+    return make
+
+
 def urdf_file(content: str, name: str = "robot.urdf") -> Callable[[Path], bytes]:
     def make(folder: Path) -> bytes:
         (folder / name).write_text(content)
         return changed({"robot": {"urdf": name}})(folder)
+    return make
+
+
+def trained_run(steps: int) -> Callable[[Path], bytes]:
+    """A run directory ``folder/run`` whose newest checkpoint has trained ``steps`` steps
+    (its config the A1's), and the A1 config as the case's config."""
+    def make(folder: Path) -> bytes:
+        checkpoint = folder / "run" / "checkpoints" / f"ckpt-{steps:08d}"
+        checkpoint.mkdir(parents=True)
+        (checkpoint / "trainer.json").write_text(f'{{"step": {steps}}}')
+        (checkpoint.parent / "LATEST").write_text(checkpoint.name)
+        (folder / "run" / "config.yaml").write_text(a1_text())
+        return a1_text().encode()
     return make
 
 
@@ -142,6 +182,8 @@ CASES = [
          ("robot.urdf", "xacro")),
     Case("urdf-entity-bomb", urdf_file('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">'
                                        ']><robot name="r">&a;</robot>'), ("robot.urdf", "DTD")),
+    Case("urdf-joint-parent-not-a-link", one_joint_arm(parent="bse"),
+         ("robot.urdf", "<parent> link 'bse'")),
     # encodings, sizes and YAML structure
     Case("latin1-bytes", lambda folder: a1_text().replace("quadruped", "quadrup\u00e9d")
          .encode("latin-1"), ("<file>", "UTF-8")),
@@ -187,6 +229,15 @@ CASES = [
          ("robot.base_orientation",)),
     Case("limit-pair", changed({"robot": {"position_upper": None}}),
          ("robot.position_upper",)),
+    Case("foot-link-twice", changed({"robot": {"foot_links": ["FR_toe", "FL_toe", "FR_toe",
+                                                              "RL_toe"]}}),
+         ("robot.foot_links[2]", "twice")),
+    Case("foot-contacts-without-feet", changed({"robot": {"foot_links": []}}),
+         ("observation.signals[7]", "robot.foot_links")),
+    Case("render-huge", changed({"sim": {"render_width": 100_000}}),
+         ("sim.render_width", "2048")),
+    Case("fall-tilt-beyond-180", changed({"sim": {"fall_tilt_deg": 500}}),
+         ("sim.fall_tilt_deg", "180")),
     # sections parsed by the same loader: aprl and task_graph
     Case("aprl-typo", changed({"aprl": {"l_mni": 0.2}}), ("aprl.l_mni", "l_min")),
     Case("aprl-signal", changed({"aprl": {"surprise_signals": ["laser"]}}),
@@ -228,6 +279,19 @@ CASES = [
     Case("out-is-a-file", changed({}), ("--out",),
          lambda folder, config: ["train", str(config), "--steps", "10", "--out",
                                  str(config)]),
+    Case("resume-no-steps-left", trained_run(300), ("--steps", "total to reach", "600"),
+         lambda folder, config: ["train", "--resume", str(folder / "run"), "--steps", "300"]),
+    Case("resume-train-steps-reached", trained_run(5000), ("train.steps", "--steps"),
+         lambda folder, config: ["train", "--resume", str(folder / "run")]),
+    Case("eval-video-folder-missing", None, ("--video", "existing folder"),
+         lambda folder, config: ["eval", str(folder), "--video",
+                                 str(folder / "no" / "eval.mp4")]),
+    Case("learner-port-beyond-65535", changed({}), ("--bind", "65535"),
+         lambda folder, config: ["learner", str(config), "--bind", "tcp://127.0.0.1:99999"]),
+    Case("learner-bind-not-an-address", changed({}), ("--bind", "tcp://HOST:PORT"),
+         lambda folder, config: ["learner", str(config), "--bind", "127.0.0.1:5555"]),
+    Case("actor-learner-port-zero", changed({}), ("--learner", "[1, 65535]"),
+         lambda folder, config: ["actor", str(config), "--learner", "tcp://127.0.0.1:0"]),
     Case("config-is-a-folder", None, ("<file>",),
          lambda folder, config: ["train", str(folder), "--steps", "10"]),
     Case("config-missing", None, ("nope.yaml",),
@@ -289,9 +353,9 @@ def _run(case: Case, folder: Path) -> Result:
         config.write_bytes(case.make(folder))
     out = folder / "runs"
     args = case.args(folder, config)
-    if "--out" not in args:
+    if "--out" not in args and args[0] in ("train", "learner"):  # eval, actor: no --out
         args += ["--out", str(out)]
-    else:
+    elif "--out" in args:
         out = Path(args[args.index("--out") + 1])
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     start = time.monotonic()

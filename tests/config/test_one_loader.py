@@ -173,3 +173,20 @@ def test_union_errors_name_the_arm_of_the_values_shape() -> None:
             "kp": [1.0, "stiff"]}
     with pytest.raises(ConfigError, match=r"robot.kp\[1\]: expected a number, got the string"):
         from_dict(RobotSpec, data, "f.yaml", "robot")
+
+
+def test_urdf_text_pybullet_reads_is_read_too(tmp_path: Path) -> None:
+    """Blank lines before ``<?xml ...?>`` and NUL bytes after ``</robot>`` (both in
+    pybullet_data's own files) are not refused; a joint whose parent is no link is."""
+    from robot_rl.config.urdf import read_urdf
+
+    body = ('<robot name="r"><link name="a"/><link name="b"/><joint name="j" type="revolute">'
+            '<parent link="{parent}"/><child link="b"/><limit lower="-1" upper="1"/></joint>'
+            '</robot>')
+    path = tmp_path / "r.urdf"
+    path.write_bytes(b"\n\n" + b'<?xml version="1.0"?>\n' + body.format(parent="a").encode()
+                     + b"\r\n\x00")
+    assert read_urdf(path, "c.yaml").actuated == ("j",)
+    path.write_text(body.format(parent="nope"))
+    with pytest.raises(ConfigError, match="joint 'j' with the <parent> link 'nope'"):
+        read_urdf(path, "c.yaml")

@@ -35,6 +35,19 @@ def test_keys_generate_writes_learner_and_actor_keys_and_says_where(
     assert main(["keys", "generate", str(keys), "--name", "learner"]) == 2
 
 
+def test_keys_generate_refuses_a_bad_name_before_writing_any_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keys = tmp_path / "keys"
+    assert main(["keys", "generate", str(keys), "--name", "ok", "--name", "bad/name"]) == 2
+    assert "'bad/name'" in capsys.readouterr().err
+    assert not keys.exists()  # neither the learner's pair nor 'ok' was written first
+    assert main(["keys", "generate", str(keys), "--name", "ok", "--name", "ok"]) == 0
+    assert sorted(p.name for p in (keys / "actors").iterdir()) == ["ok.key"]
+    assert main(["keys", "generate", str(keys), "--name", "new", "--name", "ok"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert not (keys / "new.key").exists()  # refused before 'new' was made
+
+
 def test_learner_and_actor_refuse_to_start_without_usable_keys(
         tmp_path: Path, tiny_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, cfg = tmp_path / "runs", str(tiny_path)

@@ -159,3 +159,28 @@ def test_aprl_dynamics_model_trains_on_cuda() -> None:
     info = agent.update(filled_buffer(64).sample(8, 1))
     assert np.isfinite(info["dynamics/loss"])
     assert all(v.dtype == np.float32 for v in agent.dynamics_arrays().values())
+
+
+@pytest.mark.parametrize(("other", "words"), [
+    (dict(obs=OBS + 2, cfg=tiny()), f"TanhGaussianActor trunk.0.weight of [16, {OBS}] where "
+                                    f"[16, {OBS + 2}] is built"),
+    (dict(obs=OBS, cfg=tiny(hidden=[32, 32])), "of [16, 5] where [32, 5] is built"),
+    (dict(obs=OBS, cfg=tiny("redq")), "CriticEnsemble net.0.weight of [2, 7, 16] where "
+                                       "[10, 7, 16] is built"),
+    (dict(obs=OBS, cfg=tiny("crossq")), "CriticEnsemble missing input_norm.weight and"),
+])
+def test_restore_of_a_checkpoint_from_another_config_is_one_line(
+        tmp_path: Path, other: dict, words: str) -> None:
+    """A run whose config.yaml was edited after training (another observation, widths or
+    recipe): eval and --resume name the first mismatch in one line, not torch's error."""
+    path = tmp_path / "ckpt-00000100" / "agent.pt"
+    path.parent.mkdir()
+    torch.save(SAC(OBS, ACT, tiny(), seed=0).state_dict(), path)
+    dev.restore_agent(SAC(OBS, ACT, tiny(), seed=1), path, "run/config.yaml")  # the same: fits
+    agent = SAC(other["obs"], ACT, other["cfg"], seed=1)
+    with pytest.raises(ConfigError) as info:
+        dev.restore_agent(agent, path, "run/config.yaml")
+    message = str(info.value)
+    assert message.startswith("run/config.yaml: <checkpoint>: expected ckpt-00000100/agent.pt")
+    assert words in message, message
+    assert "\n" not in message and len(message) < 300 and "changed after training" in message

@@ -117,3 +117,27 @@ def test_gravity_compensation_needs_a_fixed_base(tmp_path: Path, a1_path: Path) 
 
     with pytest.raises(ConfigError, match="sim.gravity_compensation"):
         load_config(write_config(tmp_path, a1_path, {"sim": {"gravity_compensation": True}}))
+
+
+def test_a_urdf_pybullet_refuses_is_a_config_error(tmp_path: Path,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    """Valid XML that PyBullet cannot load (here a mesh file that is not there) is one
+    ConfigError naming robot.urdf and PyBullet's reason, not pybullet.error; PyBullet's own
+    printout stays off stdout."""
+    from robot_rl.errors import ConfigError
+    from tests.config.test_mistakes import one_joint_arm
+
+    (tmp_path / "arm.yaml").write_bytes(one_joint_arm(arm_extra=(
+        '<collision><geometry><mesh filename="nope.stl"/></geometry></collision>'))(tmp_path))
+    cfg = load_config(tmp_path / "arm.yaml")
+    with pytest.raises(ConfigError) as info:
+        PyBulletRobot(cfg)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'arm.yaml'}: robot.urdf: expected a URDF PyBullet "
+                              "can load; it refused arm.urdf: "), message
+    assert "nope.stl" in message and "\n" not in message
+    assert "nope.stl" not in capfd.readouterr().out
+    (tmp_path / "arm.yaml").write_bytes(one_joint_arm()(tmp_path))
+    robot = PyBulletRobot(load_config(tmp_path / "arm.yaml"))  # without the mesh: loads
+    assert robot.joint_names == ["j"]
+    robot.close()

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from robot_rl.transport import ActorClient, LearnerServer, TransportError
 from robot_rl.transport.keys import (
     KeyFileError,
+    address_problem,
+    check_new_key,
     client_curve,
     curve_required,
     generate_keys,
@@ -82,3 +85,43 @@ def test_missing_or_wrong_files_give_clear_errors(tmp_path: Path) -> None:
 def test_curve_is_required_off_loopback(address: str, loopback: bool) -> None:
     assert is_loopback(address) is loopback
     assert curve_required(address) is not loopback
+
+
+@pytest.mark.parametrize(("address", "bind", "words"), [
+    ("tcp://127.0.0.1:5555", False, None),
+    ("tcp://*:5555", True, None),
+    ("tcp://*:0", True, None),
+    ("tcp://127.0.0.1:*", True, None),
+    ("tcp://[::1]:5555", False, None),
+    ("tcp://127.0.0.1;10.0.0.2:5555", False, None),
+    ("ipc:///tmp/learner", True, None),
+    ("inproc://learner", False, None),
+    # ZeroMQ itself binds port 99999 as 34463 (modulo 65536): refused before it sees it
+    ("tcp://127.0.0.1:99999", True, "TCP port in [0, 65535]"),
+    ("tcp://127.0.0.1:0", False, "TCP port in [1, 65535]"),
+    ("tcp://127.0.0.1:abc", False, "TCP port"),
+    ("tcp://learner", False, "with a port"),
+    ("127.0.0.1:5555", False, "like tcp://HOST:PORT"),
+    ("garbage", True, "or tcp://*:PORT"),
+    ("udp://127.0.0.1:5555", False, "like tcp://HOST:PORT"),
+])
+def test_address_problem(address: str, bind: bool, words: str | None) -> None:
+    problem = address_problem(address, bind=bind)
+    if words is None:
+        assert problem is None
+    else:
+        assert problem is not None and words in problem and repr(address) in problem
+
+
+def test_a_bad_address_is_refused_before_zeromq_sees_it() -> None:
+    with pytest.raises(TransportError, match="65535"):
+        LearnerServer("tcp://127.0.0.1:99999")
+    with pytest.raises(TransportError, match="tcp://HOST:PORT"):
+        ActorClient("localhost:5555", "a0")
+
+
+def test_check_new_key_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(KeyFileError, match="letters, digits"):
+        check_new_key(tmp_path / "keys", "bad/name")
+    assert check_new_key(tmp_path / "keys", "a0").secret == tmp_path / "keys" / "a0.key_secret"
+    assert not (tmp_path / "keys").exists()
