@@ -81,9 +81,15 @@ class RobotSpec:
     # the fixed x, y, z axes in that order) or a quaternion [x, y, z, w]; e.g. [1.5708, 0, 0]
     # stands a Y-up URDF upright in PyBullet's Z-up world
     base_orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    fixed_base: bool = False  # weld the base to the world (arms)
+    # weld the base to the world; left out (null): true for an arm, false for a legged robot
+    # (an arm whose base is free topples over in the simulator)
+    fixed_base: bool | None = None
     foot_links: list[str] = field(default_factory=list)  # links whose contacts are reported
     end_effector_link: str | None = None  # link whose position is the end effector (arms)
+
+    def __post_init__(self) -> None:
+        if self.fixed_base is None:  # the kind's default, resolved once (config.yaml has it)
+            self.fixed_base = self.kind == "arm"
 
     def validate(self, fail: Fail) -> None:
         n = len(self.joints)
@@ -715,8 +721,9 @@ class RobotConfig:
                  f"(it names run directories: no path separators or '..'), got {short(self.name)}")
         ratio = self.sim.physics_hz / self.robot.control_hz
         if abs(ratio - round(ratio)) > 1e-6:
+            fit = math.ceil(self.sim.physics_hz / self.robot.control_hz) * self.robot.control_hz
             fail("sim.physics_hz", f"expected a whole multiple of robot.control_hz "
-                 f"({self.robot.control_hz}), got {self.sim.physics_hz}")
+                 f"({self.robot.control_hz}), got {self.sim.physics_hz} (e.g. {fit:g})")
         needs = {"foot_contacts": "legged", "ee_position": "arm", "target_delta": "arm"}
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
@@ -735,7 +742,7 @@ class RobotConfig:
                  "robot)")
         if self.task.kind in ("reach", "push") and self.robot.kind != "arm":
             fail("task.kind", f"expected 'walk' for a legged robot ({self.task.kind!r} needs "
-                 "an arm)")
+                 "an arm: robot.kind: arm; robot.kind is legged when left out)")
         for key in ("max_step", "max_tracking_error"):
             value = getattr(self.safety, key)
             if isinstance(value, list):
