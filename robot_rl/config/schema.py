@@ -48,6 +48,9 @@ def _per_joint(fail: Fail, key: str, values: list[float] | None, n: int) -> None
         fail(key, f"expected a list of {n} numbers (one per joint), got {len(values)}")
 
 
+PER_JOINT = {"per_joint": True}
+"""Field metadata of a list with one value per joint (the loader names that when given a
+single number)."""
 LIMIT_KEYS = ("position_lower", "position_upper", "velocity_limit", "effort_limit")
 """Per-joint limits: given in the config, or taken from the URDF where left out."""
 
@@ -58,8 +61,10 @@ class RobotSpec:
 
     urdf: str  # URDF path: absolute, relative to the config file, or inside pybullet_data
     joints: list[str]  # actuated joint names (as in the URDF), in command order
-    nominal: list[float]  # nominal pose (rad), one per joint; actions move around it
-    action_scale: list[float]  # half-range around nominal reached at action +/-1 (rad)
+    # nominal pose (rad), one per joint; actions move around it
+    nominal: list[float] = field(metadata=PER_JOINT)
+    # half-range around nominal reached at action +/-1 (rad), one per joint
+    action_scale: list[float] = field(metadata=PER_JOINT)
     # absolute: target = nominal + a * action_scale (a pose per action); delta: target =
     # measured position + a * action_scale (a step from where the joints are, per control
     # step: a policy learns a local feedback law instead of a global map to poses)
@@ -68,10 +73,12 @@ class RobotSpec:
     # beyond the URDF's is allowed with a warning (docs/configs.md); a limit found neither
     # here nor in the URDF is an error. The loader fills them in: after load_config they
     # are always lists.
-    position_lower: list[float] | None = None  # hard lower position limit per joint (rad)
-    position_upper: list[float] | None = None  # hard upper position limit per joint (rad)
-    velocity_limit: list[float] | None = None  # max joint speed per joint (rad/s)
-    effort_limit: list[float] | None = None  # max torque per joint (N*m)
+    # hard lower and upper position limit per joint (rad)
+    position_lower: list[float] | None = field(default=None, metadata=PER_JOINT)
+    position_upper: list[float] | None = field(default=None, metadata=PER_JOINT)
+    # max joint speed (rad/s) and torque (N*m) per joint
+    velocity_limit: list[float] | None = field(default=None, metadata=PER_JOINT)
+    effort_limit: list[float] | None = field(default=None, metadata=PER_JOINT)
     kind: Literal["legged", "arm"] = "legged"  # legged robots fall; arms are fixed-base
     kp: float | list[float] = 60.0  # PD stiffness (N*m/rad), scalar or per joint
     kd: float | list[float] = 2.0  # PD damping (N*m*s/rad), scalar or per joint

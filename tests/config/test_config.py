@@ -34,6 +34,8 @@ MISTAKES = [
     ({"sim": {"physics_hz": 100.0}}, "sim.physics_hz", "at least 500"),
     ({"sim": {"physics_hz": 510.0}}, "sim.physics_hz", "whole multiple"),
     ({"robot": {"control_hz": 30.0}}, "sim.physics_hz", "got 500.0 (e.g. 510)"),
+    ({"robot": {"action_scale": 0.3}}, "robot.action_scale",
+     "expected a list of numbers, one per joint"),
     ({"robot": {"foot_links": []}}, "observation.signals[7]", "needs robot.foot_links"),
     ({"sim": {"fall_height": -0.1}}, "sim.fall_height", "height >= 0"),
     ({"observation": {"signals": ["joint_position", "laser"]}}, "observation.signals[1]",
