@@ -203,3 +203,17 @@ def test_fixed_base_follows_the_kind_when_left_out(tmp_path: Path, a1_path: Path
                                                "sim": {"gravity_compensation": False}},
                         name="free.yaml")
     assert load_config(free).robot.fixed_base is False  # given: kept
+
+
+def test_a_run_copied_from_another_machine_finds_its_pybullet_data_urdf(
+        tmp_path: Path, a1_path: Path) -> None:
+    """A run's config.yaml records the URDF's resolved path; in another installation (another
+    machine, virtualenv or Python) the same file is found in this one's pybullet_data."""
+    elsewhere = "/opt/other-venv/lib/python3.10/site-packages/pybullet_data/a1/a1.urdf"
+    cfg = load_config(write_config(tmp_path, a1_path, {"robot": {"urdf": elsewhere}}))
+    import pybullet_data
+
+    assert Path(cfg.robot.urdf) == (Path(pybullet_data.getDataPath()) / "a1/a1.urdf").resolve()
+    with pytest.raises(ConfigError, match="robot.urdf"):
+        load_config(write_config(tmp_path, a1_path, {"robot": {
+            "urdf": "/opt/other-venv/pybullet_data/no_such/robot.urdf"}}, name="gone.yaml"))
