@@ -6,6 +6,7 @@ below maps to a top-level key of that file; values not given take these defaults
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import random
@@ -197,7 +198,10 @@ class ObservationSpec:
             fail("phase_hz", f"expected a frequency in (0, 10] Hz, got {self.phase_hz}")
         for i, name in enumerate(self.signals):
             if name not in OBS_SIGNALS:
-                fail(f"signals[{i}]", f"expected one of {', '.join(OBS_SIGNALS)}, got {name!r}")
+                close = difflib.get_close_matches(str(name), OBS_SIGNALS, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                fail(f"signals[{i}]", f"expected an observation signal, got {short(name)}"
+                     f"{hint}; one of {', '.join(OBS_SIGNALS)}")
             if name in PRIVILEGED_SIGNALS and not self.allow_privileged:
                 fail(f"signals[{i}]", f"{name!r} is sim-only; set allow_privileged: true")
         if len(set(self.signals)) != len(self.signals):
