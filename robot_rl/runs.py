@@ -25,6 +25,7 @@ import yaml
 
 from robot_rl.aprl.config import AprlConfig
 from robot_rl.config import RobotConfig, to_dict
+from robot_rl.errors import ConfigError
 
 KEEP_CHECKPOINTS = 2
 TMP_PREFIX = ".tmp-"
@@ -45,7 +46,11 @@ class RunDir:
         path, i = base, 1
         while path.exists():
             path, i = Path(f"{base}-{i}"), i + 1
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+        except OSError as err:  # a file on the way, no permission: the command line's
+            raise ConfigError(str(out), "--out", f"expected a folder where run directories "
+                              f"can be made ({err.strerror})") from None
         return cls(path)
 
     def write_config(self, cfg: RobotConfig) -> None:

@@ -151,8 +151,11 @@ def open_run(run_dir: str | Path) -> tuple[RunDir, RobotConfig]:
     """An existing run directory and its resolved config."""
     run = RunDir(run_dir)
     if not run.config_path.is_file():
+        inner = run.path / "learner"  # `robot-rl launch sim` keeps its learner's run there
+        hint = (f"; the learner's run of this session is {inner}"
+                if (inner / "config.yaml").is_file() else "")
         raise ConfigError(str(run_dir), "<run>", "expected a run directory with config.yaml "
-                          "(written by `robot-rl train`)")
+                          f"(written by `robot-rl train`){hint}")
     return run, load_config(run.config_path)
 
 

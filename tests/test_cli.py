@@ -88,6 +88,11 @@ def test_resume_of_a_folder_that_is_not_a_run(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--resume", str(tmp_path)]) == 2
     assert "expected a run directory" in capsys.readouterr().err
+    (tmp_path / "learner").mkdir()  # a `robot-rl launch sim` session: its learner's run
+    (tmp_path / "learner" / "config.yaml").write_text("name: a1\n")
+    assert main(["eval", str(tmp_path)]) == 2
+    assert f"the learner's run of this session is {tmp_path / 'learner'}" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.timeout(300)

@@ -32,7 +32,7 @@ def _fail(command: str, err: Exception) -> int:
 
 # ------------------------------------------------------------------------------ learner
 def cmd_learner(args: argparse.Namespace) -> int:
-    from robot_rl.cli.run_cmds import check_resume_robot
+    from robot_rl.cli.run_cmds import check_out, check_resume_robot
     from robot_rl.config import load_config
     from robot_rl.distributed.learner_loop import LearnerSettings, make_learner, next_incarnation
     from robot_rl.errors import ConfigError
@@ -45,6 +45,8 @@ def cmd_learner(args: argparse.Namespace) -> int:
     _setup_logging()
     if (problem := address_problem(args.bind, bind=True)) is not None:
         return _fail("learner", ValueError(f"--bind {problem}"))
+    if args.resume is None:
+        check_out(*((args.run_dir, "--run-dir") if args.run_dir else (args.out, "--out")))
     checkpoint = None
     if args.resume is not None:
         if args.config is not None:  # another robot: refused; changes: a note

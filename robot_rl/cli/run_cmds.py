@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -80,11 +81,20 @@ def check_train(args: argparse.Namespace) -> None:
     check_out(args.out)
 
 
-def check_out(out: str) -> None:
-    """``--out`` must be a folder (or not exist yet)."""
-    if Path(out).exists() and not Path(out).is_dir():
-        raise ConfigError("<command line>", "--out", "expected a folder for run "
+def check_out(out: str, option: str = "--out") -> None:
+    """``--out`` (or ``option``, e.g. the learner's ``--run-dir``) must be a folder, or one
+    that can be made: its nearest existing parent a folder we may write in."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError("<command line>", option, "expected a folder for run "
                           f"directories, {out!r} is a file")
+    parent = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError("<command line>", option, f"expected a folder that can be made, "
+                          f"{str(parent)!r} is a file")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError("<command line>", option, f"expected a folder that can be written, "
+                          f"{str(parent)!r} cannot be")
 
 
 def check_pretrain(args: argparse.Namespace) -> None:

@@ -40,15 +40,23 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 
 def resolve_urdf(urdf: str, config_dir: Path | None) -> Path | None:
-    """Find a URDF: absolute, relative to the config file's folder, or in pybullet_data."""
+    """Find a URDF: absolute, relative to the config file's folder, or in pybullet_data.
+
+    An absolute path into another installation's ``pybullet_data`` (a run's config.yaml
+    records the resolved path; the run was copied from another machine or virtualenv) is
+    also looked for in this one's.
+    """
     candidates = [Path(urdf)] if os.path.isabs(urdf) else []
     if config_dir is not None and not os.path.isabs(urdf):
         candidates.append(config_dir / urdf)
-    if not os.path.isabs(urdf):
+    parts = Path(urdf).parts
+    inside = (Path(*parts[len(parts) - parts[::-1].index("pybullet_data"):])
+              if os.path.isabs(urdf) and "pybullet_data" in parts[:-1] else None)
+    if not os.path.isabs(urdf) or inside is not None:
         try:
             import pybullet_data
 
-            candidates.append(Path(pybullet_data.getDataPath()) / urdf)
+            candidates.append(Path(pybullet_data.getDataPath()) / (inside or urdf))
         except ImportError:  # pragma: no cover - pybullet is a hard dependency
             pass
     try:

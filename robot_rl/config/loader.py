@@ -8,7 +8,9 @@ expected. Dataclasses may define ``validate(self, fail)`` for range and cross-fi
 
 This is the one validator of robot configs: every section, ``aprl`` and ``task_graph``
 included, is a dataclass read by :func:`from_dict`. A field whose YAML key is not a Python
-name (``from``) names its key in ``field(metadata={"key": "from"})``.
+name (``from``) names its key in ``field(metadata={"key": "from"})``; a list with one value
+per joint says so with ``metadata={"per_joint": True}`` (a single number there is refused
+naming that).
 """
 
 from __future__ import annotations
@@ -215,6 +217,10 @@ def from_dict(cls: type[T], data: Any, file: str | None = None, key: str = "") -
             ctx.child(name).fail(_unknown_key(name, sorted(fields)))
     kwargs: dict[str, Any] = {}
     for name, field in fields.items():
+        if name in data and field.metadata.get("per_joint") and not isinstance(
+                data[name], (list, type(None))):
+            ctx.child(name).fail(f"expected a list of numbers, one per joint (in the order of "
+                                 f"joints), {_got(data[name])}")
         if name in data:
             kwargs[field.name] = _convert(hints[field.name], data[name], ctx.child(name))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:

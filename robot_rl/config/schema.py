@@ -6,6 +6,7 @@ below maps to a top-level key of that file; values not given take these defaults
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import random
@@ -48,6 +49,9 @@ def _per_joint(fail: Fail, key: str, values: list[float] | None, n: int) -> None
         fail(key, f"expected a list of {n} numbers (one per joint), got {len(values)}")
 
 
+PER_JOINT = {"per_joint": True}
+"""Field metadata of a list with one value per joint (the loader names that when given a
+single number)."""
 LIMIT_KEYS = ("position_lower", "position_upper", "velocity_limit", "effort_limit")
 """Per-joint limits: given in the config, or taken from the URDF where left out."""
 
@@ -58,8 +62,10 @@ class RobotSpec:
 
     urdf: str  # URDF path: absolute, relative to the config file, or inside pybullet_data
     joints: list[str]  # actuated joint names (as in the URDF), in command order
-    nominal: list[float]  # nominal pose (rad), one per joint; actions move around it
-    action_scale: list[float]  # half-range around nominal reached at action +/-1 (rad)
+    # nominal pose (rad), one per joint; actions move around it
+    nominal: list[float] = field(metadata=PER_JOINT)
+    # half-range around nominal reached at action +/-1 (rad), one per joint
+    action_scale: list[float] = field(metadata=PER_JOINT)
     # absolute: target = nominal + a * action_scale (a pose per action); delta: target =
     # measured position + a * action_scale (a step from where the joints are, per control
     # step: a policy learns a local feedback law instead of a global map to poses)
@@ -68,10 +74,12 @@ class RobotSpec:
     # beyond the URDF's is allowed with a warning (docs/configs.md); a limit found neither
     # here nor in the URDF is an error. The loader fills them in: after load_config they
     # are always lists.
-    position_lower: list[float] | None = None  # hard lower position limit per joint (rad)
-    position_upper: list[float] | None = None  # hard upper position limit per joint (rad)
-    velocity_limit: list[float] | None = None  # max joint speed per joint (rad/s)
-    effort_limit: list[float] | None = None  # max torque per joint (N*m)
+    # hard lower and upper position limit per joint (rad)
+    position_lower: list[float] | None = field(default=None, metadata=PER_JOINT)
+    position_upper: list[float] | None = field(default=None, metadata=PER_JOINT)
+    # max joint speed (rad/s) and torque (N*m) per joint
+    velocity_limit: list[float] | None = field(default=None, metadata=PER_JOINT)
+    effort_limit: list[float] | None = field(default=None, metadata=PER_JOINT)
     kind: Literal["legged", "arm"] = "legged"  # legged robots fall; arms are fixed-base
     kp: float | list[float] = 60.0  # PD stiffness (N*m/rad), scalar or per joint
     kd: float | list[float] = 2.0  # PD damping (N*m*s/rad), scalar or per joint
@@ -81,9 +89,15 @@ class RobotSpec:
     # the fixed x, y, z axes in that order) or a quaternion [x, y, z, w]; e.g. [1.5708, 0, 0]
     # stands a Y-up URDF upright in PyBullet's Z-up world
     base_orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    fixed_base: bool = False  # weld the base to the world (arms)
+    # weld the base to the world; left out (null): true for an arm, false for a legged robot
+    # (an arm whose base is free topples over in the simulator)
+    fixed_base: bool | None = None
     foot_links: list[str] = field(default_factory=list)  # links whose contacts are reported
     end_effector_link: str | None = None  # link whose position is the end effector (arms)
+
+    def __post_init__(self) -> None:
+        if self.fixed_base is None:  # the kind's default, resolved once (config.yaml has it)
+            self.fixed_base = self.kind == "arm"
 
     def validate(self, fail: Fail) -> None:
         n = len(self.joints)
@@ -184,7 +198,10 @@ class ObservationSpec:
             fail("phase_hz", f"expected a frequency in (0, 10] Hz, got {self.phase_hz}")
         for i, name in enumerate(self.signals):
             if name not in OBS_SIGNALS:
-                fail(f"signals[{i}]", f"expected one of {', '.join(OBS_SIGNALS)}, got {name!r}")
+                close = difflib.get_close_matches(str(name), OBS_SIGNALS, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                fail(f"signals[{i}]", f"expected an observation signal, got {short(name)}"
+                     f"{hint}; one of {', '.join(OBS_SIGNALS)}")
             if name in PRIVILEGED_SIGNALS and not self.allow_privileged:
                 fail(f"signals[{i}]", f"{name!r} is sim-only; set allow_privileged: true")
         if len(set(self.signals)) != len(self.signals):
@@ -716,8 +733,9 @@ class RobotConfig:
                  f"(it names run directories: no path separators or '..'), got {short(self.name)}")
         ratio = self.sim.physics_hz / self.robot.control_hz
         if abs(ratio - round(ratio)) > 1e-6:
+            fit = math.ceil(self.sim.physics_hz / self.robot.control_hz) * self.robot.control_hz
             fail("sim.physics_hz", f"expected a whole multiple of robot.control_hz "
-                 f"({self.robot.control_hz}), got {self.sim.physics_hz}")
+                 f"({self.robot.control_hz}), got {self.sim.physics_hz} (e.g. {fit:g})")
         needs = {"foot_contacts": "legged", "ee_position": "arm", "target_delta": "arm"}
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
@@ -736,7 +754,7 @@ class RobotConfig:
                  "robot)")
         if self.task.kind in ("reach", "push") and self.robot.kind != "arm":
             fail("task.kind", f"expected 'walk' for a legged robot ({self.task.kind!r} needs "
-                 "an arm)")
+                 "an arm: robot.kind: arm; robot.kind is legged when left out)")
         for key in ("max_step", "max_tracking_error"):
             value = getattr(self.safety, key)
             if isinstance(value, list):

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
+from robot_rl.config.files import parse_yaml
 from robot_rl.config.loader import Fail, from_dict
 from robot_rl.errors import ConfigError
 
@@ -108,9 +107,10 @@ def load_params(cls: type[P], path: str | Path | None, node: str,
     name = str(path) if path else "<command line>"
     if path:
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as err:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(name, "<file>", f"expected a readable params YAML ({err})") from None
+        data = parse_yaml(text, name) or {}  # as robot configs are read: 1e-3 is a number
         section = data.get(node, {}) if isinstance(data, dict) else None
         if not isinstance(section, dict) or not isinstance(
                 section.get("ros__parameters", {}), dict):

@@ -292,6 +292,12 @@ CASES = [
          lambda folder, config: ["learner", str(config), "--bind", "127.0.0.1:5555"]),
     Case("actor-learner-port-zero", changed({}), ("--learner", "[1, 65535]"),
          lambda folder, config: ["actor", str(config), "--learner", "tcp://127.0.0.1:0"]),
+    Case("out-under-a-file", changed({}), ("--out", "is a file"),
+         lambda folder, config: ["train", str(config), "--steps", "10", "--out",
+                                 str(config / "runs")]),
+    Case("learner-run-dir-under-a-file", changed({}), ("--run-dir", "is a file"),
+         lambda folder, config: ["learner", str(config), "--bind", "tcp://127.0.0.1:0",
+                                 "--run-dir", str(config / "run")]),
     Case("config-is-a-folder", None, ("<file>",),
          lambda folder, config: ["train", str(folder), "--steps", "10"]),
     Case("config-missing", None, ("nope.yaml",),
@@ -353,7 +359,8 @@ def _run(case: Case, folder: Path) -> Result:
         config.write_bytes(case.make(folder))
     out = folder / "runs"
     args = case.args(folder, config)
-    if "--out" not in args and args[0] in ("train", "learner"):  # eval, actor: no --out
+    # eval and actor take no --out; the learner takes --out or --run-dir
+    if "--out" not in args and "--run-dir" not in args and args[0] in ("train", "learner"):
         args += ["--out", str(out)]
     elif "--out" in args:
         out = Path(args[args.index("--out") + 1])

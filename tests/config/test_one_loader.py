@@ -190,3 +190,30 @@ def test_urdf_text_pybullet_reads_is_read_too(tmp_path: Path) -> None:
     path.write_text(body.format(parent="nope"))
     with pytest.raises(ConfigError, match="joint 'j' with the <parent> link 'nope'"):
         read_urdf(path, "c.yaml")
+
+
+def test_fixed_base_follows_the_kind_when_left_out(tmp_path: Path, a1_path: Path,
+                                                   panda_path: Path) -> None:
+    """docs/configs.md: an arm has a fixed base, a legged robot a free one, unless the config
+    says otherwise; the run's config.yaml records the resolved value."""
+    arm = load_config(write_config(tmp_path, panda_path, {"robot": {"fixed_base": None}}))
+    assert arm.robot.fixed_base is True and to_dict(arm)["robot"]["fixed_base"] is True
+    assert load_config(a1_path).robot.fixed_base is False
+    free = write_config(tmp_path, panda_path, {"robot": {"fixed_base": False},
+                                               "sim": {"gravity_compensation": False}},
+                        name="free.yaml")
+    assert load_config(free).robot.fixed_base is False  # given: kept
+
+
+def test_a_run_copied_from_another_machine_finds_its_pybullet_data_urdf(
+        tmp_path: Path, a1_path: Path) -> None:
+    """A run's config.yaml records the URDF's resolved path; in another installation (another
+    machine, virtualenv or Python) the same file is found in this one's pybullet_data."""
+    elsewhere = "/opt/other-venv/lib/python3.10/site-packages/pybullet_data/a1/a1.urdf"
+    cfg = load_config(write_config(tmp_path, a1_path, {"robot": {"urdf": elsewhere}}))
+    import pybullet_data
+
+    assert Path(cfg.robot.urdf) == (Path(pybullet_data.getDataPath()) / "a1/a1.urdf").resolve()
+    with pytest.raises(ConfigError, match="robot.urdf"):
+        load_config(write_config(tmp_path, a1_path, {"robot": {
+            "urdf": "/opt/other-venv/pybullet_data/no_such/robot.urdf"}}, name="gone.yaml"))

@@ -71,3 +71,17 @@ def test_operator_commands_parse() -> None:
     for bad in (["estop"], ["estop", "maybe"], ["task"], ["dance"]):
         with pytest.raises(ValueError):
             parse(bad, ros)
+
+
+def test_params_numbers_read_as_robot_configs_read_them(tmp_path: Path) -> None:
+    """A params file is YAML read as robot configs are (``2e-1`` is a number, ``3e1`` fills
+    an integer); its syntax errors name the line in one line."""
+    path = tmp_path / "params.yaml"
+    path.write_text("actor_node:\n  ros__parameters:\n    teleop_max_speed: 2e-1\n"
+                    "    batch_size: 3e1\n")
+    params = load_params(ActorParams, path, "actor_node")
+    assert params.teleop_max_speed == 0.2 and params.batch_size == 30
+    path.write_text("actor_node:\n  ros__parameters: [unclosed\n")
+    with pytest.raises(ConfigError, match="line") as err:
+        load_params(ActorParams, path, "actor_node")
+    assert "\\n" not in str(err.value)
