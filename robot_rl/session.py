@@ -221,8 +221,15 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
                               f"{resume}")
         if trained_realtime(checkpoint):
             raise ConfigError(resume, "--realtime", "expected --realtime to resume this run: "
-                              "it trained in real time (its checkpoints are the learner's)")
+                              "its checkpoints are a learner's (of train --realtime or robot-rl "
+                              "learner, which resumes it too: robot-rl learner --resume)")
         check_more_steps(resume, checkpoint, steps, cfg.train.steps)
+        graph = cfg.task_graph
+        trained = graph.mode if graph is not None and graph.enabled else None
+        if task_graph is not None and task_graph != trained:
+            how = f"in task graph mode {trained}" if trained else "without a task graph"
+            raise ConfigError(resume, "--task-graph", f"expected {trained or 'no'} "
+                              f"--task-graph: a run resumes as it trained ({how})")
     else:
         assert config is not None
         cfg = load_config(config)
