@@ -54,11 +54,13 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
+    from robot_rl.cli.run_cmds import check_out
     from robot_rl.config import load_config
     from robot_rl.nodes.launcher import launch_sim
     from robot_rl.runs import RunDir
 
     cfg = load_config(args.config)  # fail here, once, on a bad config
+    check_out(args.run_dir or "runs", "--run-dir")
     run_dir = Path(args.run_dir) if args.run_dir else RunDir.create("runs",
                                                                     f"{cfg.name}-sim").path
     return launch_sim(str(Path(args.config).resolve()), run_dir, args.domain, args.loopback,

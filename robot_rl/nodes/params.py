@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from robot_rl.config.files import parse_yaml
 from robot_rl.config.loader import Fail, from_dict
 from robot_rl.errors import ConfigError
+from robot_rl.transport.keys import address_problem
 
 P = TypeVar("P")
 
@@ -61,6 +62,9 @@ class ActorParams:
             fail("teleop", f"expected '', 'joy' or 'twist', got {self.teleop!r}")
         if self.teleop_max_speed <= 0:
             fail("teleop_max_speed", "expected a positive speed (m/s)")
+        problem = address_problem(self.learner_address, bind=False)
+        if self.learner_address and problem is not None:  # found before anything is made
+            fail("learner_address", f'{problem} (or "" for none)')
 
 
 @dataclass
@@ -89,6 +93,9 @@ class LearnerParams:
     def validate(self, fail: Fail) -> None:
         if self.steps < 0:
             fail("steps", "expected a count >= 0")
+        problem = address_problem(self.bind_address, bind=True)
+        if problem is not None:  # found before a run directory is made
+            fail("bind_address", problem)
 
 
 PARAMS: dict[str, type[Any]] = {"actor_node": ActorParams, "sim_bridge_node": BridgeParams,

@@ -85,3 +85,17 @@ def test_params_numbers_read_as_robot_configs_read_them(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="line") as err:
         load_params(ActorParams, path, "actor_node")
     assert "\\n" not in str(err.value)
+
+
+def test_addresses_are_checked_with_the_params(tmp_path: Path) -> None:
+    """A learner address or bind address ZeroMQ would misread is refused with the params,
+    before a node makes its run directory or recording."""
+    with pytest.raises(ConfigError, match="learner_address: 'garbage': expected a ZeroMQ"):
+        load_params(ActorParams, None, "actor_node", {"learner_address": "garbage"})
+    assert load_params(ActorParams, None, "actor_node", {"learner_address": ""}) is not None
+    path = tmp_path / "params.yaml"
+    path.write_text("learner_node:\n  ros__parameters:\n    bind_address: tcp://*:99999\n")
+    with pytest.raises(ConfigError) as err:
+        load_params(LearnerParams, path, "learner_node")
+    assert str(err.value).startswith(f"{path}: learner_node.ros__parameters.bind_address: ")
+    assert "[0, 65535]" in str(err.value)
