@@ -94,6 +94,41 @@ def quiet_stdout() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
+def track_averages(agent: Any, rates: list[float]) -> dict[float, torch.nn.Module]:
+    """Per rate, a copy of ``agent``'s actor moved toward it by ``rate`` after every actor
+    update (an exponential moving average of the weights, for evaluation only)."""
+    import copy
+
+    averages = {rate: copy.deepcopy(agent.actor).requires_grad_(False) for rate in rates}
+    if not averages:
+        return averages
+    step = agent.actor_step
+
+    def actor_step(b: Any) -> dict[str, float]:
+        info = step(b)
+        live = list(agent.actor.parameters())
+        with torch.no_grad():
+            for rate, actor in averages.items():
+                torch._foreach_lerp_(list(actor.parameters()), live, rate)
+        return info
+
+    agent.actor_step = actor_step
+    return averages
+
+
+@torch.no_grad()
+def deterministic_action(actor: torch.nn.Module, obs: np.ndarray) -> np.ndarray:
+    """``actor``'s deterministic action for one observation (numpy in, numpy out)."""
+    o = torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0)
+    return actor.deterministic(o)[0].numpy()  # type: ignore[operator]
+
+
+def ema_held(task: str, history: list[dict[str, Any]], rate: str) -> int | None:
+    """:func:`held_step` of the averaged actor ``ema_<rate>``'s evaluations."""
+    points = [{"step": p["step"], **p[f"ema_{rate}"]} for p in history if f"ema_{rate}" in p]
+    return held_step(task, points)
+
+
 def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     """:func:`train_one`, with a failure reported in the result instead of raised (some
     exceptions, e.g. ConfigError, do not cross process boundaries)."""
@@ -174,6 +209,7 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
+        averages = track_averages(agent, args.get("eval_ema") or [])
         buffer = make_replay(cfg.learner, obs_dim, act_dim, seed)
         trainer = Trainer(env, agent, buffer, cfg.learner, seed=seed, progress=False)
         while trainer.step < budget:
@@ -181,6 +217,14 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             if record(trainer.step, lambda o: agent.act(o, deterministic=True)):
                 stopped = trainer.step < budget
                 break
+            for rate, actor in averages.items():  # evaluation only: training is unchanged
+                result = evaluate(lambda o, a=actor: deterministic_action(a, o), eval_env,
+                                  episodes, seed=10_000 + 100 * seed)
+                summary = result.summary()
+                history[-1][f"ema_{rate:g}"] = {
+                    "metric": round(summary[TASKS[task]["metric"]], 4),
+                    **({"net_velocity": round(summary["net_velocity"], 4)}
+                       if "net_velocity" in summary else {})}
     env.close()
     eval_env.close()
     out = {"task": task, "learner": learner, "seed": seed, "steps_to_threshold": steps_to,
@@ -247,6 +291,13 @@ def summarize(runs: list[dict[str, Any]], tasks: list[str], learners: list[str],
                 "errors": [r["error"] for r in mine if "error" in r],
                 "history": [r["history"] for r in mine],
             }
+            rates = sorted({k[4:] for r in mine for p in r["history"] for k in p
+                            if k.startswith("ema_")}, key=float)
+            for rate in rates:  # --eval-ema: held of each averaged actor
+                ema = [ema_held(task, r["history"], rate) for r in mine]
+                per[learner].setdefault("ema", {})[rate] = {
+                    "steps_to_held": ema, "median_steps_to_held": _median(ema),
+                    "held": _reached_count(ema)}
             if straight:
                 steps = [r.get("steps_to_straight") for r in mine]
                 per[learner].update(
@@ -351,6 +402,10 @@ def main() -> int:
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                         help="override learner.precision of our recipes (default: the "
                         "config's)")
+    parser.add_argument("--eval-ema", help="comma-separated rates: also evaluate, at every "
+                        "evaluation, an exponential moving average of the actor's weights "
+                        "updated by each rate after every actor update (history key "
+                        "ema_<rate>; our recipes only; training is unchanged)")
     parser.add_argument("--stop-at-threshold", action="store_true",
                         help="stop a run at its first crossing (A1: of both thresholds); "
                         "it then reports no steps_to_held")
@@ -377,6 +432,8 @@ def main() -> int:
                "a1_config": args.a1_config, "panda_config": args.panda_config,
                "warmup": args.warmup, "utd": args.utd, "precision": args.precision,
                "policy_delay": args.policy_delay,
+               "eval_ema": [float(r) for r in args.eval_ema.split(",")] if args.eval_ema
+               else None,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
                "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
     jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
