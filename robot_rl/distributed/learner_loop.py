@@ -39,6 +39,7 @@ from robot_rl.distributed.transitions import (
     IMAGE_ARRAYS,
     BatchShape,
     check_transitions,
+    shape_mismatch,
 )
 from robot_rl.distributed.weights import ENCODER, POLICY, pack_weights, policy_spec
 from robot_rl.runs import MetricsLogger, RunDir, atomic_write_text
@@ -162,6 +163,7 @@ class Learner:
         self.lag = 0  # update steps owed
         self.dropped_updates = 0
         self.bad_transitions = 0
+        self.mismatched_batches = 0  # laid out for another config (actor refused)
         self.interventions = 0  # transitions flagged as an operator's (since this start)
         self.episodes = 0
         self.weights_version = -1
@@ -279,6 +281,11 @@ class Learner:
             self.bad_transitions += n
             self._log.warning("bad_batch", "dropped a batch from actor %s: %s", batch.actor_id,
                               problem)
+            if shape_mismatch(arrays, self.shape) is not None:  # so will be all the others
+                self.mismatched_batches += 1
+                self.server.refuse(
+                    batch.actor_id, "mismatch", f"its transitions do not fit this learner "
+                    f"({problem}): give the actor the learner's robot config")
             return
         self.sources.add(self.buffer, batch.actor_id, arrays["step"])
         self.buffer.add_batch({k: arrays[k] for k in self._stored})  # copies out of the wire
@@ -438,6 +445,7 @@ class Learner:
                 "effective_utd": self.effective_utd, "update_lag": self.lag,
                 "dropped_updates": self.dropped_updates,
                 "bad_transitions": self.bad_transitions, "episodes": self.episodes,
+                "mismatched_batches": self.mismatched_batches,
                 "interventions": self.interventions,
                 "recent_return": (float(np.mean(self.recent_returns)) if self.recent_returns
                                   else math.nan),

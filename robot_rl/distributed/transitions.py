@@ -100,11 +100,11 @@ class BatchShape:
                    frame_channels(cfg))
 
 
-def check_transitions(a: Mapping[str, np.ndarray], shape: BatchShape) -> str | None:
-    """Why the batch ``a`` cannot be stored by a learner of ``shape`` (None: it can): a
-    missing array, a shape or dtype that does not fit (images exactly uint8 of the configured
-    shapes; images to a learner without them), non-finite numbers, actions outside [-1, 1],
-    a bad flag array."""
+def shape_mismatch(a: Mapping[str, np.ndarray], shape: BatchShape) -> str | None:
+    """Why the batch ``a`` was not made for a learner of ``shape`` (None: its layout fits):
+    a missing array, a shape or dtype that does not fit (images exactly uint8 of the
+    configured shapes; images to a learner without them). Every later batch of the same
+    actor will not fit either: its robot config is not the learner's."""
     missing = [k for k in TRANSITION_ARRAYS if k not in a]
     if missing:
         return f"missing arrays {missing}"
@@ -115,16 +115,23 @@ def check_transitions(a: Mapping[str, np.ndarray], shape: BatchShape) -> str | N
         if a[key].shape != want or a[key].dtype.kind not in "biuf":
             return f"{key}: expected numbers shaped {list(want)}, got {a[key].dtype} " \
                    f"{list(a[key].shape)}"
+    return _check_images(a, n, shape)
+
+
+def check_transitions(a: Mapping[str, np.ndarray], shape: BatchShape) -> str | None:
+    """Why the batch ``a`` cannot be stored by a learner of ``shape`` (None: it can): a
+    :func:`shape_mismatch`, non-finite numbers, actions outside [-1, 1], a bad flag
+    array."""
+    problem = shape_mismatch(a, shape)
+    if problem is not None:
+        return problem
     for key in ("obs", "next_obs", "action", "reward"):
         if not np.all(np.isfinite(a[key])):
             return f"{key}: not finite"
     if np.abs(a["action"]).max(initial=0.0) > 1.0 + 1e-6:
         return "action: outside [-1, 1]"
-    problem = _check_images(a, n, shape)
-    if problem is not None:
-        return problem
     try:  # optional flags, e.g. intervention (docs/demos.md): the actors' own rule
-        check_flags(a, n)
+        check_flags(a, len(a["step"]))
     except ProtocolError as err:
         return str(err)
     return None

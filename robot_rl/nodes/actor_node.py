@@ -244,7 +244,7 @@ class ActorNode:
         status["learner"] = None if c is None else {
             "address": self.params.learner_address, "alive": c.learner_alive,
             "weights_version": c.weights_version, "sent": self.sent,
-            "pending_batches": c.pending_batches}
+            "pending_batches": c.pending_batches, "refused": c.refusal}
         status["actor_id"] = self.actor_id
         status["operator_error"] = self.last_operator_error
         status["recording"] = None if self.recorder is None else str(self.recorder.path)

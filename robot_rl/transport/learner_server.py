@@ -200,6 +200,22 @@ class LearnerServer:
             peer.status_due = True
         self._housekeeping(time.monotonic())
 
+    def refuse(self, actor: str, code: str, reason: str) -> bool:
+        """Refuses ``actor`` for good: it gets a refusal (``code`` one of
+        :data:`~robot_rl.transport.protocol.REFUSAL_CODES`, ``reason`` cut to
+        :data:`~robot_rl.transport.protocol.MAX_REASON` characters) and stops sending; its
+        peer entry is forgotten (a message it still sends makes a new one). False: no such
+        actor."""
+        if code not in proto.REFUSAL_CODES:
+            raise ValueError(f"refusal code {code!r}: expected one of "
+                             f"{sorted(proto.REFUSAL_CODES)}")
+        peer = self._peers.pop(actor, None)
+        if peer is None:
+            return False
+        self._log.warning("refused", "refusing actor %s (%s): %s", actor, code, reason)
+        self._refuse(peer.routing_id, code, reason[:proto.MAX_REASON], time.monotonic())
+        return True
+
     def peers(self) -> dict[str, bool]:
         """Known actors and whether each is alive."""
         return {actor: peer.alive for actor, peer in self._peers.items()}

@@ -34,10 +34,11 @@ STATUS = "st"
 WEIGHTS = "w"
 REFUSED = "rf"
 
-#: Why a learner refuses an actor: its key left the allow-list (``revoked``), or the actor id
-#: in the message is not the one its key is allow-listed under (``forged``).
-REFUSAL_CODES = frozenset(["revoked", "forged"])
-_MAX_REASON = 300
+#: Why a learner refuses an actor: its key left the allow-list (``revoked``), the actor id
+#: in the message is not the one its key is allow-listed under (``forged``), or its
+#: transitions are not laid out for this learner, e.g. another robot config (``mismatch``).
+REFUSAL_CODES = frozenset(["revoked", "forged", "mismatch"])
+MAX_REASON = 300  # characters of a refusal's reason
 
 _MAX_ACTOR_ID = 64
 _U63 = 2**63 - 1
@@ -221,9 +222,9 @@ def parse_refusal(msg: Message) -> Refusal:
     m = msg.meta
     refusal = Refusal(_field(m, "session", int), _field(m, "code", str),
                       _field(m, "reason", str))
-    if refusal.code not in REFUSAL_CODES or len(refusal.reason) > _MAX_REASON:
+    if refusal.code not in REFUSAL_CODES or len(refusal.reason) > MAX_REASON:
         raise ProtocolError(f"rf: code must be one of {sorted(REFUSAL_CODES)} and the reason "
-                            f"at most {_MAX_REASON} characters")
+                            f"at most {MAX_REASON} characters")
     return refusal
 
 

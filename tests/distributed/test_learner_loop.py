@@ -56,15 +56,23 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
     server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
     learner = make_learner(cfg, server, run, settings, incarnation=3)
     client = ActorClient(server.endpoint, "scripted", options=FAST)
+    other = ActorClient(server.endpoint, "other", options=FAST)
     o, a = learner.agent.obs_dim, learner.agent.act_dim
     try:
         for i in range(7):  # 70 transitions into a ring of 50
             client.send_transitions(_batch(10 * i, 10, o, a))
         bad = _batch(1000, 5, o, a)
         client.send_transitions({**bad, "action": bad["action"] * 3})  # outside [-1, 1]
-        client.send_transitions({k: v for k, v in bad.items() if k != "step"})
-        _drive(learner, client, lambda: learner.bad_transitions == 10 and learner.lag == 0,
-               "every batch and every owed update")
+        other.send_transitions({k: v for k, v in bad.items() if k != "step"})
+
+        def both() -> bool:
+            other.poll(0.0)
+            return learner.bad_transitions == 10 and learner.lag == 0 and \
+                other.refusal is not None
+        _drive(learner, client, both, "every batch, every owed update and the refusal")
+        # a bad value is dropped; a batch laid out for another config also refuses its actor
+        assert client.refusal is None and learner.mismatched_batches == 1
+        assert "missing arrays ['step']" in other.refusal and "(mismatch)" in other.refusal
         assert learner.received == 70 and len(learner.buffer) == CAPACITY
         assert learner.update_steps == 70 - WARMUP  # one update step per transition
         assert learner.agent.updates == UTD * (70 - WARMUP)  # of utd critic updates each
@@ -100,6 +108,7 @@ def test_learner_counts_updates_tags_sources_and_checkpoints(tmp_path: Path,
         assert rows and all(np.isfinite(r["critic_loss"]) for r in rows if "critic_loss" in r)
     finally:
         client.close()
+        other.close()
         server.close()
 
     with LearnerServer("tcp://127.0.0.1:0", options=FAST) as server2:

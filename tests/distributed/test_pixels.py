@@ -75,6 +75,7 @@ def test_pixel_learner_stores_frames_drops_bad_image_batches_and_checkpoints(
     server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
     learner = make_learner(pixel_cfg, server, run, SETTINGS)
     client = ActorClient(server.endpoint, "scripted", options=FAST)
+    forger = ActorClient(server.endpoint, "forger", options=FAST)
     shape = learner.shape
     assert shape.pixels == (K * F, 16, 16) and shape.frame_channels == F
     assert isinstance(learner.buffer, PixelReplayBuffer) and learner.agent.encoder is not None
@@ -89,10 +90,15 @@ def test_pixel_learner_stores_frames_drops_bad_image_batches_and_checkpoints(
                   {**bad, "pixels": bad["pixels"][:, :, :8]},  # another size
                   {k: v for k, v in bad.items() if k != "next_frame"},
                   {k: v for k, v in bad.items() if k not in ("pixels", "next_frame")}]
-        for arrays in forged:
-            client.send_transitions(arrays)
-        _drive(learner, client, lambda: learner.accepted == 30 + 4 * len(forged)
-               and learner.lag == 0, "every batch and every owed update")
+        for arrays in forged:  # from another actor: its first batch gets it refused
+            forger.send_transitions(arrays)
+
+        def every_batch() -> bool:
+            forger.poll(0.0)  # sends all its batches at once, when first synced
+            return learner.accepted == 30 + 4 * len(forged) and learner.lag == 0
+        _drive(learner, client, every_batch, "every batch and every owed update")
+        assert forger.refusal is not None and "(mismatch)" in forger.refusal
+        assert client.refusal is None and learner.mismatched_batches == len(forged)
         assert learner.received == 30 and learner.bad_transitions == 4 * len(forged)
         assert learner.update_steps == 30 - 8 and np.isfinite(learner.last_info["critic_loss"])
         buffer = learner.buffer
@@ -120,6 +126,7 @@ def test_pixel_learner_stores_frames_drops_bad_image_batches_and_checkpoints(
         assert folder is not None
     finally:
         client.close()
+        forger.close()
         server.close()
 
     with LearnerServer("tcp://127.0.0.1:0", options=FAST) as server2:

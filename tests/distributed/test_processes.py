@@ -28,6 +28,7 @@ import pytest
 from robot_rl.cli import main
 from robot_rl.distributed.sources import read_sources
 from robot_rl.runs import RunDir, read_metrics
+from tests.conftest import write_config
 
 from .conftest import wait_for
 
@@ -212,6 +213,40 @@ def test_refused_actor_processes_exit_3_and_say_why(tmp_path: Path, tiny_path: P
     assert ("actor a9: refused by the learner: the learner did not accept this actor's key "
             "'a9' (not in its allow-list; ZAP status 400)") in err9
     assert _last_json(tmp_path / "a0.out")["transport"]["acked_batches"] > 0
+
+
+
+def test_actor_with_another_robot_config_is_refused_and_exits_3(tmp_path: Path,
+                                                                 tiny_path: Path) -> None:
+    """An actor whose config gives other observation sizes is told so by the learner (it
+    does not exit 0 as if the learner had its data), and the learner stores none of it."""
+    from robot_rl.config import load_config
+    from robot_rl.distributed import LearnerSettings, make_learner
+    from robot_rl.transport import LearnerServer
+
+
+    other = write_config(tmp_path, tiny_path, {"observation": {
+        "signals": ["joint_position", "joint_velocity"]}}, name="other.yaml")
+    cfg = load_config(str(tiny_path))
+    with LearnerServer("tcp://127.0.0.1:0") as server:
+        learner = make_learner(cfg, server, None, LearnerSettings(tensorboard=False,
+                                                                  progress=False))
+        actor = _cli(tmp_path, "other", "actor", str(other), "--learner", server.endpoint,
+                     "--id", "other", "--rate-hz", "50", "--batch", "4")
+        try:
+            wait_for(lambda: learner.step(0.02) is None and actor.poll() is not None, 60,
+                     "the mismatched actor to exit")
+        finally:
+            if actor.poll() is None:
+                actor.kill()
+            actor.wait(10)
+    assert actor.returncode == 3
+    err = (tmp_path / "other.log").read_text()
+    assert "actor other: refused by the learner: its transitions do not fit this learner " \
+           "(obs: expected numbers shaped" in err and "(mismatch)" in err, err[-2000:]
+    assert _last_json(tmp_path / "other.out")["committed"] is False
+    assert learner.received == 0 and learner.bad_transitions > 0
+    assert learner.mismatched_batches >= 1
 
 
 # ------------------------------------------------------------------ 10,000 hostile frames

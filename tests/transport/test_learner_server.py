@@ -180,6 +180,25 @@ def _pump_until(server: LearnerServer, clients: list, cond: Callable[[], bool],
     return False
 
 
+def test_refuse_tells_only_that_actor_why_and_cuts_a_long_reason(server: LearnerServer) -> None:
+    wrong, right = ActorClient(server.endpoint, "wrong"), ActorClient(server.endpoint, "right")
+    try:
+        assert _pump_until(server, [wrong, right],
+                           lambda: wrong.learner_alive and right.learner_alive)
+        with pytest.raises(ValueError, match="refusal code 'nope'"):
+            server.refuse("wrong", "nope", "why")
+        assert not server.refuse("nobody", "mismatch", "why")
+        assert server.refuse("wrong", "mismatch", "x" * 1000)
+        assert _pump_until(server, [wrong, right], lambda: wrong.refusal is not None)
+        assert wrong.refusal == "x" * proto.MAX_REASON + " (mismatch)"
+        assert not wrong.learner_alive
+        assert right.refusal is None and right.learner_alive
+        assert server.metrics["refusals_sent"] == 1 and "wrong" not in server.peers()
+    finally:
+        wrong.close()
+        right.close()
+
+
 class FrozenClock:
     """Stands in for the ``time`` module of the server: time moves only when told to."""
 
