@@ -38,6 +38,7 @@ the action never reached the robot (the ROS actor drops it; a Gymnasium env must
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -51,6 +52,12 @@ from robot_rl.spaces import ActionMapper, FrameStack, Observation, ObservationBu
 
 if TYPE_CHECKING:
     from robot_rl.aprl.actor_side import AprlGate, GateInfo
+
+logger = logging.getLogger(__name__)
+
+QUICK_FALL_S = 0.5  # a legged robot's episode ending in a fall (or the walk task's tilt)
+# this soon after its start is a "quick fall" ...
+QUICK_FALLS_WARN = 10  # ... and this many in a row say the robot starts fallen or unstable
 
 Reward = Callable[[RobotState, np.ndarray, "np.ndarray | None", float],
                   tuple[float, bool, dict[str, float]]]
@@ -177,6 +184,8 @@ class ControlStep:
         self.episode_steps = 0
         self.episode_return = 0.0
         self.transitions = 0  # completed transitions (numbers them)
+        self.quick_falls = 0  # episodes in a row that fell within QUICK_FALL_S
+        self._quick_steps = max(1, round(QUICK_FALL_S * cfg.robot.control_hz))
         self._start_yaw: float | None = None
         self._pending: _Pending | None = None
         images = cfg.observation.images
@@ -211,6 +220,21 @@ class ControlStep:
         self._start_yaw = None
         self._pending = None
         self._stacked = None  # the next state observed restarts the frame stack
+
+    def _count_quick_falls(self, quick: bool) -> None:
+        """Warns (at QUICK_FALLS_WARN episodes in a row, then at 2x, 4x, ... as many) when
+        episodes keep ending in a fall right after their start: learning from them is
+        wasted, and the cause is the start pose, not the policy."""
+        self.quick_falls = n = self.quick_falls + 1 if quick else 0
+        times, rest = divmod(n, QUICK_FALLS_WARN)
+        if rest == 0 and times > 0 and times & (times - 1) == 0:
+            logger.warning(
+                "robot-rl: %d episodes in a row fell within %d steps of their start: the robot "
+                "starts fallen or unstable. In simulation check robot.base_position (height) "
+                "and robot.base_orientation in %s; sim.fall_tilt_deg (%g) and sim.fall_height "
+                "(%g m) decide what counts as a fall", n, self._quick_steps,
+                self.cfg.source or "the robot config", self.cfg.sim.fall_tilt_deg,
+                self.cfg.sim.fall_height)
 
     def _judged(self, state: RobotState, terminated: bool, info: dict[str, float]
                 ) -> tuple[float, bool, dict[str, float]]:
@@ -349,6 +373,8 @@ class ControlStep:
         self.transitions += 1
         end = ("terminated" if terminated else "time_limit" if time_up
                else "task_switch" if switching else None)
+        if end is not None and self.cfg.robot.kind == "legged":
+            self._count_quick_falls(terminated and self.episode_steps <= self._quick_steps)
         gate = None
         if self.gate is not None and not held:  # a fall is not scored; it may shrink L
             gate = self.gate.end_step(next_obs, fell=terminated)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from robot_rl.config import load_config
-from robot_rl.control import ControlStep, fallen
+from robot_rl.control import QUICK_FALLS_WARN, ControlStep, fallen
 from robot_rl.envs import RobotEnv
 from robot_rl.nodes.actor_core import ActorCore, Transition
 from robot_rl.nodes.policy import Policy
@@ -189,3 +189,43 @@ def test_delta_actions_refuse_aprl(tmp_path: Path, a1_path: Path) -> None:
                                                          "aprl": {"active": True}})))
     with pytest.raises(ConfigError, match="robot.action_mode"):
         load_config(str(write_config(tmp_path, a1_path, {"robot": {"action_mode": "rel"}})))
+
+
+def test_episodes_that_keep_falling_at_once_warn_about_the_start_pose(
+        tmp_path: Path, a1_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An A1 spawned upside down (a Z-up URDF turned over; the IMU reads relative to the
+    spawn, so only the fall height tells) falls in every episode at once: after 10 such
+    episodes in a row the control step says to check the start pose."""
+    upside_down = write_config(tmp_path, a1_path, {"robot": {"base_orientation": [np.pi, 0, 0]}},
+                               name="upside_down.yaml")
+    env = RobotEnv(load_config(str(upside_down)), seed=0)
+    lengths = []
+    try:
+        for episode in range(QUICK_FALLS_WARN):
+            assert "starts fallen or unstable" not in caplog.text  # not before the 10th
+            env.reset(seed=episode)
+            steps, over = 0, False
+            while not over:
+                _, _, terminated, truncated, _ = env.step(np.zeros(12, np.float32))
+                steps, over = steps + 1, terminated or truncated
+            lengths.append(steps)
+    finally:
+        env.close()
+    assert max(lengths) <= 10, lengths
+    assert env.control.quick_falls == QUICK_FALLS_WARN
+    assert f"{QUICK_FALLS_WARN} episodes in a row fell within 10 steps of their start" in \
+        caplog.text and "upside_down.yaml" in caplog.text and "robot.base_position" in caplog.text
+
+
+def test_an_episode_that_stands_resets_the_quick_fall_count(a1_path: Path) -> None:
+    env = RobotEnv(load_config(str(a1_path)), seed=0)
+    try:
+        env.control.quick_falls = QUICK_FALLS_WARN - 1
+        env.reset(seed=0)
+        over = False
+        while not over:  # the nominal pose stands the whole time limit
+            _, _, terminated, truncated, _ = env.step(np.zeros(12, np.float32))
+            over = terminated or truncated
+        assert truncated and env.control.quick_falls == 0
+    finally:
+        env.close()

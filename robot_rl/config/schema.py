@@ -746,6 +746,7 @@ class RobotConfig:
         if self.task.reach.hindsight and "target_delta" not in self.observation.signals:
             fail("task.reach.hindsight", "expected 0 without target_delta in "
                  "observation.signals (the policy must see the target to relabel it)")
+        self._check_spawn(fail)
         if self.sim.gravity_compensation and not self.robot.fixed_base:
             fail("sim.gravity_compensation", "expected false for a robot without "
                  "robot.fixed_base: true (it models an arm's own joint controller)")
@@ -782,6 +783,17 @@ class RobotConfig:
             self.task_graph_settings()
         except ConfigError as err:
             fail(err.key, err.expected)
+
+    def _check_spawn(self, fail: Fail) -> None:
+        """A legged robot must not spawn already fallen by height (every episode would end
+        at its first step). Its tilt is not checked here: ``base_orientation`` also stands a
+        Y-up URDF upright, and the IMU reads relative to it."""
+        if self.robot.kind != "legged" or self.robot.fixed_base:
+            return
+        height = self.robot.base_position[2]
+        if height < self.sim.fall_height:
+            fail("robot.base_position", f"expected a spawn height z above sim.fall_height "
+                 f"({self.sim.fall_height:g} m), got {height:g} m (the robot would start fallen)")
 
     def _check_images(self, fail: Fail) -> None:
         """``observation.images``: configured cameras of one frame size, and nothing that
