@@ -20,7 +20,8 @@ threshold), and the metric at the last evaluation. ``--stop-at-threshold`` stops
 its first crossing (A1: of both thresholds) instead; it then has no ``steps_to_held``.
 Our recipes use their documented defaults (docs/learner.md) with the robot config's
 (``--a1-config``, ``--panda-config``) hidden widths, batch size, warm-up and initial
-temperature; Stable-Baselines3 SAC uses its default settings. SAC at UTD 1 is cheap per
+temperature, and the config's own recipe also its ``policy_delay`` and ``actor_ema``;
+Stable-Baselines3 SAC uses its default settings. SAC at UTD 1 is cheap per
 step, so ``--sb3-budget`` can give it the 5x budget the target needs while the recipes
 keep ``--budget``.
 
@@ -197,6 +198,8 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         from robot_rl.train import Trainer
 
         base = cfg.learner
+        own = learner == base.recipe  # the config's own recipe keeps its tuned settings
+        ema = args.get("actor_ema")
         cfg.learner = LearnerConfig(
             recipe=learner, hidden=args["hidden"] or base.hidden,  # type: ignore[arg-type]
             batch_size=base.batch_size, init_temperature=base.init_temperature,
@@ -205,7 +208,9 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
             buffer_size=max(budget, base.batch_size),
             utd=args.get("utd"),  # None: the recipe's own
             precision=args.get("precision") or base.precision,
-            policy_delay=args.get("policy_delay"))  # None: the recipe's own
+            # None: the config's where it is the config's recipe, else the recipe's own
+            policy_delay=args.get("policy_delay") or (base.policy_delay if own else None),
+            actor_ema=ema if ema is not None else (base.actor_ema if own else 0.0))
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
@@ -399,6 +404,9 @@ def main() -> int:
     parser.add_argument("--policy-delay", type=int,
                         help="override learner.policy_delay of our recipes: critic updates per "
                         "actor update (default: each recipe's)")
+    parser.add_argument("--actor-ema", type=float,
+                        help="override learner.actor_ema of our recipes (default: the config's "
+                        "for its own recipe, 0 for the others)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                         help="override learner.precision of our recipes (default: the "
                         "config's)")
@@ -431,7 +439,7 @@ def main() -> int:
                "panda_episodes": args.panda_episodes, "a1_episodes": args.a1_episodes,
                "a1_config": args.a1_config, "panda_config": args.panda_config,
                "warmup": args.warmup, "utd": args.utd, "precision": args.precision,
-               "policy_delay": args.policy_delay,
+               "policy_delay": args.policy_delay, "actor_ema": args.actor_ema,
                "eval_ema": [float(r) for r in args.eval_ema.split(",")] if args.eval_ema
                else None,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,

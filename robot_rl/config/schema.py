@@ -397,6 +397,10 @@ class LearnerConfig:
     renorm_warmup: int = 100_000  # critic updates of plain batch norm before renorm r/d
     renorm_rmax: float = 3.0  # batch renorm clip of r (Ioffe 2017)
     renorm_dmax: float = 5.0  # batch renorm clip of d
+    # averaged actor: after every actor update an average of the actor's weights moves toward
+    # them by this rate (Polyak averaging); deterministic actions (evaluation, the final
+    # summary, robot-rl eval) come from the average, exploration from the actor itself. 0: off
+    actor_ema: float = 0.0
     init_temperature: float = 0.1  # initial entropy temperature alpha
     target_entropy: float | None = None  # None: -|A|/2
     warmup_steps: int = 1000  # uniformly random actions before learning starts
@@ -501,6 +505,9 @@ class LearnerConfig:
         for key in ("hidden", "critic_hidden"):
             if any(h > MAX_WIDTH for h in getattr(self, key) or ()):
                 fail(key, f"expected widths of at most {MAX_WIDTH}")
+        if not 0.0 <= self.actor_ema <= 1.0:
+            fail("actor_ema", f"expected a rate in [0, 1] (0: no averaged actor), got "
+                 f"{self.actor_ema}")
         if self.policy_delay is not None and self.policy_delay < 1:
             fail("policy_delay", "expected a count >= 1 (or null: utd)")
         if not 0 < self.bn_momentum < 1:

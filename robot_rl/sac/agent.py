@@ -28,6 +28,7 @@ CPU, and :meth:`SAC.policy_arrays` gives CPU arrays for the actors.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -93,6 +94,9 @@ class SAC:
         if self.weight_norm:  # on the sphere from the start, then after every step
             self.critic.normalize_hidden_()
             self.actor.normalize_hidden_()
+        # learner.actor_ema: the averaged actor deterministic actions come from; a copy of
+        # the actor at its first update (so a warm start or BC before it is averaged from)
+        self.actor_avg: TanhGaussianActor | None = None
         self.critic_target: CriticEnsemble | None = None
         if cfg.target_network:
             self.critic_target = self._make_critic().to(self.device)
@@ -169,7 +173,8 @@ class SAC:
             deterministic: bool = False) -> np.ndarray:
         """An action in [-1, 1] for one observation (or a batch), float32 numpy on the CPU
         whatever the learner's device (in float32: acting never autocasts). With images
-        ``obs`` is ``{"state", "pixels"}`` (frames not augmented)."""
+        ``obs`` is ``{"state", "pixels"}`` (frames not augmented). ``deterministic`` actions
+        come from the averaged actor where ``learner.actor_ema`` keeps one."""
         if isinstance(obs, dict):
             o = torch.as_tensor(obs["state"], dtype=torch.float32, device=self.device)
             pixels = torch.as_tensor(obs["pixels"])
@@ -181,7 +186,10 @@ class SAC:
             o = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
             single = o.dim() == 1
             o = o.unsqueeze(0) if single else o
-        a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
+        if deterministic:
+            a = (self.actor_avg if self.actor_avg is not None else self.actor).deterministic(o)
+        else:
+            a = self.actor.sample(o)[0]
         out = a.cpu().numpy()
         return out[0] if single else out
 
@@ -322,6 +330,7 @@ class SAC:
                 self.actor.normalize_hidden_()
         finally:
             self.critic.requires_grad_(True)
+        self._average_actor()
         log_prob = info.pop("_log_prob")
         loss, temp_info = self.temperature_loss(log_prob)  # type: ignore[arg-type]
         self.alpha_opt.zero_grad(set_to_none=True)
@@ -329,6 +338,19 @@ class SAC:
         self.alpha_opt.step()
         self.actor_updates += 1
         return {**info, **temp_info}
+
+    @torch.no_grad()
+    def _average_actor(self) -> None:
+        """learner.actor_ema: the averaged actor moves toward the actor (a copy of it at the
+        first update)."""
+        rate = self.cfg.actor_ema
+        if not rate:
+            return
+        if self.actor_avg is None:
+            self.actor_avg = copy.deepcopy(self.actor).requires_grad_(False)
+            return
+        torch._foreach_lerp_(list(self.actor_avg.parameters()), list(self.actor.parameters()),
+                             rate)
 
     @torch.no_grad()
     def _polyak(self) -> None:
@@ -353,12 +375,18 @@ class SAC:
             state["critic_target"] = self.critic_target.state_dict()
         if self.encoder is not None:
             state["encoder"] = self.encoder.state_dict()
+        if self.actor_avg is not None:
+            state["actor_avg"] = self.actor_avg.state_dict()
         if self.device.type == "cuda":  # acting and dropout draw on the GPU's generator
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.actor.load_state_dict(state["actor"])
+        self.actor_avg = None  # a checkpoint without one (or actor_ema off): from the next update
+        if self.cfg.actor_ema and "actor_avg" in state:
+            self.actor_avg = copy.deepcopy(self.actor).requires_grad_(False)
+            self.actor_avg.load_state_dict(state["actor_avg"])
         self.critic.load_state_dict(state["critic"])
         if self.critic_target is not None:
             self.critic_target.load_state_dict(state["critic_target"])

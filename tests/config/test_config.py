@@ -38,6 +38,7 @@ MISTAKES = [
      "expected a list of numbers, one per joint"),
     ({"robot": {"foot_links": []}}, "observation.signals[7]", "needs robot.foot_links"),
     ({"sim": {"fall_height": -0.1}}, "sim.fall_height", "height >= 0"),
+    ({"learner": {"actor_ema": 2}}, "learner.actor_ema", "expected a rate in [0, 1]"),
     ({"robot": {"base_position": [0, 0, 0.05]}}, "robot.base_position",
      "expected a spawn height z above sim.fall_height (0.12 m), got 0.05 m"),
     ({"observation": {"signals": ["joint_position", "laser"]}}, "observation.signals[1]",

@@ -63,6 +63,27 @@ def test_sample_efficiency_run_summary_and_plot(tmp_path: Path) -> None:
     assert failed["error"].startswith("KeyError")
 
 
+
+def test_sample_efficiency_evaluates_averaged_actors_beside_the_actor() -> None:
+    import sample_efficiency as se
+
+    options = {"budget": 40, "eval_every": 20, "threads": 1, "panda_episodes": 1,
+               "warmup": 20, "hidden": [8], "stop_at_threshold": False, "eval_ema": [0.5, 1.0],
+               "panda_config": str(ROOT / "robot_configs" / "panda.yaml")}
+    run = se.run_one("panda", "sac", 0, options)
+    assert "error" not in run, run
+    for point in run["history"]:
+        assert set(point["ema_0.5"]) == {"metric"} and set(point["ema_1"]) == {"metric"}
+        # rate 1 copies the actor after each update: the actor's own evaluation
+        assert point["ema_1"]["metric"] == point["metric"]
+    held = [{"step": s, "metric": 0.1, "ema_0.5": {"metric": m}}
+            for s, m in ((20, 0.05), (40, 0.01), (60, 0.01), (80, 0.015))]
+    assert se.ema_held("panda", held, "0.5") == 40  # three evaluations within 2 cm from 40
+    results = se.summarize([{**run, "history": held}], ["panda"], ["sac"], budget=80)
+    assert results["panda"]["learners"]["sac"]["ema"]["0.5"] == {
+        "steps_to_held": [40], "median_steps_to_held": 40, "held": "1/1"}
+
+
 def test_sample_efficiency_straight_line_threshold() -> None:
     """A1 has a second threshold on straight-line velocity: a circling run reaches the
     heading one only, and the summary ranks recipes on each separately."""

@@ -135,3 +135,35 @@ def test_same_seed_same_learning() -> None:
         buf = _filled_buffer(seed=4)
         infos.append([agent.update(buf.sample(8, 2)) for _ in range(3)])
     assert infos[0] == infos[1]
+
+
+def test_actor_ema_averages_the_actor_and_gives_the_deterministic_actions() -> None:
+    buf = _filled_buffer()
+    obs = np.linspace(-1, 1, 5, dtype=np.float32)
+    plain = SAC(5, 2, LearnerConfig(hidden=[16], batch_size=8, utd=1))
+    plain.update(buf.sample(8, 1))
+    assert plain.actor_avg is None and "actor_avg" not in plain.state_dict()
+
+    cfg = LearnerConfig(hidden=[16], batch_size=8, utd=1, actor_ema=0.25)
+    agent = SAC(5, 2, cfg, seed=3)
+    agent.update(buf.sample(8, 1))  # the first actor update: the average starts as a copy
+    assert agent.actor_avg is not None
+    for avg, live in zip(agent.actor_avg.parameters(), agent.actor.parameters()):
+        assert torch.equal(avg, live) and not avg.requires_grad
+    before = [p.clone() for p in agent.actor_avg.parameters()]
+    agent.update(buf.sample(8, 1))
+    for avg, old, live in zip(agent.actor_avg.parameters(), before, agent.actor.parameters()):
+        torch.testing.assert_close(avg, 0.75 * old + 0.25 * live)
+    with torch.no_grad():
+        want = torch.tanh(agent.actor_avg(torch.as_tensor(obs)[None])[0])[0].numpy()
+        online = agent.actor.deterministic(torch.as_tensor(obs)[None])[0].numpy()
+    np.testing.assert_allclose(agent.act(obs, deterministic=True), want, atol=1e-6)
+    assert not np.allclose(want, online, atol=1e-5)  # the average is not the actor itself
+
+    resumed = SAC(5, 2, cfg, seed=99)
+    resumed.load_state_dict(agent.state_dict())
+    np.testing.assert_array_equal(resumed.act(obs, deterministic=True),
+                                  agent.act(obs, deterministic=True))
+    resumed.load_state_dict(plain.state_dict())  # a checkpoint from before: starts afresh
+    assert resumed.actor_avg is None
+
