@@ -226,3 +226,61 @@ def test_a_realistic_pixel_batch_fits_the_wire_limits() -> None:
     size = sum(len(f) for f in frames)
     assert 2_700_000 < size < 2_800_000
     assert size * 20 < WireLimits().max_message_bytes  # room for 20 times that batch
+
+
+def test_learner_and_actor_processes_carry_camera_frames(tmp_path: Path,
+                                                        pixel_cfg: RobotConfig) -> None:
+    """`robot-rl learner` and `robot-rl actor` as real processes with a camera configured:
+    the actor's frames reach the learner's replay as uint8 stacks, the learner trains on
+    them and its weights (with the encoder) come back, and the actor acts on them."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    config, run = str(pixel_cfg.source), tmp_path / "run"
+    steps = 48
+
+    def start(name: str, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "robot_rl.cli", *args], cwd=root,
+                                env=env, stdout=open(tmp_path / f"{name}.out", "w"),
+                                stderr=open(tmp_path / f"{name}.log", "w"))
+
+    learner = start("learner", "learner", config, "--bind", "tcp://127.0.0.1:0", "--run-dir",
+                    str(run), "--publish-every", "2", "--no-progress", "--no-tensorboard")
+    actor: subprocess.Popen | None = None
+    try:
+        wait_for(lambda: (run / "endpoint").is_file(), 60, "the learner to bind",
+                 lambda: learner.poll() is None, every_s=0.1)
+        endpoint = (run / "endpoint").read_text().strip()
+        actor = start("actor", "actor", config, "--learner", endpoint, "--id", "cam",
+                      "--max-steps", str(steps), "--rate-hz", "20", "--batch", "4")
+        wait_for(lambda: actor.poll() is not None, 90, "the actor to finish",
+                 lambda: learner.poll() is None, every_s=0.1)
+        learner.send_signal(signal.SIGTERM)
+        assert learner.wait(30) == 0, (tmp_path / "learner.log").read_text()[-2000:]
+    finally:
+        for proc in (learner, actor):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    assert actor.returncode == 0, (tmp_path / "actor.log").read_text()[-2000:]
+    report = json.loads((tmp_path / "actor.out").read_text().strip().splitlines()[-1])
+    assert report["committed"] and report["steps"] == steps
+    assert report["transport"]["weights_received"] >= 1 and report["policy_steps"] > 0
+    checkpoint = RunDir(run).latest_checkpoint()
+    assert checkpoint is not None
+    state = json.loads((checkpoint / "learner.json").read_text())
+    assert state["received"] == steps and state["bad_transitions"] == 0
+    assert state["update_steps"] > 0
+    with np.load(checkpoint / "buffer.npz") as data:
+        pixels, frames = data["pixels"], data["next_frame"]
+    assert pixels.dtype == np.uint8 and pixels.shape[1:] == (K * F, 16, 16)
+    assert frames.dtype == np.uint8 and frames.shape[1:] == (F, 16, 16)
+    assert pixels[:steps].std() > 0  # rendered frames, not zeros
+    np.testing.assert_array_equal(np.sort(read_sources(checkpoint / "sources.npz")["cam"]),
+                                  np.arange(steps))
