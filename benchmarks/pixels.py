@@ -31,8 +31,9 @@ episodes for every arm): ``success_rate`` is the share whose last step meets
 distance at the end (m).
 
     python benchmarks/pixels.py --json                                  # the settings
-    python benchmarks/pixels.py --size 32 --budget 3000 --eval-every 500 --seeds 1 \\
-        --warmup 300 --json --plot pixels.png                           # what a CPU allows
+    python benchmarks/pixels.py --size 32 --budget 1500 --eval-every 500 --seeds 2 \\
+        --batch-size 128 --warmup 300 --json --plot pixels.png          # what a CPU allows
+                                            # (docs/results/pixels_32_stack3_1500.md)
 
 Prints one JSON object keyed by arm (``scratch``, ``demos``, ``demos_interventions``,
 ``learned_reward``), each with ``success_rate`` (at the last evaluation, mean over seeds),
