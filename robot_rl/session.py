@@ -13,13 +13,18 @@ from typing import Any, Literal
 
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.demos.experts import make_expert
-from robot_rl.demos.interventions import InterventionTrainer, ScriptedPerson, with_demo_buffer
+from robot_rl.demos.interventions import (
+    InterventionRule,
+    InterventionTrainer,
+    ScriptedPerson,
+    with_demo_buffer,
+)
 from robot_rl.envs import RobotEnv
 from robot_rl.envs.task_env import TaskEnv
 from robot_rl.errors import ConfigError
 from robot_rl.evaluate import EvalResult, evaluate, nominal_policy
 from robot_rl.runs import RunDir, plot_aprl, plot_learning_curve, plot_task_timeline
-from robot_rl.sac import SAC, ReplayBuffer, make_replay
+from robot_rl.sac import SAC, ReplayBuffer, make_pixel_replay, make_replay
 from robot_rl.sac.device import resolve_learner, restore_agent
 from robot_rl.sac.multitask import MultiTaskReplayBuffer
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
@@ -82,17 +87,20 @@ def pixel_learner(cfg: RobotConfig, obs_dim: int, act_dim: int,
                   seed: int) -> tuple[SAC, PixelReplayBuffer]:
     """SAC with the image encoder and the replay of uint8 frames for ``cfg``'s
     ``observation.images`` (DrQ; docs/learner.md "Learning from pixels"): what the embedded
-    trainer and the distributed learner both train with.
+    trainer and the distributed learner both train with. With ``learner.prior_data`` (frames
+    included: demonstrations recorded with images) the replay is an RLPD mix.
 
     Raises:
-        ConfigError: the replay would not fit in memory (:func:`check_replay_memory`).
+        ConfigError: the replay would not fit in memory (:func:`check_replay_memory`), or
+            the prior data is missing, malformed or of other frames.
     """
     shape, frame = pixels_shape(cfg), frame_channels(cfg)
     assert shape is not None, "pixel_learner needs observation.images"
     agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed, pixels_shape=shape)
     check_replay_memory(cfg, PixelReplayBuffer.transition_bytes(obs_dim, act_dim, shape, frame))
-    buffer = PixelReplayBuffer(obs_dim, act_dim, shape, frame, cfg.learner.buffer_size,
-                               seed=seed)
+    # learner.prior_data (RLPD) with frames, resolved next to the config
+    config_dir = Path(cfg.source).parent if cfg.source else None
+    buffer = make_pixel_replay(cfg.learner, obs_dim, act_dim, shape, frame, seed, config_dir)
     return agent, buffer
 
 
@@ -288,8 +296,10 @@ def train_session(config: str | None, steps: int | None, seed: int, out: str,
 
 
 def intervention_trainer(cfg: RobotConfig, env: Any, agent: Any, buffer: ReplayBuffer,
-                         seed: int, run: RunDir | None, progress: bool) -> Trainer:
-    """The embedded trainer with the task's scripted expert intervening (HIL-SERL style).
+                         seed: int, run: RunDir | None, progress: bool,
+                         rule: InterventionRule | None = None) -> Trainer:
+    """The embedded trainer with the task's scripted expert intervening (HIL-SERL style),
+    by ``rule`` (default: :meth:`InterventionRule.for_task` of the config's task).
 
     Raises:
         ConfigError: with a task graph or APRL, or for a task without a scripted expert.
@@ -297,8 +307,9 @@ def intervention_trainer(cfg: RobotConfig, env: Any, agent: Any, buffer: ReplayB
     if not isinstance(env, RobotEnv) or isinstance(env, TaskEnv):
         raise ConfigError(cfg.source, "--interventions", "expected neither task_graph.enabled "
                           "nor aprl.active with it (interventions drive the plain task)")
+    person = ScriptedPerson(make_expert(cfg), rule or InterventionRule.for_task(cfg.task.kind))
     return InterventionTrainer(env, agent, with_demo_buffer(buffer, cfg.learner, seed),
-                               cfg.learner, ScriptedPerson(make_expert(cfg)), seed=seed, run=run,
+                               cfg.learner, person, seed=seed, run=run,
                                log_every=cfg.train.log_every,
                                checkpoint_every=cfg.train.checkpoint_every, progress=progress)
 

@@ -118,6 +118,9 @@ class PushExpert:
         self.scale = np.asarray(cfg.robot.action_scale, dtype=np.float64)
         self.down = pybullet.getQuaternionFromEuler([np.pi, 0.0, 0.0])  # gripper points down
 
+    def reset(self) -> None:
+        """A new episode: nothing to forget (the expert keeps no state between calls)."""
+
     def act(self, env: RobotEnv) -> np.ndarray:
         """The normalized action (float32, in [-1, 1]) that moves the gripper one step along
         the push, for ``env``'s current state (``env.robot`` must be a PyBullet robot)."""

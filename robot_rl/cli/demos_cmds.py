@@ -20,6 +20,12 @@ def cmd_demos_record(args: argparse.Namespace) -> int:
     from robot_rl.demos.teleop import TeleopSettings
 
     cfg = load_config(args.config)
+    if args.mcap and cfg.observation.images:
+        from robot_rl.errors import ConfigError
+
+        raise ConfigError("<command line>", "--mcap", "expected no --mcap with "
+                          "observation.images (the MCAP demo recording holds state vectors "
+                          "only; the .npz of --out holds the frames)")
     counts: dict[str, int] = {}
     log: DemoLog
     if args.source == "scripted":

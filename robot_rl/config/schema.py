@@ -804,7 +804,7 @@ class RobotConfig:
 
     def _check_images(self, fail: Fail) -> None:
         """``observation.images``: configured cameras of one frame size, and nothing that
-        the pixel learner does not support yet (task graphs, APRL, prior data, hindsight)."""
+        the pixel learner does not support yet (task graphs, APRL, hindsight)."""
         if not self.observation.images:
             return
         cameras = {cam.name: cam for cam in self.cameras}
@@ -820,7 +820,6 @@ class RobotConfig:
                         and bool(self.task_graph.enabled), "false"),
                        ("aprl.active", self.aprl is not None and bool(self.aprl.active),
                         "false"),
-                       ("learner.prior_data", self.learner.prior_data is not None, "null"),
                        ("task.reach.hindsight", bool(self.task.reach.hindsight), "0"))
         for key, used, wanted in unsupported:
             if used:

@@ -82,8 +82,17 @@ class ReachExpert:
 
 ExpertFactory = Callable[[RobotConfig], Expert]
 
-EXPERTS: dict[str, ExpertFactory] = {"reach": ReachExpert}
-"""Task kind -> scripted expert (the push task's expert registers itself here)."""
+
+def push_expert(cfg: RobotConfig) -> Expert:
+    """The push task's expert (:class:`sim_bridge.experts.PushExpert`: PyBullet inverse
+    kinematics from the privileged block position; docs/pixels.md)."""
+    from sim_bridge.experts import PushExpert
+
+    return PushExpert(cfg)
+
+
+EXPERTS: dict[str, ExpertFactory] = {"reach": ReachExpert, "push": push_expert}
+"""Task kind -> scripted expert (another task's expert registers itself here)."""
 
 
 def register_expert(task_kind: str, factory: ExpertFactory) -> None:

@@ -3,8 +3,9 @@
 In simulation the "person" is the task's scripted expert (:mod:`robot_rl.demos.experts`).
 The rule (:class:`InterventionRule`), checked at every step after warm-up:
 
-1. the task's distance (``info[distance_key]``, the reach task's ``ee_distance``) grew by
-   more than ``min_growth`` on each of the last ``stray_steps`` policy steps, or
+1. the task's distance (``info[distance_key]``: the reach task's ``ee_distance``, the push
+   task's ``ee_block_distance``; :data:`DISTANCE_KEYS`) grew by more than ``min_growth`` on
+   each of the last ``stray_steps`` policy steps, or
 2. (when ``action_gap`` is set) the policy's action differs from the expert's by more than
    ``action_gap`` in some joint;
 
@@ -18,7 +19,7 @@ episode) and drawn in ``learning_curve.png``.
 Usage (what ``robot-rl train CONFIG --interventions scripted`` does)::
 
     buffer = with_demo_buffer(buffer, cfg.learner, seed)
-    person = ScriptedPerson(make_expert(cfg), InterventionRule())
+    person = ScriptedPerson(make_expert(cfg), InterventionRule.for_task(cfg.task.kind))
     trainer = InterventionTrainer(env, agent, buffer, cfg.learner, person, run=run)
     trainer.train(5000)
 """
@@ -32,8 +33,8 @@ import numpy as np
 
 from robot_rl.config import LearnerConfig
 from robot_rl.demos.experts import Expert
-from robot_rl.sac import ReplayBuffer
-from robot_rl.sac.prior import MixedReplayBuffer
+from robot_rl.sac import PixelReplayBuffer, ReplayBuffer
+from robot_rl.sac.prior import MixedReplayBuffer, PixelMixedReplayBuffer
 from robot_rl.train import Trainer
 
 MODES = ("scripted",)
@@ -49,6 +50,16 @@ class InterventionRule:
     action_gap: float | None = None  # x: max |policy - expert| per joint (None: rule off)
     takeover_steps: int = 20  # the person acts this many steps once engaged
     distance_key: str = "ee_distance"  # the step info's task distance
+
+    @classmethod
+    def for_task(cls, kind: str, **kwargs: Any) -> InterventionRule:
+        """The rule for a task kind: its distance is the one in :data:`DISTANCE_KEYS`."""
+        return cls(distance_key=DISTANCE_KEYS.get(kind, cls.distance_key), **kwargs)
+
+
+DISTANCE_KEYS = {"reach": "ee_distance", "push": "ee_block_distance"}
+"""Task kind -> the step info's distance whose growth means straying: reach, the gripper to
+the target; push, the gripper to the block (it must get there before it can push)."""
 
 
 class ScriptedPerson:
@@ -95,19 +106,26 @@ class ScriptedPerson:
 
 
 def with_demo_buffer(buffer: ReplayBuffer, cfg: LearnerConfig, seed: int = 0,
-                     room: int = 100_000) -> MixedReplayBuffer:
+                     room: int = 100_000) -> MixedReplayBuffer | PixelMixedReplayBuffer:
     """``buffer`` as an RLPD mix whose prior (demonstration) part has ``room`` more rows for
     interventions: the same prior data (``learner.prior_data``) if any, else none yet (the
-    mix draws ``learner.prior_fraction`` from it once it holds a transition)."""
+    mix draws ``learner.prior_fraction`` from it once it holds a transition). A replay of
+    camera frames (:class:`~robot_rl.sac.PixelReplayBuffer`) becomes a mix that keeps them."""
     obs_dim, act_dim = buffer.data["obs"].shape[1], buffer.data["action"].shape[1]
     prior = None
     fraction = cfg.prior_fraction
-    if isinstance(buffer, MixedReplayBuffer):
+    if isinstance(buffer, (MixedReplayBuffer, PixelMixedReplayBuffer)):
         n = len(buffer.prior)
         prior = {k: v[:n] for k, v in buffer.prior.data.items()}
         fraction = buffer.fraction
-    mixed = MixedReplayBuffer(obs_dim, act_dim, buffer.capacity, prior, fraction, seed=seed,
-                              prior_capacity=min(room, buffer.capacity))
+    mixed: MixedReplayBuffer | PixelMixedReplayBuffer
+    if isinstance(buffer, PixelReplayBuffer):
+        mixed = PixelMixedReplayBuffer(obs_dim, act_dim, buffer.pixels_shape,
+                                       buffer.frame_channels, buffer.capacity, prior, fraction,
+                                       seed=seed, prior_capacity=min(room, buffer.capacity))
+    else:
+        mixed = MixedReplayBuffer(obs_dim, act_dim, buffer.capacity, prior, fraction,
+                                  seed=seed, prior_capacity=min(room, buffer.capacity))
     if len(buffer):
         mixed.add_batch({k: v[:len(buffer)] for k, v in buffer.data.items()})
     return mixed
@@ -119,11 +137,13 @@ class InterventionTrainer(Trainer):
     Args:
         env, agent, cfg, **kwargs: as for :class:`~robot_rl.train.Trainer` (``env`` a
             :class:`~robot_rl.envs.RobotEnv`).
-        buffer: a :class:`MixedReplayBuffer` (:func:`with_demo_buffer`).
+        buffer: a :class:`MixedReplayBuffer` or :class:`PixelMixedReplayBuffer`
+            (:func:`with_demo_buffer`).
         person: who intervenes.
     """
 
-    def __init__(self, env: Any, agent: Any, buffer: MixedReplayBuffer, cfg: LearnerConfig,
+    def __init__(self, env: Any, agent: Any, buffer: MixedReplayBuffer | PixelMixedReplayBuffer,
+                 cfg: LearnerConfig,
                  person: ScriptedPerson, **kwargs: Any) -> None:
         super().__init__(env, agent, buffer, cfg, **kwargs)
         self.person = person

@@ -11,6 +11,10 @@ goes through the same control step and safety filter as a policy's
 - ``intervention`` (``[N]``, 0/1): the step was a person's (always 1 in demonstrations;
   training with interventions writes the flag of each transition).
 
+With ``observation.images`` the observations are ``{"state", "pixels"}`` dicts: ``obs`` and
+``next_obs`` hold the state vectors and ``pixels`` / ``next_frame`` the uint8 frames (the
+stack acted on, the new frame after the step), the prior-data format of the pixel learner.
+
 Usage::
 
     log = record_scripted(cfg, episodes=10, seed=0)
@@ -32,22 +36,27 @@ from robot_rl.demos.experts import Expert, make_expert
 from robot_rl.demos.teleop import Teleop, TeleopSettings
 from robot_rl.envs import RobotEnv
 from robot_rl.ros import msgs
-from robot_rl.spaces import Observation
+from robot_rl.spaces import Observation, frame_channels
 
 KEYS = ("obs", "action", "reward", "next_obs", "terminated", "truncated")
 
 
 @dataclass
 class DemoLog:
-    """Demonstration transitions, collected step by step."""
+    """Demonstration transitions, collected step by step.
+
+    ``frame_channels``: channels of one time step's frames (``cameras * 3``) when the
+    observations carry images (``{"state", "pixels"}`` dicts), else 0.
+    """
 
     rows: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in KEYS})
     success: list[float] = field(default_factory=list)
     intervention: list[float] = field(default_factory=list)
     episodes: int = 0
     episode_success: list[bool] = field(default_factory=list)
+    frame_channels: int = 0
 
-    def add(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray,
+    def add(self, obs: Observation, action: np.ndarray, reward: float, next_obs: Observation,
             terminated: bool, truncated: bool, success: float | None,
             intervention: bool = True) -> None:
         """Appends one transition (``success`` None: no success label known)."""
@@ -62,11 +71,25 @@ class DemoLog:
         return len(self.rows["reward"])
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The prior-data arrays (float32), with ``success`` where every step has a label."""
+        """The prior-data arrays (float32; frames uint8), with ``success`` where every step
+        has a label."""
         if not len(self):
             raise ValueError("no demonstration transitions recorded")
-        out = {k: np.asarray(np.stack([np.asarray(v, np.float64) for v in rows]), np.float32)
-               for k, rows in self.rows.items()}
+        rows = dict(self.rows)
+        images = isinstance(rows["obs"][0], dict)
+        if images:
+            f = self.frame_channels
+            if f <= 0:
+                raise ValueError("observations with images need DemoLog.frame_channels")
+            pixels = np.stack([o["pixels"] for o in rows["obs"]]).astype(np.uint8)
+            next_frame = np.stack([o["pixels"][-f:] for o in rows["next_obs"]]).astype(np.uint8)
+            rows["obs"] = [o["state"] for o in rows["obs"]]
+            rows["next_obs"] = [o["state"] for o in rows["next_obs"]]
+        out: dict[str, np.ndarray] = {
+            k: np.asarray(np.stack([np.asarray(v, np.float64) for v in values]), np.float32)
+            for k, values in rows.items()}
+        if images:
+            out["pixels"], out["next_frame"] = pixels, next_frame
         for key in ("reward", "terminated", "truncated"):
             out[key] = out[key].reshape(-1)
         if len(self.success) == len(self):
@@ -85,20 +108,14 @@ class DemoLog:
 
 
 def demo_env(cfg: RobotConfig, seed: int) -> RobotEnv:
-    """The simulated robot demos are recorded on (state observations only).
-
-    Raises:
-        ConfigError: ``observation.images`` is set (demos store state vectors; pixels in the
-            prior-data format are not supported yet).
-    """
-    cfg.refuse_images("demos record", "demonstrations are stored as state vectors")
+    """The simulated robot demos are recorded on (with ``observation.images`` its
+    observations carry the camera frames the pixel learner sees)."""
     return RobotEnv(cfg, seed=seed)
 
 
-def state_of(obs: Observation) -> np.ndarray:
-    """The state vector of an observation of :func:`demo_env`'s robot (never pixels)."""
-    assert not isinstance(obs, dict), "demo_env refuses observation.images"
-    return obs
+def demo_log(cfg: RobotConfig) -> DemoLog:
+    """An empty log for ``cfg``'s observations (frames stored where it has images)."""
+    return DemoLog(frame_channels=frame_channels(cfg))
 
 
 def success_of(info: dict[str, Any]) -> float | None:
@@ -108,13 +125,12 @@ def success_of(info: dict[str, Any]) -> float | None:
 
 def run_expert_episode(env: RobotEnv, expert: Expert, log: DemoLog, seed: int) -> bool:
     """One episode of ``expert`` in ``env`` into ``log``; True if it ended in success."""
-    obs = state_of(env.reset(seed=seed)[0])
+    obs = env.reset(seed=seed)[0]
     expert.reset()
     success = 0.0
     while True:
         action = expert.act(env)
-        step = env.step(action)
-        next_obs, reward, terminated, truncated, info = state_of(step[0]), *step[1:]
+        next_obs, reward, terminated, truncated, info = env.step(action)
         label = success_of(info)
         success = label if label is not None else success
         log.add(obs, action, float(reward), next_obs, terminated, truncated, label)
@@ -134,7 +150,7 @@ def record_scripted(cfg: RobotConfig, episodes: int, seed: int = 0,
     """
     expert = expert if expert is not None else make_expert(cfg)  # before the simulator
     env = demo_env(cfg, seed)
-    log = DemoLog()
+    log = demo_log(cfg)
     try:
         for i in range(episodes):
             run_expert_episode(env, expert, log, seed + i)
@@ -183,8 +199,8 @@ class TeleopSession:
             for flag in self.success_sub.take():
                 self.success_flag = bool(flag.data)
 
-    def step(self, obs: np.ndarray, log: DemoLog | None = None
-             ) -> tuple[np.ndarray, bool, dict[str, Any]] | None:
+    def step(self, obs: Observation, log: DemoLog | None = None
+             ) -> tuple[Observation, bool, dict[str, Any]] | None:
         """One control period: the operator's step (``(next_obs, done, info)``, logged in
         ``log``), or None when the command is stale and the robot held its measured pose."""
         self.poll()
@@ -193,8 +209,7 @@ class TeleopSession:
             self.env.hold("teleop_stale")
             self.holds += 1
             return None
-        step = self.env.step(action)
-        next_obs, reward, terminated, truncated, info = state_of(step[0]), *step[1:]
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
         label = float(self.success_flag) if self.success_sub is not None else success_of(info)
         if log is not None:
             log.add(obs, action, float(reward), next_obs, terminated, truncated, label)
@@ -211,11 +226,11 @@ def record_teleop(cfg: RobotConfig, settings: TeleopSettings, episodes: int, nod
     """
     env = demo_env(cfg, seed)
     session = TeleopSession(env, Teleop(cfg, settings), node, success_topic)
-    log = DemoLog()
+    log = demo_log(cfg)
     period = cfg.control_dt
     try:
         for i in range(episodes):
-            obs = state_of(env.reset(seed=seed + i)[0])
+            obs = env.reset(seed=seed + i)[0]
             success = False
             if progress is not None:
                 progress(f"episode {i + 1}/{episodes}: waiting for {settings.topic_name}")

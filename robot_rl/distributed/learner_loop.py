@@ -47,7 +47,7 @@ from robot_rl.sac import SAC, ReplayBuffer, make_replay
 from robot_rl.sac.device import resolve_learner, restore_agent
 from robot_rl.sac.hindsight import HindsightRelabeller
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
-from robot_rl.sac.prior import MixedReplayBuffer
+from robot_rl.sac.prior import MixedReplayBuffer, PixelMixedReplayBuffer
 from robot_rl.session import pixel_learner
 from robot_rl.spaces import ObservationBuilder
 from robot_rl.train_aprl import AprlAgent, active_settings, aprl_learner
@@ -314,19 +314,15 @@ class Learner:
 
     def _store_interventions(self, a: dict[str, np.ndarray]) -> None:
         """HIL-SERL: an operator's transitions also join the demonstration (prior) data of
-        the RLPD mix, where the learner has one (``learner.prior_data``, which
-        ``observation.images`` excludes: with images they are counted and stored in the
-        online replay like the others)."""
+        the RLPD mix, where the learner has one (``learner.prior_data``; with images their
+        frames too)."""
         flag = a.get("intervention")
         if flag is None:
             return
         rows = np.flatnonzero(flag)
         self.interventions += len(rows)
-        if isinstance(self.buffer, MixedReplayBuffer):
-            for i in rows:
-                self.buffer.add_prior(a["obs"][i], a["action"][i], float(a["reward"][i]),
-                                      a["next_obs"][i], bool(a["terminated"][i]),
-                                      bool(a["truncated"][i]))
+        if len(rows) and isinstance(self.buffer, (MixedReplayBuffer, PixelMixedReplayBuffer)):
+            self.buffer.add_prior_batch({k: a[k][rows] for k in self._stored})
 
     def _count_episodes(self, actor: str, a: dict[str, np.ndarray]) -> None:
         acc = recently_heard(self._episode, actor, _MAX_OPEN_EPISODES, lambda: [0.0, 0.0, 0.0])

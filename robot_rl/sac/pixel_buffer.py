@@ -107,7 +107,12 @@ class PixelReplayBuffer(ReplayBuffer):
     def sample(self, batch_size: int, k: int = 1) -> Batch:
         """``k`` minibatches of ``batch_size``: float32 vectors, uint8 frames ``[k, B, C, H,
         W]``."""
-        arrays = self.gather(self.sample_indices(batch_size, k))
+        return self.to_pixel_batch(self.gather(self.sample_indices(batch_size, k)))
+
+    @staticmethod
+    def to_pixel_batch(arrays: dict[str, np.ndarray]) -> Batch:
+        """Gathered arrays (:meth:`gather`'s keys) -> a :class:`Batch`: float32 vectors,
+        uint8 frames."""
         batch = to_batch(arrays)
         return batch._replace(pixels=torch.from_numpy(arrays["pixels"]),
                               next_pixels=torch.from_numpy(arrays["next_pixels"]))

@@ -344,11 +344,12 @@ CASES = [
         "cameras": [dict(FRONT, width=512, height=512)],
         "observation": {"images": ["front"], "frame_stack": 8},
         "learner": {"buffer_size": 10_000_000}}), ("learner.buffer_size", "bytes each")),
-    Case("images-demos-record", changed({"cameras": [FRONT], "task": {"reach": {
+    Case("images-demos-record-mcap", changed({"cameras": [FRONT], "task": {"reach": {
         "hindsight": 0}}, "observation": {"images": ["front"]}}, PANDA),
-         ("observation.images", "demos record"),
+         ("--mcap", "observation.images"),
          lambda folder, config: ["demos", "record", str(config), "--source", "scripted",
-                                 "--episodes", "1", "--out", str(folder / "demos.npz")]),
+                                 "--episodes", "1", "--out", str(folder / "demos.npz"),
+                                 "--mcap", str(folder / "demos.mcap")]),
     Case("images-task-graph", changed({"cameras": [FRONT], "observation": {"images": ["front"]}}),
          ("observation.images", "task_graph"), _args("--task-graph", "reset_free")),
 ]

@@ -19,6 +19,7 @@ from robot_rl.distributed.weights import ActorPolicy, unpack_weights
 from robot_rl.envs import RobotEnv
 from robot_rl.runs import RunDir
 from robot_rl.sac.pixel_buffer import PixelReplayBuffer
+from robot_rl.sac.prior import PixelMixedReplayBuffer
 from robot_rl.transport import ActorClient, LearnerServer, WireLimits, encode
 from tests.conftest import write_config
 
@@ -153,6 +154,40 @@ def test_images_to_a_learner_without_images_are_dropped(tmp_path: Path,
         _drive(learner, client, lambda: learner.accepted == 10, "both batches")
         assert learner.bad_transitions == 5 and learner.received == 5
         assert len(learner.buffer) == 5 and "pixels" not in learner.buffer.data
+    finally:
+        client.close()
+        server.close()
+
+
+def test_flagged_pixel_transitions_join_the_pixel_prior_data_with_their_frames(
+        tmp_path: Path, panda_path: Path, pixel_cfg: RobotConfig) -> None:
+    probe = make_learner(pixel_cfg, LearnerServer("tcp://127.0.0.1:0", options=FAST), None,
+                         SETTINGS)
+    shape = probe.shape
+    probe.server.close()
+    demos = PixelReplayBuffer(shape.obs_dim, shape.act_dim, shape.pixels, F, 10)
+    demos.add_batch({k: v for k, v in _batch(150, 4, shape).items() if k != "step"})
+    demos.save(tmp_path / "demos.npz")
+    cfg = load_config(str(write_config(tmp_path, panda_path, {
+        "cameras": [FRONT], "observation": {"images": ["front"], "frame_stack": K},
+        "task": {"episode_steps": 6, "reach": {"hindsight": 0}},
+        "learner": {"hidden": [16], "warmup_steps": 100, "batch_size": 8, "utd": 1,
+                    "buffer_size": 200, "prior_data": str(tmp_path / "demos.npz")}},
+        name="pixels_demos.yaml")))
+    server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
+    learner = make_learner(cfg, server, None, SETTINGS)
+    client = ActorClient(server.endpoint, "operator-robot", options=FAST)
+    assert isinstance(learner.buffer, PixelMixedReplayBuffer) and len(learner.buffer.prior) == 4
+    try:
+        flags = np.array([0, 1, 1, 0, 0, 0, 1, 0], bool)
+        client.send_transitions({**_batch(20, 8, shape), "intervention": flags})
+        _drive(learner, client, lambda: learner.accepted == 8, "the flagged batch")
+        assert learner.interventions == 3 and len(learner.buffer) == 8
+        prior = learner.buffer.prior
+        assert len(prior) == 4 + 3
+        added = prior.gather(np.arange(4, 7))
+        np.testing.assert_array_equal(added["pixels"][:, 0, 0, 0], [21, 22, 26])
+        np.testing.assert_array_equal(added["next_pixels"][:, -1, 0, 0], [22, 23, 27])
     finally:
         client.close()
         server.close()

@@ -10,7 +10,6 @@ from gymnasium.utils.env_checker import check_env
 
 from robot_rl.config import load_config
 from robot_rl.envs import RobotEnv
-from robot_rl.errors import ConfigError
 from robot_rl.session import build
 from robot_rl.spaces import FrameStack
 from robot_rl.train import Trainer
@@ -82,11 +81,18 @@ def test_env_observes_state_and_stacked_frames_of_its_cameras(pixel_config: Path
     plain.close()
 
 
-def test_demos_record_refuses_images(pixel_config: Path) -> None:
-    from robot_rl.demos.record import demo_env
+def test_demos_recorded_with_images_keep_the_stacked_frames(pixel_config: Path) -> None:
+    import dataclasses
 
-    with pytest.raises(ConfigError, match="observation.images.*demos record"):
-        demo_env(load_config(str(pixel_config)), seed=0)
+    from robot_rl.demos.record import record_scripted
+
+    cfg = load_config(str(pixel_config))
+    cfg.task = dataclasses.replace(cfg.task, episode_steps=5)
+    arrays = record_scripted(cfg, episodes=1, seed=0).arrays()
+    assert arrays["pixels"].shape == (5, 12, 24, 32) and arrays["pixels"].dtype == np.uint8
+    assert arrays["next_frame"].shape == (5, 6, 24, 32)  # two cameras' newest frames
+    np.testing.assert_array_equal(arrays["next_frame"][:-1], arrays["pixels"][1:, -6:])
+    assert arrays["obs"].ndim == 2 and arrays["obs"].dtype == np.float32  # state vectors
 
 
 def test_train_builds_a_pixel_learner_and_runs(pixel_config: Path) -> None:

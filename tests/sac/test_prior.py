@@ -7,10 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from robot_rl.config import LearnerConfig
 from robot_rl.errors import ConfigError
-from robot_rl.sac import MixedReplayBuffer, ReplayBuffer, SAC, load_transitions, make_replay
+from robot_rl.sac import (
+    SAC,
+    MixedReplayBuffer,
+    PixelMixedReplayBuffer,
+    PixelReplayBuffer,
+    ReplayBuffer,
+    load_transitions,
+    make_pixel_replay,
+    make_replay,
+)
 
 OBS, ACT = 4, 2
 
@@ -147,3 +157,85 @@ def test_session_builds_a_mixed_buffer_and_the_trainer_learns_from_it(
     trainer.train(60)
     env.close()
     assert len(buffer) == 60 and agent.updates == 60 - cfg.learner.warmup_steps
+
+
+# ------------------------------------------------------------ prior data with camera frames
+SHAPE, FRAME = (6, 8, 8), 3  # two stacked frames of one camera
+
+
+def pixel_transitions(n: int, reward: float, shade: int) -> dict[str, np.ndarray]:
+    """Transitions whose frames are all ``shade`` (to tell prior rows from online rows)."""
+    return {**transitions(n, reward), "pixels": np.full((n, *SHAPE), shade, np.uint8),
+            "next_frame": np.full((n, FRAME, 8, 8), shade, np.uint8)}
+
+
+def test_pixel_prior_rows_come_first_in_every_minibatch_with_their_frames() -> None:
+    buf = PixelMixedReplayBuffer(OBS, ACT, SHAPE, FRAME, 100, pixel_transitions(30, 1.0, 7),
+                                 fraction=0.25, seed=0)
+    buf.add_batch(pixel_transitions(50, 0.0, 200))
+    assert len(buf) == 50 and len(buf.prior) == 30
+    batch = buf.sample(8, k=3)
+    assert batch.pixels is not None and batch.next_pixels is not None
+    assert batch.pixels.dtype == torch.uint8 and batch.pixels.shape == (3, 8, *SHAPE)
+    assert bool((batch.reward[:, :2] == 1.0).all()) and bool((batch.reward[:, 2:] == 0.0).all())
+    for frames in (batch.pixels, batch.next_pixels):
+        assert bool((frames[:, :2] == 7).all()) and bool((frames[:, 2:] == 200).all())
+
+
+def test_a_saved_pixel_replay_buffer_is_valid_pixel_prior_data(tmp_path: Path) -> None:
+    online = PixelReplayBuffer(OBS, ACT, SHAPE, FRAME, 100)
+    online.add_batch(pixel_transitions(12, 2.0, 9))
+    online.save(tmp_path / "buffer.npz")
+    arrays = load_transitions(tmp_path / "buffer.npz", OBS, ACT, SHAPE, FRAME)
+    assert arrays["pixels"].dtype == np.uint8 and arrays["pixels"].shape == (12, *SHAPE)
+    assert arrays["next_frame"].shape == (12, FRAME, 8, 8)
+    assert arrays["obs"].dtype == np.float32
+    learner = LearnerConfig(prior_data=str(tmp_path / "buffer.npz"), buffer_size=50)
+    mixed = make_pixel_replay(learner, OBS, ACT, SHAPE, FRAME, seed=0)
+    assert isinstance(mixed, PixelMixedReplayBuffer) and len(mixed.prior) == 12
+    plain = make_pixel_replay(LearnerConfig(buffer_size=50), OBS, ACT, SHAPE, FRAME)
+    assert type(plain) is PixelReplayBuffer
+
+
+@pytest.mark.parametrize("change,shape,match", [
+    ({}, None, "camera frames.*observation.images"),  # the config sees no images
+    ({"next_frame": None}, SHAPE, "next_frame.*missing"),
+    ({"pixels": np.zeros((4, *SHAPE), np.float32)}, SHAPE, "pixels.*uint8"),
+    ({"pixels": np.zeros((4, 3, 8, 8), np.uint8)}, SHAPE, r"pixels.*\[N, 6, 8, 8\]"),
+    ({"next_frame": np.zeros((4, FRAME, 9, 8), np.uint8)}, SHAPE, r"next_frame.*\[N, 3, 8, 8\]"),
+])
+def test_pixel_prior_data_mistakes_are_one_line(tmp_path: Path, change: dict,
+                                                shape: tuple[int, int, int] | None,
+                                                match: str) -> None:
+    arrays = {**pixel_transitions(4, 0.0, 1), **change}
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    with pytest.raises(ConfigError, match=match):
+        load_transitions(write(tmp_path, arrays), OBS, ACT, shape, FRAME)
+
+
+def test_state_prior_data_for_a_pixel_learner_names_the_missing_frames(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="pixels.*missing"):
+        load_transitions(write(tmp_path, transitions(4, 0.0)), OBS, ACT, SHAPE, FRAME)
+
+
+def test_the_pixel_prior_part_grows_with_interventions_up_to_its_limit() -> None:
+    buf = PixelMixedReplayBuffer(OBS, ACT, SHAPE, FRAME, 100, pixel_transitions(3, 1.0, 7),
+                                 prior_capacity=5)
+    obs = {"state": np.ones(OBS, np.float32), "pixels": np.full(SHAPE, 50, np.uint8)}
+    nxt = {"state": np.ones(OBS, np.float32), "pixels": np.full(SHAPE, 50, np.uint8)}
+    buf.add_prior(obs, np.zeros(ACT, np.float32), 3.0, nxt, False, False)
+    assert len(buf.prior) == 4 and buf.prior.capacity == 6
+    buf.add_prior_batch(pixel_transitions(4, 4.0, 60))  # 8 rows: past the limit of 3 + 5
+    assert len(buf.prior) == 8 and buf.prior.capacity == 8
+    rows = buf.prior.gather(np.arange(8))
+    assert rows["reward"].tolist() == [1.0] * 3 + [3.0] + [4.0] * 4
+    assert rows["pixels"][3].max() == 50 and rows["next_pixels"][4].min() == 60
+    buf.add_prior(obs, np.zeros(ACT, np.float32), 5.0, nxt, False, False)  # full: the oldest go
+    assert len(buf.prior) == 8 and buf.prior.gather(np.arange(8))["reward"][0] == 5.0
+
+
+def test_the_state_prior_part_grows_by_batches_too() -> None:
+    buf = MixedReplayBuffer(OBS, ACT, 100, transitions(2, 1.0), prior_capacity=10)
+    buf.add_prior_batch(transitions(5, 2.0))
+    assert len(buf.prior) == 7 and buf.prior.gather(np.arange(7))["reward"].tolist() == (
+        [1.0] * 2 + [2.0] * 5)
