@@ -3,10 +3,14 @@ when learning holds."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, as_completed
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -131,3 +135,20 @@ def shifted(cfg_dict: dict[str, Any], robot: str) -> dict[str, Any]:
     out = copy.deepcopy(cfg_dict)
     out["sim"] = {**(out.get("sim") or {}), **copy.deepcopy(SHIFTS[robot])}
     return out
+
+
+def gather_runs(futures: Iterable[Future], runs_file: Path | None,
+                describe: Callable[[dict[str, Any]], str], verbose: bool) -> list[dict[str, Any]]:
+    """The results of ``futures`` as they finish; each one without an ``error`` is appended
+    to ``runs_file`` (JSON lines, so a long benchmark resumes), and each is described on
+    stderr (with ``verbose``, else only the failed ones)."""
+    runs = []
+    for future in as_completed(futures):
+        run = future.result()
+        runs.append(run)
+        if runs_file is not None and "error" not in run:
+            with runs_file.open("a") as f:
+                f.write(json.dumps(run) + "\n")
+        if verbose or "error" in run:
+            print(describe(run), file=sys.stderr)
+    return runs

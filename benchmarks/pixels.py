@@ -65,7 +65,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info  # noqa: E402
+from common import gather_runs, machine_info  # noqa: E402
 
 ARMS = ["scratch", "demos", "demos_interventions", "learned_reward"]
 SETTINGS = {  # what each arm adds to the pixel learner
@@ -560,16 +560,11 @@ def main(argv: list[str] | None = None) -> int:
         for future in as_completed([pool.submit(prepare, s, args, arms) for s in seeds]):
             if not a.json:
                 print(f"prepared {future.result()}", file=sys.stderr)
-        for future in as_completed([pool.submit(run_arm, *key, args) for key in todo]):
-            run = future.result()
-            runs.append(run)
-            if runs_file is not None and "error" not in run:
-                with runs_file.open("a") as f:
-                    f.write(json.dumps(run) + "\n")
-            if not a.json or "error" in run:
-                print(f"{run['arm']} seed {run['seed']}: success "
-                      f"{run.get('final_success_rate')}, steps to 80 % {run['steps_to_80']} "
-                      f"({run['wall_s']} s) {run.get('error', '')}", file=sys.stderr)
+        runs += gather_runs(
+            [pool.submit(run_arm, *key, args) for key in todo], runs_file,
+            lambda run: f"{run['arm']} seed {run['seed']}: success "
+            f"{run.get('final_success_rate')}, steps to 80 % {run['steps_to_80']} "
+            f"({run['wall_s']} s) {run.get('error', '')}", not a.json)
     classifiers = {s: classifier_report(cache_dir(args, s)) for s in range(a.seeds)
                    if "learned_reward" in arms
                    and (cache_dir(args, s) / "model" / "model.json").is_file()}

@@ -62,7 +62,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHIFTS, machine_info, shifted, steps_to_held  # noqa: E402
+from common import SHIFTS, gather_runs, machine_info, shifted, steps_to_held  # noqa: E402
 
 ARMS = ["scratch", "direct_transfer", "finetune", "exploration", "offline_to_online", "bc",
         "posterior_bc"]
@@ -362,17 +362,11 @@ def main() -> int:
             prior = future.result()
             if not a.json:
                 print(f"sim prior {prior}", file=sys.stderr)
-        futures = [pool.submit(run_arm, *key, args) for key in todo]
-        for future in as_completed(futures):
-            run = future.result()
-            runs.append(run)
-            if runs_file is not None and "error" not in run:
-                with runs_file.open("a") as f:
-                    f.write(json.dumps(run) + "\n")
-            if not a.json or "error" in run:
-                print(f"{run['task']} {run['arm']} seed {run['seed']}: held from "
-                      f"{run['steps_to_held']}, final {run.get('final_metric')} "
-                      f"({run['wall_s']} s) {run.get('error', '')}", file=sys.stderr)
+        runs += gather_runs(
+            [pool.submit(run_arm, *key, args) for key in todo], runs_file,
+            lambda run: f"{run['task']} {run['arm']} seed {run['seed']}: held from "
+            f"{run['steps_to_held']}, final {run.get('final_metric')} "
+            f"({run['wall_s']} s) {run.get('error', '')}", not a.json)
     results = summarize(runs, tasks, arms)
     if a.plot:
         plot(results, Path(a.plot))
