@@ -97,20 +97,29 @@ def quiet_stdout() -> None:
 
 def track_averages(agent: Any, rates: list[float]) -> dict[float, torch.nn.Module]:
     """Per rate, a copy of ``agent``'s actor moved toward it by ``rate`` after every actor
-    update (an exponential moving average of the weights, for evaluation only)."""
+    update (an exponential moving average of the weights, for evaluation only). As
+    ``learner.actor_ema`` does: each average is the actor itself until its first update,
+    a copy of it at that update, and moves from there."""
     import copy
 
     averages = {rate: copy.deepcopy(agent.actor).requires_grad_(False) for rate in rates}
     if not averages:
         return averages
     step = agent.actor_step
+    started = False
 
     def actor_step(b: Any) -> dict[str, float]:
+        nonlocal started
         info = step(b)
         live = list(agent.actor.parameters())
         with torch.no_grad():
             for rate, actor in averages.items():
-                torch._foreach_lerp_(list(actor.parameters()), live, rate)
+                mine = list(actor.parameters())
+                if started:
+                    torch._foreach_lerp_(mine, live, rate)
+                else:
+                    torch._foreach_copy_(mine, live)
+        started = True
         return info
 
     agent.actor_step = actor_step

@@ -84,6 +84,26 @@ def test_sample_efficiency_evaluates_averaged_actors_beside_the_actor() -> None:
         "steps_to_held": [40], "median_steps_to_held": 40, "held": "1/1"}
 
 
+
+def test_sample_efficiency_averages_are_the_learners_averaged_actor() -> None:
+    """--eval-ema evaluates what learner.actor_ema would: the same weights, update by update."""
+    import sample_efficiency as se
+    import torch
+
+    from robot_rl.config import LearnerConfig
+    from robot_rl.sac import SAC
+    from tests.sac.tiny import ACT, OBS, filled_buffer
+
+    agent = SAC(OBS, ACT, LearnerConfig(hidden=[16], batch_size=8, utd=1, actor_ema=0.25))
+    averages = se.track_averages(agent, [0.25])
+    buf = filled_buffer()
+    for _ in range(3):
+        agent.update(buf.sample(8, 1))
+        assert agent.actor_avg is not None
+        for hook, own in zip(averages[0.25].parameters(), agent.actor_avg.parameters()):
+            assert torch.equal(hook, own)
+
+
 def test_sample_efficiency_straight_line_threshold() -> None:
     """A1 has a second threshold on straight-line velocity: a circling run reaches the
     heading one only, and the summary ranks recipes on each separately."""
