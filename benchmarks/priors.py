@@ -21,11 +21,12 @@ deterministically every ``--eval-every`` steps on a separate shifted environment
 - ``exploration``: ``--explore-policies`` K diverse exploration policies learned in the
   simulator (``robot-rl explore train``: SAC + a novelty bonus, ``--explore-steps`` steps
   each, ``--explore-beta``; docs/explore.md; cached with the sim prior, under
-  ``explore/``), run stochastically for ``--data-episodes`` episodes on the shifted robot
-  (``robot-rl explore collect``), then the config's learner from nothing with that data
-  mixed into every batch (RLPD, ``learner.prior_data``). **The collection runs on the
-  shifted robot, so its steps count against the arm's ``--budget``**: SAC trains for the
-  budget minus them, and the arm's first evaluation is at the step where collection ended.
+  ``explore/``), run stochastically for ``--collect-episodes`` episodes on the shifted
+  robot (``robot-rl explore collect``; default ``--data-episodes``), then the config's
+  learner from nothing with that data mixed into every batch (RLPD,
+  ``learner.prior_data``). **The collection runs on the shifted robot, so its steps count
+  against the arm's ``--budget``**: SAC trains for the budget minus them, and the
+  arm's first evaluation is at the step where collection ended.
 
 The initialised arms skip the random warm-up (``learner.warmup_steps: 0``: the prior acts
 from the first step), and so does ``exploration`` (its batches hold prior data from the
@@ -197,7 +198,8 @@ def _run_arm(task: str, arm: str, seed: int, args: dict[str, Any]) -> dict[str, 
         if arm == "exploration":
             from robot_rl.explore.collect import collect
 
-            data = collect(folder / "explore", cfg, args["data_episodes"],
+            data = collect(folder / "explore", cfg,
+                           args["collect_episodes"] or args["data_episodes"],
                            Path(tmp) / "explore_data.npz", seed=60_000 + 100 * seed)
             collected = int(data["transitions"])
             cfg.learner.prior_data = data["out"]
@@ -308,6 +310,9 @@ def main() -> int:
                         help="environment steps of the sim prior's training")
     parser.add_argument("--data-episodes", type=int, default=20,
                         help="episodes of the sim policy saved as prior data")
+    parser.add_argument("--collect-episodes", type=int, default=0,
+                        help="exploration arm: episodes the exploration policies run on the "
+                        "shifted robot, counted against --budget (default: --data-episodes)")
     parser.add_argument("--pretrain-steps", type=int, default=5000,
                         help="gradient steps of IQL / BC on the sim data")
     parser.add_argument("--explore-policies", type=int, default=4,
@@ -338,7 +343,7 @@ def main() -> int:
             parser.error(f"{name}: unknown {', '.join(unknown)}; expected some of "
                          f"{', '.join(known)}")
     args: dict[str, Any] = {k: getattr(a, k) for k in (
-        "budget", "sim_steps", "data_episodes", "pretrain_steps", "eval_every",
+        "budget", "sim_steps", "data_episodes", "collect_episodes", "pretrain_steps", "eval_every",
         "panda_episodes", "a1_episodes", "cache", "threads", "explore_policies",
         "explore_steps", "explore_beta", "explore_rounds")}
     todo = [(t, arm, s) for t in tasks for s in range(a.seeds) for arm in arms]
