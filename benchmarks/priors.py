@@ -17,7 +17,8 @@ deterministically every ``--eval-every`` steps on a separate shifted environment
 - ``offline_to_online``: IQL on the sim data (``robot-rl pretrain --method iql``), then
   online with the sim data mixed into every batch (RLPD, ``learner.prior_data``);
 - ``bc``, ``posterior_bc``: the actor cloned from the sim data (``pretrain --method bc``
-  or ``posterior_bc``), critics from scratch;
+  or ``posterior_bc``), critics from scratch, or with ``--bc-critic-steps N`` warmed up
+  on the sim data with the clone fixed (``pretrain --critic-steps N``);
 - ``exploration``: ``--explore-policies`` K diverse exploration policies learned in the
   simulator (``robot-rl explore train``: SAC + a novelty bonus, ``--explore-steps`` steps
   each, ``--explore-beta``; docs/explore.md; cached with the sim prior, under
@@ -217,7 +218,9 @@ def _run_arm(task: str, arm: str, seed: int, args: dict[str, Any]) -> dict[str, 
             init_from(agent, folder / "sim_agent.pt")
         elif arm in PRETRAIN:
             data = load_transitions(folder / "sim_data.npz", agent.obs_dim, agent.act_dim)
-            learner = make_learner(PRETRAIN[arm], agent, data, args["pretrain_steps"], seed)
+            warm = args["bc_critic_steps"] if arm in ("bc", "posterior_bc") else 0
+            learner = make_learner(PRETRAIN[arm], agent, data, args["pretrain_steps"], seed,
+                                   critic_steps=warm)
             while learner.steps < learner.total_steps:
                 learner.step()
         if arm == "direct_transfer":
@@ -315,6 +318,9 @@ def main() -> int:
                         "shifted robot, counted against --budget (default: --data-episodes)")
     parser.add_argument("--pretrain-steps", type=int, default=5000,
                         help="gradient steps of IQL / BC on the sim data")
+    parser.add_argument("--bc-critic-steps", type=int, default=0,
+                        help="bc, posterior_bc: critic warm-up updates on the sim data after "
+                        "the cloning (pretrain --critic-steps; default 0: critics from scratch)")
     parser.add_argument("--explore-policies", type=int, default=4,
                         help="exploration arm: K policies learned in the simulator")
     parser.add_argument("--explore-steps", type=int, default=0,
@@ -343,7 +349,8 @@ def main() -> int:
             parser.error(f"{name}: unknown {', '.join(unknown)}; expected some of "
                          f"{', '.join(known)}")
     args: dict[str, Any] = {k: getattr(a, k) for k in (
-        "budget", "sim_steps", "data_episodes", "collect_episodes", "pretrain_steps", "eval_every",
+        "budget", "sim_steps", "data_episodes", "collect_episodes", "pretrain_steps",
+        "bc_critic_steps", "eval_every",
         "panda_episodes", "a1_episodes", "cache", "threads", "explore_policies",
         "explore_steps", "explore_beta", "explore_rounds")}
     todo = [(t, arm, s) for t in tasks for s in range(a.seeds) for arm in arms]

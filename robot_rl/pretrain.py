@@ -56,26 +56,39 @@ def sizes(cfg: RobotConfig, seed: int) -> tuple[int, int]:
 
 
 def make_learner(method: str, agent: SAC, data: dict[str, Any], steps: int,
-                 seed: int) -> Any:
+                 seed: int, critic_steps: int = 0) -> Any:
     """The offline learner of ``method``; it has ``step() -> metrics`` and ``total_steps``.
+    ``critic_steps`` (BC methods only) critic updates follow the cloning
+    (:class:`robot_rl.sac.bc.CriticWarmup`).
 
     Raises:
-        ConfigError: ``method`` is not one of :data:`METHODS`.
+        ConfigError: ``method`` is not one of :data:`METHODS`, or ``critic_steps`` is given
+            with ``iql`` (which trains its critics anyway) or is negative.
     """
+    if critic_steps < 0:
+        raise ConfigError("<command line>", "--critic-steps", f"expected a count >= 0, got "
+                          f"{critic_steps}")
     if method == "iql":
+        if critic_steps:
+            raise ConfigError("<command line>", "--critic-steps", "expected it only with a BC "
+                              "method (bc, bc_noise, posterior_bc): iql trains its critics "
+                              "in every step")
         learner: Any = IQL(agent, data, IQLSettings(), seed)
         learner.total_steps = steps
         return learner
     if method in BC_METHODS:
-        return make_bc(method, agent, data, BCSettings(), steps, seed)
+        return make_bc(method, agent, data, BCSettings(), steps, seed, critic_steps)
     raise ConfigError("<command line>", "--method", f"expected one of {', '.join(METHODS)}, "
                       f"got {method!r}")
 
 
 def pretrain_session(config: str, data: str, method: str = "iql", steps: int | None = None,
                      seed: int = 0, out: str = "runs", progress: bool = True,
-                     log_every: int = 100, source: str | None = None) -> int:
+                     log_every: int = 100, source: str | None = None,
+                     critic_steps: int = 0) -> int:
     """Pretrain ``config``'s learner on ``data`` with ``method``; print where it went.
+
+    ``critic_steps``: a BC method's critic warm-up after the cloning (0: none).
 
     ``source`` names the dataset in ``pretrain.json`` where ``data`` is a converted copy
     (an MCAP recording's). Ctrl-C (or SIGTERM) stops between steps and still writes the
@@ -90,7 +103,7 @@ def pretrain_session(config: str, data: str, method: str = "iql", steps: int | N
     obs_dim, act_dim = sizes(cfg, seed)
     arrays = load_transitions(data, obs_dim, act_dim)
     agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)
-    learner = make_learner(method, agent, arrays, steps or DEFAULT_STEPS, seed)
+    learner = make_learner(method, agent, arrays, steps or DEFAULT_STEPS, seed, critic_steps)
     run = RunDir.create(out, f"{cfg.name}-{method}")
     run.write_config(cfg)
     print(f"run directory: {run.path}", file=sys.stderr)
@@ -118,7 +131,8 @@ def pretrain_session(config: str, data: str, method: str = "iql", steps: int | N
     summary = {"method": method, "data": str(Path(source or data).resolve()),
                "steps": learner.steps, "total_steps": learner.total_steps, "seed": seed,
                "wall_s": round(time.perf_counter() - t0, 3), "obs_dim": obs_dim,
-               "act_dim": act_dim, "critic_trained": method == "iql", "metrics": info}
+               "act_dim": act_dim, "critic_trained": method == "iql" or critic_steps > 0,
+               "critic_steps": critic_steps, "metrics": info}
 
     def write(folder: Path) -> None:
         torch.save(agent.state_dict(), folder / "agent.pt")

@@ -128,6 +128,37 @@ def test_bc_checkpoint_fine_tunes_with_a_fresh_critic_record(
     assert summary["method"] == "posterior_bc" and not summary["critic_trained"]
 
 
+@pytest.mark.timeout(60)
+def test_bc_with_a_critic_warmup_writes_trained_critics(
+        tmp_path: Path, tiny_a1: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = random_dataset(tiny_a1, tmp_path / "demos.npz", steps=20)
+    out = tmp_path / "pre"
+    assert main(["pretrain", str(tiny_a1), "--data", str(data), "--method", "bc",
+                 "--steps", "4", "--critic-steps", "6", "--out", str(out),
+                 "--no-progress"]) == 0
+    (pre,) = out.iterdir()
+    checkpoint = RunDir(pre).latest_checkpoint()
+    assert checkpoint is not None and checkpoint.name == "ckpt-00000010"  # 4 + 6
+    summary = json.loads((checkpoint / "pretrain.json").read_text())
+    assert summary["critic_trained"] and summary["critic_steps"] == 6
+    assert "critic_loss" in summary["metrics"]
+    assert torch.load(checkpoint / "agent.pt", weights_only=True)["updates"] == 6
+
+
+def test_critic_steps_with_iql_is_refused(tmp_path: Path, tiny_a1: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    data = random_dataset(tiny_a1, tmp_path / "demos.npz", steps=5)
+    assert main(["pretrain", str(tiny_a1), "--data", str(data), "--critic-steps", "10",
+                 "--out", str(tmp_path / "out")]) == 2
+    _one_line_error(capsys, "--critic-steps", "only with a BC method")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit) as stop:
+        main(["pretrain", str(tiny_a1), "--data", str(data), "--method", "bc",
+              "--critic-steps", "-3"])
+    assert stop.value.code == 2
+    _one_line_error(capsys, "--critic-steps")
+
+
 # ------------------------------------------------------------------------------ mistakes
 def test_missing_data_file(tmp_path: Path, tiny_a1: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:

@@ -196,6 +196,9 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
                    help="iql (default), bc, bc_noise or posterior_bc")
     p.add_argument("--steps", type=count, help="gradient steps (default 20000; posterior_bc: "
                    "per phase)")
+    p.add_argument("--critic-steps", type=count0, default=0, metavar="N",
+                   help="BC methods: then N updates of the critics alone, evaluating the "
+                   "cloned actor on the data (default 0: critics untrained)")
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="runs", help="folder for new run directories (default runs)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

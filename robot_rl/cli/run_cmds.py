@@ -103,6 +103,10 @@ def check_pretrain(args: argparse.Namespace) -> None:
     from robot_rl.config import load_config
 
     load_config(args.config, warn=False)
+    if args.critic_steps and args.method == "iql":
+        raise ConfigError("<command line>", "--critic-steps", "expected it only with a BC "
+                          "method (bc, bc_noise, posterior_bc): iql trains its critics in "
+                          "every step")
     data = Path(args.data)
     if not data.is_file():
         raise ConfigError(args.data, "--data", "expected an existing .npz of prior "
@@ -131,7 +135,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if Path(args.data).suffix.lower() != ".mcap":
         return pretrain_session(args.config, args.data, method=args.method, steps=args.steps,
                                 seed=args.seed, out=args.out, progress=not args.no_progress,
-                                source=args.data)
+                                source=args.data, critic_steps=args.critic_steps)
     from robot_rl.nodes.session_record import recording_to_prior
 
     with tempfile.TemporaryDirectory(prefix="robot-rl-pretrain-") as tmp:
@@ -143,7 +147,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
                               f"transitions (robot-rl node actor): {err}") from None
         return pretrain_session(args.config, str(npz), method=args.method, steps=args.steps,
                                 seed=args.seed, out=args.out, progress=not args.no_progress,
-                                source=args.data)
+                                source=args.data, critic_steps=args.critic_steps)
 
 
 def eval_video_path(run_dir: str | Path) -> Path:

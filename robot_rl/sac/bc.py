@@ -16,9 +16,17 @@ online). The actor's mean head learns the demonstrated actions, its log-std head
   other it spreads over the actions the demonstrator might have taken, so RL fine-tuning
   can still sample them.
 
-Means and variances are in the actor's pre-tanh space (where its Gaussian lives). Usage::
+Means and variances are in the actor's pre-tanh space (where its Gaussian lives).
 
-    learner = make_bc("posterior_bc", agent, data, BCSettings(), steps=2000, seed=0)
+With ``critic_steps > 0`` (``robot-rl pretrain --critic-steps``) the cloned actor is then
+held fixed while the critics learn its soft Q-values on the demos (:class:`CriticWarmup`):
+SAC's own critic update, ``r + gamma * (1 - terminated) * (min Q'(s', a') - alpha log pi(a'|s'))``
+with ``a'`` from the cloned actor. Fine-tuning then starts from critics that already rank
+actions near the demos, instead of random ones whose gradient pulls the actor away from
+them in the first updates. Usage::
+
+    learner = make_bc("posterior_bc", agent, data, BCSettings(), steps=2000, seed=0,
+                      critic_steps=2000)
     for _ in range(learner.total_steps):
         info = learner.step()
 """
@@ -186,18 +194,59 @@ class PosteriorBC:
                 "target_std_mean": log_std_target.exp().mean().item()}
 
 
+class CriticWarmup:
+    """A BC learner's steps, then ``critic_steps`` updates of the critics alone.
+
+    The critic phase is SAC's critic update (:meth:`SAC.critic_step`, target critics
+    included) on minibatches of the demos, with the next action drawn from the cloned actor,
+    which does not change: policy evaluation of the BC policy on the demos. ``reward``,
+    ``next_obs`` and ``terminated`` of the data are used here.
+
+    Args:
+        clone: the BC learner (``bc``, ``bc_noise`` or ``posterior_bc``).
+        data: the demonstrations.
+        critic_steps: critic updates after the clone's ``total_steps``.
+        seed: seeds minibatch sampling.
+    """
+
+    def __init__(self, clone: BehaviorCloning | PosteriorBC, data: dict[str, np.ndarray],
+                 critic_steps: int, seed: int = 0) -> None:
+        self.clone, self.agent = clone, clone.agent
+        self.data = ReplayBuffer(self.agent.obs_dim, self.agent.act_dim, len(data["reward"]),
+                                 seed=seed + 1)
+        self.data.add_batch(data)
+        self.total_steps = clone.total_steps + critic_steps
+        self.steps = 0
+
+    def step(self) -> dict[str, float]:
+        if self.steps < self.clone.total_steps:
+            info = self.clone.step()
+        else:
+            batch = self.agent.to_device(self.data.sample(self.agent.cfg.batch_size).slice(0))
+            info = self.agent.critic_step(batch)
+        self.steps += 1
+        return info
+
+
 def make_bc(method: str, agent: SAC, data: dict[str, np.ndarray], settings: BCSettings,
-            steps: int, seed: int = 0) -> BehaviorCloning | PosteriorBC:
-    """The learner of a BC ``method`` (one of :data:`BC_METHODS`).
+            steps: int, seed: int = 0, critic_steps: int = 0
+            ) -> BehaviorCloning | PosteriorBC | CriticWarmup:
+    """The learner of a BC ``method`` (one of :data:`BC_METHODS`); with ``critic_steps``,
+    followed by that many critic updates (:class:`CriticWarmup`).
 
     Raises:
-        ValueError: ``method`` is not a BC method.
+        ValueError: ``method`` is not a BC method, or ``critic_steps`` is negative.
     """
+    if critic_steps < 0:
+        raise ValueError(f"expected critic_steps >= 0, got {critic_steps}")
+    clone: BehaviorCloning | PosteriorBC
     if method == "bc":
-        return BehaviorCloning(agent, data, settings.min_std, steps, seed)
-    if method == "bc_noise":
-        return BehaviorCloning(agent, data, settings.noise_std, steps, seed)
-    if method == "posterior_bc":
-        return PosteriorBC(agent, data, settings, steps, seed)
-    raise ValueError(f"expected one of {', '.join(BC_METHODS)}, got {method!r}")
+        clone = BehaviorCloning(agent, data, settings.min_std, steps, seed)
+    elif method == "bc_noise":
+        clone = BehaviorCloning(agent, data, settings.noise_std, steps, seed)
+    elif method == "posterior_bc":
+        clone = PosteriorBC(agent, data, settings, steps, seed)
+    else:
+        raise ValueError(f"expected one of {', '.join(BC_METHODS)}, got {method!r}")
+    return CriticWarmup(clone, data, critic_steps, seed) if critic_steps else clone
 

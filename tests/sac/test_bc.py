@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from robot_rl.sac import SAC
-from robot_rl.sac.bc import BCSettings, PosteriorBC, make_bc
+from robot_rl.sac.bc import BCSettings, CriticWarmup, PosteriorBC, make_bc
 from tests.sac.tiny import ACT, OBS, tiny
 
 
@@ -83,3 +83,40 @@ def test_posterior_targets_follow_the_formula() -> None:
     expected = (0.1**2 + 2.0 * u.var(0)).sqrt().log().clamp(-5 + 1e-3, 2 - 1e-3)
     assert torch.allclose(log_std, expected, atol=1e-5)
     assert pbc.total_steps == 2 and len(np.unique(pbc.bootstrap[0])) < len(data["obs"])
+
+
+@pytest.mark.timeout(60)
+def test_critic_warmup_learns_q_of_the_demos_and_leaves_the_clone_alone() -> None:
+    """With critic_steps, the critics learn Q on the demos after cloning while the actor
+    stays the clone: here every demo ends its episode, so Q(s, a) must equal its reward."""
+    torch.manual_seed(0)
+    agent = SAC(OBS, ACT, tiny("sac", hidden=[32, 32], batch_size=64), seed=0)
+    data, _, _ = demos()
+    data = {**data, "reward": (2.0 * data["obs"][:, 0] + 1.0).astype(np.float32),
+            "terminated": np.ones(len(data["obs"]), np.float32)}
+    learner = make_bc("bc", agent, data, BCSettings(), steps=300, seed=0, critic_steps=1500)
+    assert isinstance(learner, CriticWarmup) and learner.total_steps == 1800
+    obs, action = torch.as_tensor(data["obs"]), torch.as_tensor(data["action"])
+
+    def q() -> np.ndarray:
+        with torch.no_grad():
+            return agent.critic(obs, action).min(dim=0).values.numpy()
+
+    for _ in range(300):
+        learner.step()
+    cloned = {k: v.clone() for k, v in agent.actor.state_dict().items()}
+    before = np.abs(q() - data["reward"]).mean()
+    for _ in range(1500):
+        info = learner.step()
+    assert "critic_loss" in info
+    after = np.abs(q() - data["reward"]).mean()
+    assert after < 0.1 < before, (before, after)
+    assert all(torch.equal(v, agent.actor.state_dict()[k]) for k, v in cloned.items())
+
+
+def test_critic_warmup_is_off_by_default_and_refuses_negative_counts() -> None:
+    agent = SAC(OBS, ACT, tiny("sac"), seed=0)
+    data, _, _ = demos()
+    assert not isinstance(make_bc("posterior_bc", agent, data, BCSettings(), 3), CriticWarmup)
+    with pytest.raises(ValueError, match="critic_steps >= 0"):
+        make_bc("bc", agent, data, BCSettings(), 3, critic_steps=-1)
