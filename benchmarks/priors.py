@@ -366,7 +366,10 @@ def main() -> int:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max(a.jobs, 1), mp_context=context,
                              initializer=_quiet_stdout) as pool:
-        priors = [pool.submit(prepare, t, s, args) for t in tasks for s in range(a.seeds)]
+        # the sim agent and its data: for every arm but scratch and exploration
+        need_prior = any(arm not in ("scratch", "exploration") for arm in arms)
+        priors = [pool.submit(prepare, t, s, args) for t in tasks for s in range(a.seeds)
+                  if need_prior]
         if "exploration" in arms:
             priors += [pool.submit(prepare_exploration, t, s, args) for t in tasks
                        for s in range(a.seeds)]
