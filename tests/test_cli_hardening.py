@@ -19,6 +19,7 @@ import pytest
 from robot_rl.cli import build_parser, main
 from robot_rl.cli.parser import MIRRORS
 from robot_rl.config import load_config
+from robot_rl.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -111,6 +112,35 @@ def test_node_options_fall_back_to_the_params_defaults() -> None:
                                                          "insecure"):
             assert action.default is None, action.dest
     assert ActorParams().learner_address in node.format_help().replace("\n", "")
+
+
+# ------------------------------------------------------------------------------ node options
+@pytest.mark.parametrize(("argv", "option"), [
+    (["node", "actor", "C", "--bind", "tcp://127.0.0.1:1"], "--bind"),
+    (["node", "actor", "C", "--steps", "5"], "--steps"),
+    (["node", "learner", "C", "--learner", "tcp://127.0.0.1:1"], "--learner"),
+    (["node", "learner", "C", "--id", "robot1"], "--id"),
+    (["node", "learner", "C", "--no-record"], "--no-record"),
+    (["node", "sim_bridge", "C", "--run-dir", "runs/x"], "--run-dir"),
+    (["node", "sim_bridge", "C", "--keys", "keys"], "--keys"),
+    (["node", "sim_bridge", "C", "--insecure"], "--insecure"),
+])
+def test_a_node_option_of_another_kind_is_refused(argv: list[str], option: str) -> None:
+    """`node actor --bind ...` ran the actor and ignored --bind (and made a recording)."""
+    args = build_parser().parse_args(argv)
+    with pytest.raises(ConfigError) as info:
+        args.check(args)
+    assert info.value.key == option and "only with node" in str(info.value)
+
+
+def test_node_options_of_the_kind_pass_the_check() -> None:
+    for argv in (["node", "actor", "C", "--learner", "", "--id", "a", "--no-record",
+                  "--run-dir", "r", "--keys", "k"],
+                 ["node", "learner", "C", "--bind", "tcp://127.0.0.1:1", "--steps", "3",
+                  "--run-dir", "r", "--insecure"],
+                 ["node", "sim_bridge", "C", "--seconds", "1", "--seed", "3"]):
+        args = build_parser().parse_args(argv)
+        args.check(args)
 
 
 # ------------------------------------------------------------------------------ resume

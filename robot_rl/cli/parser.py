@@ -343,7 +343,7 @@ def _add_node(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keys", metavar="DIR", help="CurveZMQ key directory (learner, actor)")
     p.add_argument("--insecure", action="store_true", help="plaintext to a non-loopback peer")
     p.add_argument("--seed", type=seed, help="random seed (default 0)")
-    p.set_defaults(func=node_cmds.cmd_node)
+    p.set_defaults(func=node_cmds.cmd_node, check=node_cmds.check_node)
 
 
 def _add_launch(sub: argparse._SubParsersAction) -> None:
