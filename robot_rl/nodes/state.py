@@ -87,6 +87,9 @@ class StateAssembler:
         key = tuple(msg.name)
         cached = self._index_cache.get(key)
         if cached is None:
+            if len(set(key)) != len(key):  # which of the two values is the joint's?
+                twice = next(name for name in key if key.count(name) > 1)
+                return self._reject(f"JointState names the joint {twice[:64]!r} twice")
             where = {name: i for i, name in enumerate(self.joints)}
             pairs = [(i, where[name]) for i, name in enumerate(key) if name in where]
             cached = (np.array([p[0] for p in pairs], np.intp),

@@ -78,6 +78,25 @@ def test_mismatched_joint_state_is_rejected(core: ActorCore) -> None:
     assert core.inputs.rejected == 1
 
 
+def test_joint_state_naming_a_joint_twice_is_rejected(core: ActorCore) -> None:
+    """A JointState listing a joint twice is ambiguous: rejected and counted, never acted on
+    (the last of the two values was taken, e.g. one far beyond the joint's limits)."""
+    run(core, 3)
+    cfg = core.cfg
+    before = core.inputs.state()
+    assert before is not None
+    msg = joint_state_msg(robot_state(cfg), cfg.robot.joints, 0)
+    msg.name = [*cfg.robot.joints, cfg.robot.joints[0]]
+    msg.position = np.append(msg.position, 5.0)
+    msg.velocity, msg.effort = np.zeros(len(msg.name)), np.zeros(len(msg.name))
+    assert not core.inputs.joint_state(msg, 3 * core.dt)
+    assert core.inputs.rejected == 1 and "twice" in core.inputs.last_error
+    after = core.inputs.state()
+    assert after is not None
+    np.testing.assert_array_equal(after.joint_position, before.joint_position)
+    assert after.stamp == before.stamp
+
+
 def test_stale_state_holds_the_measured_pose(core: ActorCore) -> None:
     q = np.array(core.cfg.robot.nominal) + 0.3
     run(core, 5, state=robot_state(core.cfg, q))
