@@ -40,10 +40,14 @@ class RobotState:
     images: dict[str, np.ndarray] | None = None
 
     def is_finite(self) -> bool:
-        """True when every reported number is finite."""
+        """True when every reported number is finite (the optional signals too, when
+        present: a NaN base velocity or foot contact reaches the policy and the reward)."""
         arrays = [self.joint_position, self.joint_velocity, self.imu_orientation,
-                  self.imu_angular_velocity]
-        return bool(np.isfinite(self.stamp) and all(np.all(np.isfinite(a)) for a in arrays))
+                  self.imu_angular_velocity, self.imu_linear_acceleration, self.foot_contacts,
+                  self.ee_position, self.base_linear_velocity, self.base_position,
+                  self.block_position]
+        return bool(np.isfinite(self.stamp) and all(
+            np.all(np.isfinite(a)) for a in arrays if a is not None))
 
 
 class Robot(Protocol):

@@ -355,6 +355,24 @@ def trained_realtime(checkpoint: Path) -> bool:
     return (checkpoint / REALTIME_STATE).is_file() and not (checkpoint / "trainer.json").is_file()
 
 
+def check_learner_checkpoint(run_dir: str | Path, checkpoint: Path | None) -> None:
+    """Refuses a learner's resume (``robot-rl learner --resume``, ``robot-rl node learner
+    --run-dir``) from a run whose newest checkpoint another command wrote, before anything is
+    written into that run.
+
+    Raises:
+        ConfigError: If ``checkpoint`` is the embedded trainer's or a pretraining run's.
+    """
+    if checkpoint is None or trained_realtime(checkpoint):
+        return
+    if (checkpoint / PRETRAIN_STATE).is_file():
+        how = "a pretraining run: fine-tune it with robot-rl train CONFIG --init RUN_DIR"
+    else:
+        how = "a run of robot-rl train: continue it with robot-rl train --resume RUN_DIR"
+    raise ConfigError(str(run_dir), "<run>", "expected a learner's run (robot-rl learner or "
+                      f"train --realtime); this is {how}")
+
+
 def _finish_task_run(cfg: RobotConfig, run: RunDir, trainer: Trainer, env: TaskEnv,
                      summary: dict[str, float], video: bool) -> int:
     """Evaluate every task, log and plot a task-graph run; print where its results are."""

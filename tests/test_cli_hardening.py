@@ -19,6 +19,7 @@ import pytest
 from robot_rl.cli import build_parser, main
 from robot_rl.cli.parser import MIRRORS
 from robot_rl.config import load_config
+from robot_rl.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -34,6 +35,8 @@ BAD_NUMBERS = [
     (["train", "C", "--steps", "0"], "--steps"),
     (["train", "C", "--steps", "x"], "--steps"),
     (["train", "C", "--seed", "-1"], "--seed"),
+    (["train", "C", "--seed", "99999999999999999999999"], "--seed"),  # torch: an overflow
+    (["eval", "R", "--seed", str(2**32)], "--seed"),
     (["train", "C", "--threads", "-2"], "--threads"),
     (["eval", "R", "--episodes", "0"], "--episodes"),
     (["eval", "R", "--seed", "-5"], "--seed"),
@@ -111,6 +114,35 @@ def test_node_options_fall_back_to_the_params_defaults() -> None:
     assert ActorParams().learner_address in node.format_help().replace("\n", "")
 
 
+# ------------------------------------------------------------------------------ node options
+@pytest.mark.parametrize(("argv", "option"), [
+    (["node", "actor", "C", "--bind", "tcp://127.0.0.1:1"], "--bind"),
+    (["node", "actor", "C", "--steps", "5"], "--steps"),
+    (["node", "learner", "C", "--learner", "tcp://127.0.0.1:1"], "--learner"),
+    (["node", "learner", "C", "--id", "robot1"], "--id"),
+    (["node", "learner", "C", "--no-record"], "--no-record"),
+    (["node", "sim_bridge", "C", "--run-dir", "runs/x"], "--run-dir"),
+    (["node", "sim_bridge", "C", "--keys", "keys"], "--keys"),
+    (["node", "sim_bridge", "C", "--insecure"], "--insecure"),
+])
+def test_a_node_option_of_another_kind_is_refused(argv: list[str], option: str) -> None:
+    """`node actor --bind ...` ran the actor and ignored --bind (and made a recording)."""
+    args = build_parser().parse_args(argv)
+    with pytest.raises(ConfigError) as info:
+        args.check(args)
+    assert info.value.key == option and "only with node" in str(info.value)
+
+
+def test_node_options_of_the_kind_pass_the_check() -> None:
+    for argv in (["node", "actor", "C", "--learner", "", "--id", "a", "--no-record",
+                  "--run-dir", "r", "--keys", "k"],
+                 ["node", "learner", "C", "--bind", "tcp://127.0.0.1:1", "--steps", "3",
+                  "--run-dir", "r", "--insecure"],
+                 ["node", "sim_bridge", "C", "--seconds", "1", "--seed", "3"]):
+        args = build_parser().parse_args(argv)
+        args.check(args)
+
+
 # ------------------------------------------------------------------------------ resume
 def test_resume_with_a_config_for_another_robot_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "a1-run"
@@ -122,6 +154,39 @@ def test_resume_with_a_config_for_another_robot_is_refused(tmp_path: Path) -> No
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "'a1'" in lines[0] and "'panda'" in lines[0], lines
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml"]  # nothing written
+
+
+def _files(folder: Path) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(("state", "words"), [("trainer.json", "robot-rl train --resume"),
+                                               ("pretrain.json", "--init")])
+def test_a_learner_does_not_resume_another_commands_run(
+        tmp_path: Path, tiny_a1: Path, state: str, words: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`robot-rl learner --resume` (and `node learner --run-dir`) of a run that train or
+    pretrain wrote: one line naming the command that continues it, the run left as it was
+    (it raised FileNotFoundError on sources.npz, after writing endpoint, learner_incarnation
+    and a TensorBoard file into the run)."""
+    run = tmp_path / "run"
+    checkpoint = run / "checkpoints" / "ckpt-00000100"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / state).write_text('{"step": 100}')
+    (checkpoint / "agent.pt").write_bytes(b"")
+    (run / "checkpoints" / "LATEST").write_text(checkpoint.name)
+    (run / "config.yaml").write_text(tiny_a1.read_text())
+    before = _files(run)
+    for argv in (["learner", "--bind", "tcp://127.0.0.1:0", "--resume", str(run)],
+                 ["node", "learner", str(tiny_a1), "--run-dir", str(run), "--bind",
+                  "tcp://127.0.0.1:0", "--seconds", "5", "--loopback"]):
+        assert main(argv) == 2
+        lines = [line for line in capsys.readouterr().err.splitlines()
+                 if line.strip() and "robot_rl" not in line.split(":")[0]]
+        assert lines[-1].startswith(f"robot-rl: config error: {run}: <run>: expected a "
+                                    "learner's run"), lines
+        assert words in lines[-1]
+    assert _files(run) == before  # nothing written into it
 
 
 def test_resume_with_a_changed_config_names_what_does_not_apply(

@@ -8,9 +8,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 SOURCES = ("scripted", "joy", "twist")
+
+
+def check_demos_record(args: argparse.Namespace) -> None:
+    """``--out`` and ``--mcap`` must be files that can be written: found before the episodes
+    are recorded (a person's teleoperation too), not when they are saved after them."""
+    from robot_rl.errors import ConfigError
+
+    for option, value in (("--out", args.out), ("--mcap", args.mcap)):
+        if value is None:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise ConfigError("<command line>", option, f"expected a file path, {value!r} is "
+                              "a folder")
+        parent = next((p for p in path.absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise ConfigError("<command line>", option, f"expected a path in a folder that "
+                              f"can be made, {str(parent)!r} is a file")
 
 
 def cmd_demos_record(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ def cmd_learner(args: argparse.Namespace) -> int:
     from robot_rl.errors import ConfigError
     from robot_rl.runs import RunDir, atomic_write_text
     from robot_rl.sac.device import resolve_learner
-    from robot_rl.session import open_run
+    from robot_rl.session import check_learner_checkpoint, open_run
     from robot_rl.transport import KeyFileError, LearnerServer, TransportError, server_curve
     from robot_rl.transport.keys import address_problem
 
@@ -53,6 +53,7 @@ def cmd_learner(args: argparse.Namespace) -> int:
             check_resume_robot(args.config, args.resume)
         run, cfg = open_run(args.resume)
         checkpoint = run.latest_checkpoint()
+        check_learner_checkpoint(args.resume, checkpoint)
     elif args.config is None:
         return _fail("learner", ValueError("give a robot config YAML or --resume RUN_DIR"))
     else:

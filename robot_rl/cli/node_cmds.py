@@ -25,6 +25,26 @@ def _node_factory(args: argparse.Namespace) -> Any:
     return lambda name: make_node(name, backend="dds", domain_id=args.domain, config=config)
 
 
+# the options of `robot-rl node` that only some kinds take (the rest take every kind's)
+_BOTH = ("actor", "learner")
+_NODE_OPTIONS = {"learner": ("--learner", ("actor",)), "id": ("--id", ("actor",)),
+                 "no_record": ("--no-record", ("actor",)), "bind": ("--bind", ("learner",)),
+                 "steps": ("--steps", ("learner",)), "run_dir": ("--run-dir", _BOTH),
+                 "keys": ("--keys", _BOTH), "insecure": ("--insecure", _BOTH)}
+
+
+def check_node(args: argparse.Namespace) -> None:
+    """An option the node kind does not take is refused (it was ignored: ``node actor --bind``
+    ran the actor and said nothing)."""
+    from robot_rl.errors import ConfigError
+
+    for dest, (option, kinds) in _NODE_OPTIONS.items():
+        value = getattr(args, dest)
+        if args.kind not in kinds and value is not None and value is not False:
+            raise ConfigError("<command line>", option, f"expected it only with node "
+                              f"{' or '.join(kinds)}; node {args.kind} does not take it")
+
+
 def cmd_node(args: argparse.Namespace) -> int:
     import logging
 

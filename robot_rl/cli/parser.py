@@ -59,8 +59,8 @@ policies = _whole(2, what="a number of policies")
 """K >= 2 exploration policies (--policies)."""
 count0 = _whole(0)
 """A count >= 0 (--threads, --max-update-lag)."""
-seed = _whole(0, what="a seed")
-"""A random seed >= 0."""
+seed = _whole(0, 2**32 - 1, what="a seed")
+"""A random seed in [0, 2**32 - 1] (torch refuses seeds beyond 64 bits; runs add offsets)."""
 port = _whole(1, 65535, what="a TCP port")
 """A TCP port in [1, 65535]."""
 domain = _whole(0, 232, what="a DDS domain id")
@@ -343,7 +343,7 @@ def _add_node(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keys", metavar="DIR", help="CurveZMQ key directory (learner, actor)")
     p.add_argument("--insecure", action="store_true", help="plaintext to a non-loopback peer")
     p.add_argument("--seed", type=seed, help="random seed (default 0)")
-    p.set_defaults(func=node_cmds.cmd_node)
+    p.set_defaults(func=node_cmds.cmd_node, check=node_cmds.check_node)
 
 
 def _add_launch(sub: argparse._SubParsersAction) -> None:
@@ -402,7 +402,7 @@ def _add_demos(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--backend", choices=("auto", "rclpy", "dds"), default="auto",
                    help="ROS 2 middleware for teleop (default: rclpy if installed)")
     r.add_argument("--domain", type=domain, help="ROS 2 domain id (default ROS_DOMAIN_ID or 0)")
-    r.set_defaults(func=demos_cmds.cmd_demos_record)
+    r.set_defaults(func=demos_cmds.cmd_demos_record, check=demos_cmds.check_demos_record)
 
 
 # ------------------------------------------------------------------------------ learned reward

@@ -680,6 +680,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 _ROS_NAME = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
+_TOPIC_KEYS = ("joint_states_topic", "imu_topic", "extras_topic", "command_topic",
+               "estop_topic", "status_topic", "operator_topic", "reset_topic")
+
+
 @dataclass
 class RosConfig:
     """ROS 2 topics of the actor and the sim bridge (docs/ros2.md); QoS is fixed per topic."""
@@ -699,8 +703,7 @@ class RosConfig:
     status_hz: float = 2.0  # status messages per second (and one at every change)
 
     def validate(self, fail: Fail) -> None:
-        for key in ("joint_states_topic", "imu_topic", "extras_topic", "command_topic",
-                    "estop_topic", "status_topic", "operator_topic", "reset_topic"):
+        for key in _TOPIC_KEYS:
             value = getattr(self, key)
             optional = key in ("imu_topic", "extras_topic", "reset_topic")
             if not (optional and value == "") and not _ROS_NAME.match(value):
@@ -709,6 +712,17 @@ class RosConfig:
                      f"got {value!r}")
         if not 0 < self.status_hz <= 100:
             fail("status_hz", f"expected a rate in (0, 100] Hz, got {self.status_hz}")
+        seen: dict[str, str] = {}
+        for key in _TOPIC_KEYS:  # one topic, one role: the actor would read its own output
+            value = getattr(self, key)
+            if value and value in seen:
+                fail(key, f"expected a topic of its own, got {value!r}, which is also "
+                     f"ros.{seen[value]}")
+            seen.setdefault(value, key)
+
+    def topics(self) -> dict[str, str]:
+        """Every topic given (not ""), to the key that names it."""
+        return {getattr(self, key): key for key in _TOPIC_KEYS if getattr(self, key)}
 
 
 @dataclass
@@ -768,6 +782,16 @@ class RobotConfig:
             if isinstance(value, list):
                 _per_joint(fail, f"safety.{key}", value, self.n_joints)
         check_cameras(fail, self.cameras, self.robot.control_hz, self.safety.max_state_age_s)
+        ros_topics = self.ros.topics()
+        for i, cam in enumerate(self.cameras):
+            for topic in (cam.topic, *([cam.compressed_topic] if cam.compressed else [])):
+                if topic in ros_topics:
+                    fail(f"cameras[{i}].topic", f"expected a topic of its own, got {topic!r}, "
+                         f"which is also ros.{ros_topics[topic]}")
+        if self.sim.latency_s >= self.safety.max_state_age_s:
+            fail("sim.latency_s", f"expected less than safety.max_state_age_s "
+                 f"({self.safety.max_state_age_s:g} s): every state would be too old and the "
+                 f"robot would hold, got {self.sim.latency_s:g}")
         learned = self.task.reward_model
         if learned is not None:
             names = [cam.name for cam in self.cameras]

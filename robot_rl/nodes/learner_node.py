@@ -47,13 +47,15 @@ class LearnerNode:
             next_incarnation,
         )
         from robot_rl.runs import RunDir
+        from robot_rl.session import check_learner_checkpoint
         from robot_rl.transport import LearnerServer, server_curve
 
         self.node = node
-        curve = server_curve(params.keys) if params.keys else None
-        self.server = LearnerServer(params.bind_address, curve, insecure=params.insecure)
         run = RunDir(run_dir)
         checkpoint = run.latest_checkpoint() if run.config_path.is_file() else None
+        check_learner_checkpoint(run_dir, checkpoint)  # before the run is written to
+        curve = server_curve(params.keys) if params.keys else None
+        self.server = LearnerServer(params.bind_address, curve, insecure=params.insecure)
         settings = LearnerSettings(checkpoint_every=cfg.train.checkpoint_every,
                                    log_every=cfg.train.log_every, steps=params.steps or None)
         self.learner = make_learner(cfg, self.server, run, settings, params.seed,

@@ -70,6 +70,9 @@ class StateAssembler:
         self.angular_velocity = np.zeros(3)
         self.linear_acceleration = np.zeros(3)
         self.extras: dict[str, np.ndarray] = {}
+        # the length of each extras segment the state holds (a vector, or one per foot)
+        self.extras_size = {"base_linear_velocity": 3, "base_position": 3, "ee_position": 3,
+                            "foot_contacts": len(cfg.robot.foot_links)}
         self.image_size = {cam.name: (cam.height, cam.width) for cam in cfg.cameras}
         self.frames: dict[str, np.ndarray] = {}  # camera name -> newest frame (H, W, 3) uint8
         self.frame_rx = {name: -np.inf for name in self.image_size}  # arrival per camera
@@ -84,6 +87,9 @@ class StateAssembler:
         key = tuple(msg.name)
         cached = self._index_cache.get(key)
         if cached is None:
+            if len(set(key)) != len(key):  # which of the two values is the joint's?
+                twice = next(name for name in key if key.count(name) > 1)
+                return self._reject(f"JointState names the joint {twice[:64]!r} twice")
             where = {name: i for i, name in enumerate(self.joints)}
             pairs = [(i, where[name]) for i, name in enumerate(key) if name in where]
             cached = (np.array([p[0] for p in pairs], np.intp),
@@ -113,11 +119,16 @@ class StateAssembler:
         return True
 
     def extras_message(self, msg: msgs.Float64MultiArray, now: float) -> bool:
-        """Takes a labelled extras message (see :mod:`robot_rl.nodes.ros_messages`)."""
+        """Takes a labelled extras message (see :mod:`robot_rl.nodes.ros_messages`); returns
+        False (and counts it) if its layout is broken or a segment has the wrong length."""
         try:
             segments = unlabel(msg)
         except ValueError as err:
             return self._reject(str(err))
+        for name, size in self.extras_size.items():
+            if name in segments and segments[name].size != size:
+                return self._reject(f"extras segment {name} has {segments[name].size} "
+                                    f"values, expected {size}")
         self.extras.update({k: v for k, v in segments.items() if k in EXTRA_SIGNALS})
         if "reset_count" in segments and segments["reset_count"].size == 1:
             self.reset_count = float(segments["reset_count"][0])

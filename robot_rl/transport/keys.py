@@ -65,11 +65,15 @@ def check_new_key(directory: str | os.PathLike[str], name: str, overwrite: bool 
     nothing, so that a command making several keys can refuse a bad one before the first.
 
     Raises:
-        KeyFileError: a bad name, or the key exists and ``overwrite`` is False.
+        KeyFileError: a bad name, a directory that is (or is under) a file, or the key
+            exists and ``overwrite`` is False.
     """
     if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
         raise KeyFileError(f"key name {name!r}: use letters, digits, '-', '_' and '.'")
     root = Path(directory)
+    existing = next((p for p in (root, *root.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise KeyFileError(f"{directory}: expected a key folder, {existing} is a file")
     files = KeyFiles(root / f"{name}.key", root / f"{name}.key_secret")
     if not overwrite and (files.public.exists() or files.secret.exists()):
         raise KeyFileError(f"{files.secret}: a key named {name!r} exists (replace it with "

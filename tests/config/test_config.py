@@ -60,6 +60,19 @@ MISTAKES = [
     ({"learner": {"device": "tpu"}}, "learner.device", "expected auto, cpu, cuda or cuda:N"),
     ({"learner": {"precision": "fp16"}}, "learner.precision", "one of 'auto', 'fp32', 'bf16'"),
     ({"learner": {"bf16": True, "precision": "fp32"}}, "learner.bf16", "deprecated alias"),
+    # one topic in two roles: the actor would read its own status as operator commands, its
+    # commands as extras, ... (and DDS refuses one topic with two types)
+    ({"ros": {"operator_topic": "/robot_rl/status"}}, "ros.operator_topic",
+     "expected a topic of its own, got '/robot_rl/status', which is also ros.status_topic"),
+    ({"ros": {"command_topic": "/joint_states"}}, "ros.command_topic",
+     "which is also ros.joint_states_topic"),
+    ({"cameras": [{"name": "front", "width": 8, "height": 8, "topic": "/imu",
+                   "fixed": {"eye": [1, 0, 1], "target": [0, 0, 0]}}]}, "cameras[0].topic",
+     "which is also ros.imu_topic"),
+    # a simulated latency at or beyond the state age limit: every state stale, every step held
+    ({"sim": {"latency_s": 0.25}}, "sim.latency_s", "less than safety.max_state_age_s (0.25 s)"),
+    ({"sim": {"latency_s": 1e9}, "safety": {"max_state_age_s": 2.0}}, "sim.latency_s",
+     "less than safety.max_state_age_s (2 s)"),
 ]
 
 

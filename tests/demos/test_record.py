@@ -104,3 +104,24 @@ def test_cli_names_the_task_without_an_expert(tmp_path: Path, a1_path: Path,
     err = capsys.readouterr().err
     assert "task.kind" in err and "no scripted expert for 'walk'" in err
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("option", ["--out", "--mcap"])
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_an_output_that_cannot_be_written_is_refused_before_recording(
+        tmp_path: Path, panda_path: Path, option: str, where: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`demos record --out FOLDER` recorded every episode, then raised IsADirectoryError
+    (a person's teleoperation lost); now one line and status 2 before the first episode."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    bad = str(tmp_path) if where == "folder" else str(a_file / "demos.npz")
+    paths = {"--out": str(tmp_path / "demos.npz"), "--mcap": str(tmp_path / "demos.mcap")}
+    paths[option] = bad
+    argv = ["demos", "record", str(panda_path), "--source", "scripted", "--episodes", "1",
+            "--out", paths["--out"], "--mcap", paths["--mcap"]]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and option in captured.err, captured.err
+    assert captured.out == ""  # nothing recorded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

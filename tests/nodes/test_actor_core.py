@@ -11,7 +11,7 @@ from robot_rl.config import load_config
 from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.nodes.actor_core import ActorCore, OperatorError
 from robot_rl.nodes.policy import Policy
-from robot_rl.nodes.ros_messages import joint_state_msg
+from robot_rl.nodes.ros_messages import joint_state_msg, labelled
 from robot_rl.sac import SAC
 from robot_rl.spaces import ObservationBuilder
 from tests.conftest import write_config
@@ -78,6 +78,25 @@ def test_mismatched_joint_state_is_rejected(core: ActorCore) -> None:
     assert core.inputs.rejected == 1
 
 
+def test_joint_state_naming_a_joint_twice_is_rejected(core: ActorCore) -> None:
+    """A JointState listing a joint twice is ambiguous: rejected and counted, never acted on
+    (the last of the two values was taken, e.g. one far beyond the joint's limits)."""
+    run(core, 3)
+    cfg = core.cfg
+    before = core.inputs.state()
+    assert before is not None
+    msg = joint_state_msg(robot_state(cfg), cfg.robot.joints, 0)
+    msg.name = [*cfg.robot.joints, cfg.robot.joints[0]]
+    msg.position = np.append(msg.position, 5.0)
+    msg.velocity, msg.effort = np.zeros(len(msg.name)), np.zeros(len(msg.name))
+    assert not core.inputs.joint_state(msg, 3 * core.dt)
+    assert core.inputs.rejected == 1 and "twice" in core.inputs.last_error
+    after = core.inputs.state()
+    assert after is not None
+    np.testing.assert_array_equal(after.joint_position, before.joint_position)
+    assert after.stamp == before.stamp
+
+
 def test_stale_state_holds_the_measured_pose(core: ActorCore) -> None:
     q = np.array(core.cfg.robot.nominal) + 0.3
     run(core, 5, state=robot_state(core.cfg, q))
@@ -95,6 +114,42 @@ def test_nan_state_holds(core: ActorCore) -> None:
     feed(core, 3 * core.dt, robot_state(core.cfg, q))
     out = core.step(3 * core.dt)
     assert out.hold and out.reason == "nonfinite_state"
+
+
+@pytest.mark.parametrize("segment", ["base_linear_velocity", "foot_contacts"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nonfinite_extras_hold_and_store_nothing(core: ActorCore, segment: str,
+                                                 bad: float) -> None:
+    """A NaN or infinity in an extras segment the policy or reward uses is a non-finite
+    state: held at the measured pose (even during the random warm-up), never a transition."""
+    run(core, 3)
+    state = robot_state(core.cfg)
+    value = getattr(state, segment).copy()
+    value[0] = bad
+    setattr(state, segment, value)
+    feed(core, 3 * core.dt, state)
+    out = core.step(3 * core.dt)
+    assert out.hold and out.reason == "nonfinite_state"
+    feed(core, 4 * core.dt, state)
+    out = core.step(4 * core.dt)
+    assert out.hold and out.transition is None
+
+
+@pytest.mark.parametrize("segment,size", [("base_linear_velocity", 1), ("foot_contacts", 2),
+                                          ("base_linear_velocity", 5), ("ee_position", 2)])
+def test_extras_of_the_wrong_size_are_rejected(core: ActorCore, segment: str,
+                                               size: int) -> None:
+    """An extras segment whose length is not the signal's (3 for a vector, one per
+    robot.foot_links) is rejected and counted; the actor goes on with the last good one."""
+    run(core, 3)
+    good = core.inputs.state()
+    assert good is not None
+    assert not core.inputs.extras_message(labelled({segment: np.ones(size)}), 3 * core.dt)
+    assert core.inputs.rejected == 1 and segment in core.inputs.last_error
+    feed(core, 3 * core.dt)
+    out = core.step(3 * core.dt)  # no exception, an observation of the right size
+    assert not out.hold and out.transition is not None
+    assert out.transition.obs.shape == (core.control.obs_builder.size,)
 
 
 def test_estop_holds_at_once_and_drops_the_interrupted_transition(core: ActorCore) -> None:

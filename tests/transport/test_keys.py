@@ -125,3 +125,21 @@ def test_check_new_key_writes_nothing(tmp_path: Path) -> None:
         check_new_key(tmp_path / "keys", "bad/name")
     assert check_new_key(tmp_path / "keys", "a0").secret == tmp_path / "keys" / "a0.key_secret"
     assert not (tmp_path / "keys").exists()
+
+
+@pytest.mark.parametrize("under", ["", "keys"])
+def test_a_key_folder_that_is_a_file_is_one_line(tmp_path: Path, under: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`robot-rl keys generate FILE` (or a folder under a file) is a KeyFileError, one line and
+    status 2 from the CLI; it raised FileExistsError/NotADirectoryError from mkdir."""
+    from robot_rl.cli import main
+
+    a_file = tmp_path / "robot.yaml"
+    a_file.write_text("name: a1\n")
+    folder = a_file / under if under else a_file
+    with pytest.raises(KeyFileError, match="is a file"):
+        generate_keys(folder, "learner")
+    assert main(["keys", "generate", str(folder), "--name", "robot1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected a key folder" in err, err
+    assert a_file.read_text() == "name: a1\n"
