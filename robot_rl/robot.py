@@ -49,6 +49,13 @@ class RobotState:
         return bool(np.isfinite(self.stamp) and all(
             np.all(np.isfinite(a)) for a in arrays if a is not None))
 
+    def has_orientation(self) -> bool:
+        """True when ``imu_orientation`` is a rotation: a quaternion of norm within 0.5 of 1
+        (an all-zero one, which IMU drivers send when they estimate no orientation, is not;
+        a slightly unnormalized one is)."""
+        norm = float(np.linalg.norm(self.imu_orientation))
+        return bool(np.shape(self.imu_orientation) == (4,) and 0.5 <= norm <= 1.5)
+
 
 class Robot(Protocol):
     """A robot the actor can drive: read stamped state, send joint targets, keep time."""

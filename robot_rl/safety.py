@@ -39,6 +39,7 @@ class SafetyInfo:
 
     hold: bool  # True: the latched measured pose was commanded (or nothing, before a state)
     reason: str  # "" or why it held: "estop", "no_state", "stale_state", "nonfinite_state",
+    # "no_orientation",
     # "nonfinite_action", or the caller's reason ("paused", "learner_lost", ...)
     clamped: bool  # the target was clamped (limits, step or tracking bound)
 
@@ -147,7 +148,7 @@ class SafetyFilter:
     def fresh(self, state: RobotState | None, now: float) -> bool:
         """Whether ``state`` may be acted on: complete, finite and at most
         ``max_state_age_s`` old at ``now``."""
-        return (state is not None and state.is_finite()
+        return (state is not None and state.is_finite() and state.has_orientation()
                 and np.shape(state.joint_position) == self.lower.shape
                 and now - state.stamp <= self.max_state_age_s)
 
@@ -161,7 +162,9 @@ class SafetyFilter:
         if fresh:
             return ""
         assert state is not None
-        return "nonfinite_state" if not state.is_finite() else "stale_state"
+        if not state.is_finite():
+            return "nonfinite_state"
+        return "no_orientation" if not state.has_orientation() else "stale_state"
 
     def _hold(self, reason: str, fresh: bool) -> tuple[np.ndarray | None, SafetyInfo]:
         if self._measured is None:  # no state ever: nothing to command

@@ -182,3 +182,22 @@ def test_a_nonfinite_action_holds_at_the_measured_pose(bad: float) -> None:
     cmd, info = f.step(targets, state(q), now=0.0)
     assert info.hold and info.reason == "nonfinite_action"
     np.testing.assert_array_equal(cmd, q)
+
+
+def test_a_state_without_an_orientation_is_not_acted_on() -> None:
+    """An all-zero IMU quaternion (what a driver sends when it estimates no orientation) is
+    no state: nothing before a good one, the latched measured pose after; a slightly
+    unnormalized quaternion is still an orientation."""
+    f = SafetyFilter.from_config(CFG)
+    q = np.array(CFG.robot.nominal)
+    blind = dataclasses.replace(state(q + 0.1), imu_orientation=np.zeros(4))
+    cmd, info = f.step(q + 0.1, blind, now=0.0)
+    assert cmd is None and info.hold and info.reason == "no_state"
+    f.step(q, state(q), now=0.0)
+    cmd, info = f.step(q + 0.1, blind, now=0.0)
+    assert info.hold and info.reason == "no_orientation"
+    np.testing.assert_array_equal(cmd, q)  # the pose measured before, not blind's
+    sloppy = dataclasses.replace(state(q), imu_orientation=np.array([0.0, 0.0, 0.0, 0.98]))
+    assert f.fresh(sloppy, now=0.0)
+    _, info = f.step(q, sloppy, now=0.0)
+    assert not info.hold

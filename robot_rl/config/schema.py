@@ -136,6 +136,9 @@ class RobotSpec:
                 fail(key, "expected positive limits")
         if any(v < 0 for v in self.action_scale):
             fail("action_scale", "expected values >= 0")
+        if self.action_scale and not any(v > 0 for v in self.action_scale):
+            fail("action_scale", "expected at least one value > 0 (all zero: no joint can "
+                 "move, and the safety filter's tracking bound is 0)")
         if not 0 < self.control_hz <= 1000:
             fail("control_hz", f"expected a rate in (0, 1000] Hz, got {self.control_hz}")
         if len(self.base_position) != 3:

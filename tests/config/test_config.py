@@ -36,6 +36,8 @@ MISTAKES = [
     ({"robot": {"control_hz": 30.0}}, "sim.physics_hz", "got 500.0 (e.g. 510)"),
     ({"robot": {"action_scale": 0.3}}, "robot.action_scale",
      "expected a list of numbers, one per joint"),
+    ({"robot": {"action_scale": [0.0] * 12}}, "robot.action_scale",
+     "expected at least one value > 0"),
     ({"robot": {"foot_links": []}}, "observation.signals[7]", "needs robot.foot_links"),
     ({"sim": {"fall_height": -0.1}}, "sim.fall_height", "height >= 0"),
     ({"learner": {"actor_ema": 2}}, "learner.actor_ema", "expected a rate in [0, 1]"),
