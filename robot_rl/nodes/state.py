@@ -65,7 +65,7 @@ class StateAssembler:
         self.effort = np.zeros(n)
         self.joint_rx = np.full(n, -np.inf)  # arrival time per joint (monotonic s)
         self.imu_rx = -np.inf
-        self.extras_rx = -np.inf
+        self.extras_rx: dict[str, float] = {}  # arrival time of each extras segment
         self.orientation = np.array([0.0, 0.0, 0.0, 1.0])
         self.angular_velocity = np.zeros(3)
         self.linear_acceleration = np.zeros(3)
@@ -129,10 +129,13 @@ class StateAssembler:
             if name in segments and segments[name].size != size:
                 return self._reject(f"extras segment {name} has {segments[name].size} "
                                     f"values, expected {size}")
-        self.extras.update({k: v for k, v in segments.items() if k in EXTRA_SIGNALS})
+        carried = {k: v for k, v in segments.items() if k in EXTRA_SIGNALS}
+        self.extras.update(carried)
+        # each segment is as fresh as the last message that carried it: one carrying only
+        # reset_count (or other signals) does not refresh a base velocity sent long ago
+        self.extras_rx.update(dict.fromkeys(carried, now))
         if "reset_count" in segments and segments["reset_count"].size == 1:
             self.reset_count = float(segments["reset_count"][0])
-        self.extras_rx = now
         return True
 
     def camera_image(self, name: str, msg: msgs.Image, now: float) -> bool:
@@ -177,7 +180,7 @@ class StateAssembler:
         if self.needs_imu:
             stamp = min(stamp, self.imu_rx)
         if self.needs_extras:
-            stamp = min(stamp, self.extras_rx)
+            stamp = min(stamp, *(self.extras_rx[name] for name in self.needs_extras))
         if self.frame_rx:
             stamp = min(stamp, *self.frame_rx.values())
 

@@ -11,7 +11,7 @@ from robot_rl.config import load_config
 from robot_rl.distributed.weights import pack_weights, policy_spec
 from robot_rl.nodes.actor_core import ActorCore, OperatorError
 from robot_rl.nodes.policy import Policy
-from robot_rl.nodes.ros_messages import joint_state_msg, labelled
+from robot_rl.nodes.ros_messages import imu_msg, joint_state_msg, labelled
 from robot_rl.sac import SAC
 from robot_rl.spaces import ObservationBuilder
 from tests.conftest import write_config
@@ -323,3 +323,19 @@ def test_operator_heartbeat_holds_when_the_operator_goes_silent(tmp_path: Path,
     assert held and all(np.array_equal(o.command, q) for o in held)  # the measured pose
     core.set_estop(False, 1.0)  # any operator or e-stop message is a heartbeat
     assert not run(core, 1, t0=1.0, state=robot_state(core.cfg, q))[0].hold
+
+
+def test_an_extras_message_refreshes_only_the_segments_it_carries(core: ActorCore) -> None:
+    """Extras messages that keep coming but no longer carry the base velocity (only
+    reset_count here) do not make the old base velocity fresh: the state goes stale."""
+    run(core, 3)
+    last = 2 * core.dt  # the last complete extras message
+    t = last + core.safety.max_state_age_s + 0.01
+    state = robot_state(core.cfg)
+    core.inputs.imu(imu_msg(state, 0), t)
+    core.inputs.joint_state(joint_state_msg(state, core.cfg.robot.joints, 0), t)
+    assert core.inputs.extras_message(labelled({"reset_count": np.zeros(1)}), t)
+    out = core.step(t)
+    assert out.hold and out.reason == "stale_state"
+    feed(core, t)  # a complete one: fresh again
+    assert not core.step(t).hold
