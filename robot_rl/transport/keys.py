@@ -59,6 +59,13 @@ class ClientCurve:
     server_public: bytes
 
 
+def check_key_name(name: str) -> None:
+    """Raises :class:`KeyFileError` unless ``name`` can name a key file in its folder:
+    letters, digits, '-', '_' and '.', not starting with '.' (so never a path elsewhere)."""
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise KeyFileError(f"key name {name!r}: use letters, digits, '-', '_' and '.'")
+
+
 def check_new_key(directory: str | os.PathLike[str], name: str, overwrite: bool = False
                   ) -> KeyFiles:
     """The files :func:`generate_keys` would write for ``name`` in ``directory``; writes
@@ -68,8 +75,7 @@ def check_new_key(directory: str | os.PathLike[str], name: str, overwrite: bool 
         KeyFileError: a bad name, a directory that is (or is under) a file, or the key
             exists and ``overwrite`` is False.
     """
-    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
-        raise KeyFileError(f"key name {name!r}: use letters, digits, '-', '_' and '.'")
+    check_key_name(name)
     root = Path(directory)
     existing = next((p for p in (root, *root.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
@@ -152,6 +158,7 @@ def client_curve(
         name: the actor's key name.
         server_key: learner public key file, if not ``key_dir/learner.key``.
     """
+    check_key_name(name)  # the actor id: never a path outside key_dir
     root = Path(key_dir)
     public, secret = load_key_pair(root / f"{name}.key_secret")
     server_public = load_public_key(server_key or root / f"{LEARNER}.key")

@@ -143,3 +143,15 @@ def test_a_key_folder_that_is_a_file_is_one_line(tmp_path: Path, under: str,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "expected a key folder" in err, err
     assert a_file.read_text() == "name: a1\n"
+
+
+@pytest.mark.parametrize("actor_id", ["../outside", "sub/a0", ".hidden", "/abs/a0", ""])
+def test_an_actor_id_never_reads_a_key_outside_the_folder(tmp_path: Path,
+                                                          actor_id: str) -> None:
+    """--id names the key file in --keys: an id that is a path is refused before any file is
+    read, even where such a file exists."""
+    keys = tmp_path / "keys"
+    generate_keys(keys, "learner")
+    generate_keys(tmp_path, "outside")  # tmp_path/outside.key_secret exists
+    with pytest.raises(KeyFileError, match="use letters, digits"):
+        client_curve(keys, actor_id)
