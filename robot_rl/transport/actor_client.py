@@ -45,7 +45,10 @@ logger = logging.getLogger(__name__)
 
 _MAX_DRAIN = 1000
 _HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-                     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+_PLAIN_FAILURES_TO_REFUSE = 3
+"""Handshakes in a row that an actor without keys sees fail before it takes the learner for
+a CURVE one: the mismatch is not always reported as such (the learner may close first)."""
 
 
 class ActorClient:
@@ -97,6 +100,8 @@ class ActorClient:
         self._sock.rcvhwm = 128  # a paused actor holds at most this many weights/statuses
         self._sock.heartbeat_ivl = int(opts.heartbeat_s * 1000)
         self._sock.heartbeat_timeout = int(opts.peer_timeout_s * 1000)
+        self._curve = curve is not None
+        self._failed_in_row = 0  # handshake failures since the last success
         if curve is not None:
             self._sock.curve_publickey = curve.public
             self._sock.curve_secretkey = curve.secret
@@ -351,8 +356,12 @@ class ActorClient:
         # this) are counted and the socket keeps retrying.
         while self._monitor is not None and self._monitor.poll(0):
             event = recv_monitor_message(self._monitor)
-            self.metrics["handshake_failures"] += 1
             kind, value = event["event"], event["value"]
+            if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._failed_in_row = 0
+                continue
+            self.metrics["handshake_failures"] += 1
+            self._failed_in_row += 1
             if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 self._refuse(f"the learner did not accept this actor's key {self.actor_id!r} "
                              f"(not in its allow-list; ZAP status {value})")
@@ -360,6 +369,11 @@ class ActorClient:
                   and value == zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH):
                 self._refuse("security mechanism mismatch: the learner uses CURVE keys and this "
                              "actor has none, or the other way round (--keys)")
+            elif not self._curve and self._failed_in_row >= _PLAIN_FAILURES_TO_REFUSE:
+                # without keys a handshake cannot fail for any other reason
+                self._refuse("security mechanism mismatch: the learner uses CURVE keys and this "
+                             "actor has none (--keys); its handshakes failed "
+                             f"{self._failed_in_row} times in a row")
             elif self.metrics["handshake_failures"] in (1, 10, 100, 1000):
                 logger.warning("handshake with the learner failed %d times (wrong learner.key?)",
                                self.metrics["handshake_failures"])
