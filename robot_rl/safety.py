@@ -39,8 +39,7 @@ class SafetyInfo:
 
     hold: bool  # True: the latched measured pose was commanded (or nothing, before a state)
     reason: str  # "" or why it held: "estop", "no_state", "stale_state", "nonfinite_state",
-    # "no_orientation",
-    # "nonfinite_action", or the caller's reason ("paused", "learner_lost", ...)
+    # "no_orientation", "nonfinite_action", or the caller's reason ("paused", ...)
     clamped: bool  # the target was clamped (limits, step or tracking bound)
 
 

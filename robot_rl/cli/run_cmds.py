@@ -103,10 +103,6 @@ def check_pretrain(args: argparse.Namespace) -> None:
     from robot_rl.config import load_config
 
     load_config(args.config, warn=False)
-    if args.critic_steps and args.method == "iql":
-        raise ConfigError("<command line>", "--critic-steps", "expected it only with a BC "
-                          "method (bc, bc_noise, posterior_bc): iql trains its critics in "
-                          "every step")
     data = Path(args.data)
     if not data.is_file():
         raise ConfigError(args.data, "--data", "expected an existing .npz of prior "
