@@ -119,6 +119,10 @@ def cmd_actor(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.keys and args.insecure:
         return _fail("actor", ValueError("--keys and --insecure exclude each other"))
+    if args.spill_dir is not None and not Path(args.spill_dir).is_dir():
+        what = "not a folder" if Path(args.spill_dir).exists() else "missing"
+        return _fail("actor", ValueError(f"--spill-dir: expected an existing folder, "
+                                         f"{args.spill_dir!r} is {what}"))
     try:
         curve = client_curve(args.keys, args.id) if args.keys else None
         client = ActorClient(args.learner, args.id, curve, insecure=args.insecure,

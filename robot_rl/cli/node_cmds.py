@@ -89,11 +89,14 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
 def cmd_operator(args: argparse.Namespace) -> int:
     from robot_rl.config import RosConfig, load_config
-    from robot_rl.nodes.operator import parse, send
+    from robot_rl.nodes.operator import check_task, parse, send
 
-    ros = load_config(args.config).ros if args.config else RosConfig()
+    cfg = load_config(args.config) if args.config else None
+    ros = cfg.ros if cfg is not None else RosConfig()
     try:
         command = parse(args.action, ros)
+        if cfg is not None and args.action[0] == "task":
+            check_task(args.action[1], cfg)
     except ValueError as err:
         print(f"robot-rl operator: {err}", file=sys.stderr)
         return 2
@@ -102,6 +105,10 @@ def cmd_operator(args: argparse.Namespace) -> int:
         status = send(node, command, ros, args.timeout)
     finally:
         node.close()
+    if status is not None and command.refused(status) and not command.confirmed(status):
+        print(f"robot-rl operator: the actor refused {' '.join(args.action)!r}: "
+              f"{status['operator_error']}", file=sys.stderr)
+        return 2
     if status is None:
         print(f"robot-rl operator: no actor confirmed {' '.join(args.action)!r} within "
               f"{args.timeout:g} s (is one running on this DDS domain?)", file=sys.stderr)

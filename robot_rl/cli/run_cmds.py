@@ -162,6 +162,9 @@ def check_eval(args: argparse.Namespace) -> None:
     if args.video is None or args.no_video:
         return
     video = Path(args.video)
+    if video.suffix.lower() != ".mp4":
+        raise ConfigError("<command line>", "--video", f"expected an MP4 file path ending "
+                          f"in .mp4, got {args.video!r}")
     if video.is_dir():
         raise ConfigError("<command line>", "--video", f"expected an MP4 file path, "
                           f"{args.video!r} is a folder")

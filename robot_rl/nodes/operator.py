@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from robot_rl.config import RosConfig
+from robot_rl.config import RobotConfig, RosConfig
+from robot_rl.control import task_rewards
 from robot_rl.ros import msgs
 from robot_rl.ros.api import Node
 from robot_rl.ros.wire import QOS_DEFAULT
@@ -32,6 +33,7 @@ class OperatorCommand(NamedTuple):
     topic: str
     message: Any  # msgs.Bool or msgs.String (None: only read the status)
     confirmed: Callable[[dict[str, Any]], bool]
+    refused: Callable[[dict[str, Any]], bool] = lambda s: False  # the actor said no
 
 
 def parse(words: Sequence[str], ros: RosConfig) -> OperatorCommand:
@@ -55,16 +57,30 @@ def parse(words: Sequence[str], ros: RosConfig) -> OperatorCommand:
     if len(words) == 2 and words[0] == "task":
         name = words[1]
         return OperatorCommand(ros.operator_topic, msgs.String(f"task {name}"),
-                               lambda s: s.get("task") == name)
+                               lambda s: s.get("task") == name,
+                               lambda s: repr(name) in str(s.get("operator_error") or ""))
     if words == ["status"]:
         return OperatorCommand(ros.status_topic, None, lambda s: True)
     raise ValueError(f"unknown operator command {' '.join(words)!r}; expected estop on|off, "
                      "pause, resume, heartbeat, task NAME or status")
 
 
+def check_task(name: str, cfg: RobotConfig) -> None:
+    """``task NAME`` with a robot config at hand: NAME must be one of the tasks its actor
+    knows (the same list the actor checks against).
+
+    Raises:
+        ValueError: Naming the tasks there are.
+    """
+    tasks = list(task_rewards(cfg))
+    if name not in tasks:
+        raise ValueError(f"unknown task {name!r}; {cfg.name} has {', '.join(tasks)}")
+
+
 def send(node: Node, command: OperatorCommand, ros: RosConfig,
          timeout_s: float = 10.0) -> dict[str, Any] | None:
-    """Publishes ``command`` and returns the first status that confirms it (None: none did).
+    """Publishes ``command`` and returns the first status that confirms it (None: none did)
+    or that refuses it (its ``operator_error`` says why, e.g. an unknown task).
 
     The message is sent once a subscriber has matched and again every second until
     confirmed (all operator commands are idempotent).
@@ -90,7 +106,8 @@ def send(node: Node, command: OperatorCommand, ros: RosConfig,
             sent_at = time.monotonic()
         node.spin_once(0.05)
         for status in statuses:
-            if (pub is None or sent_at > float("-inf")) and command.confirmed(status):
+            if (pub is None or sent_at > float("-inf")) and (command.confirmed(status)
+                                                              or command.refused(status)):
                 return status
         statuses.clear()
     return None

@@ -64,6 +64,10 @@ def test_operator_commands_parse() -> None:
     assert on.confirmed({"estop": True}) and not on.confirmed({"estop": False})
     task = parse(["task", "stand"], ros)
     assert task.topic == "/robot_rl/operator" and task.message == msgs.String("task stand")
+    assert task.refused({"operator_error": "unknown task 'stand'; this robot has walk"})
+    assert not task.refused({"operator_error": "unknown task 'walk'; this robot has reach"})
+    assert not task.refused({"operator_error": ""}) and not task.refused({})
+    assert not parse(["pause"], ros).refused({"operator_error": "unknown task 'pause'"})
     assert parse(["pause"], ros).confirmed({"paused": True})
     assert parse(["status"], ros).message is None
     beat = parse(["heartbeat"], ros)

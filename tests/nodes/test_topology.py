@@ -187,6 +187,11 @@ def test_sim_topology_over_dds(tmp_path: Path, tiny_a1: Path, domain_id: int) ->
             status = send(obs.node, parse(words, cfg.ros), cfg.ros, timeout_s=10)
             assert status is not None, words
             obs.until(lambda check=check: check(obs.last()), 5, " ".join(words))
+        # a task the actor does not know comes back refused, with the actor's reason
+        dance = parse(["task", "dance"], cfg.ros)
+        status = send(obs.node, dance, cfg.ros, timeout_s=10)
+        assert status is not None and dance.refused(status) and status["task"] == "stand"
+        assert "unknown task 'dance'" in status["operator_error"]
 
         # 4. the bridge dies: the actor holds on stale state
         procs["sim_bridge"].kill()
