@@ -391,7 +391,9 @@ def main() -> int:
     parser.add_argument("--tasks", default="a1,panda")
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3 SAC")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
+    parser.add_argument("--seed-list", help="comma-separated seeds instead of --seeds (e.g. "
+                        "screening a change on the seeds that were slow)")
     parser.add_argument("--budget", type=int, default=50_000,
                         help="environment steps per run of our recipes (and of SB3 unless "
                         "--sb3-budget is given)")
@@ -453,7 +455,12 @@ def main() -> int:
                else None,
                "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else None,
                "stop_at_threshold": args.stop_at_threshold and not args.no_stop}
-    jobs = [(t, learner, s) for t in tasks for learner in learners for s in range(args.seeds)]
+    try:
+        seeds = ([int(x) for x in args.seed_list.split(",")] if args.seed_list
+                 else list(range(args.seeds)))
+    except ValueError:
+        parser.error(f"--seed-list: expected comma-separated integers, got {args.seed_list!r}")
+    jobs = [(t, learner, s) for t in tasks for learner in learners for s in seeds]
     runs: list[dict[str, Any]] = []
     runs_file = Path(args.runs_file) if args.runs_file else None
     if runs_file is not None and runs_file.is_file():
@@ -490,12 +497,13 @@ def main() -> int:
                       f"{run.get('error', '')}", file=sys.stderr)
     results = summarize(runs, tasks, learners, args.budget, args.sb3_budget)
     sb3_note = (f" (SB3 {args.sb3_budget})" if args.sb3_budget and "sb3" in learners else "")
-    title = (f"{args.seeds} seeds, budget {args.budget}{sb3_note} steps, "
+    title = (f"{len(seeds)} seeds, budget {args.budget}{sb3_note} steps, "
              f"{machine_info(args.threads)['cpu']}")
     if args.plot:
         plot(results, Path(args.plot), title)
     print(json.dumps({"benchmark": "sample_efficiency", "machine": machine_info(args.threads),
-                      "options": {**options, "seeds": args.seeds, "jobs": args.jobs},
+                      "options": {**options, "seeds": len(seeds), "seed_list": seeds,
+                                  "jobs": args.jobs},
                       "wall_s": round(time.perf_counter() - t0, 1), "plot": args.plot,
                       "results": results}))
     return 0
