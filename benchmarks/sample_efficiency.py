@@ -39,6 +39,7 @@ return against environment steps (``--plot``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -150,10 +151,33 @@ def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[st
                 "error": f"{type(err).__name__}: {err}"}
 
 
+def learner_config(base: Any, learner: str, args: dict[str, Any], budget: int) -> Any:
+    """The LearnerConfig a run of recipe ``learner`` trains with. The config's own recipe
+    keeps every setting of the config (target_entropy, learning rates, gamma, ...); another
+    recipe gets its own defaults with the config's sizes. Then the benchmark's overrides."""
+    from robot_rl.config import LearnerConfig
+
+    ema = args.get("actor_ema")
+    overrides: dict[str, Any] = dict(
+        hidden=args.get("hidden") or base.hidden,
+        warmup_steps=args["warmup"] if args.get("warmup") is not None else base.warmup_steps,
+        buffer_size=max(budget, base.batch_size),
+        precision=args.get("precision") or base.precision)
+    if learner == base.recipe:
+        return dataclasses.replace(
+            base, **overrides, utd=args.get("utd") or base.utd,
+            policy_delay=args.get("policy_delay") or base.policy_delay,
+            actor_ema=ema if ema is not None else base.actor_ema)
+    return LearnerConfig(recipe=learner, batch_size=base.batch_size,
+                         init_temperature=base.init_temperature, **overrides,
+                         utd=args.get("utd"),  # None: the recipe's own
+                         policy_delay=args.get("policy_delay"), actor_ema=ema or 0.0)
+
+
 def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     """Train one learner on one task with one seed; evaluate every ``eval_every`` steps."""
     torch.set_num_threads(args["threads"])
-    from robot_rl.config import LearnerConfig, load_config
+    from robot_rl.config import load_config
     from robot_rl.envs import RobotEnv
     from robot_rl.evaluate import evaluate
 
@@ -206,20 +230,7 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         from robot_rl.sac import SAC, make_replay
         from robot_rl.train import Trainer
 
-        base = cfg.learner
-        own = learner == base.recipe  # the config's own recipe keeps its tuned settings
-        ema = args.get("actor_ema")
-        cfg.learner = LearnerConfig(
-            recipe=learner, hidden=args["hidden"] or base.hidden,  # type: ignore[arg-type]
-            batch_size=base.batch_size, init_temperature=base.init_temperature,
-            warmup_steps=(args["warmup"] if args["warmup"] is not None
-                          else base.warmup_steps),
-            buffer_size=max(budget, base.batch_size),
-            utd=args.get("utd"),  # None: the recipe's own
-            precision=args.get("precision") or base.precision,
-            # None: the config's where it is the config's recipe, else the recipe's own
-            policy_delay=args.get("policy_delay") or (base.policy_delay if own else None),
-            actor_ema=ema if ema is not None else (base.actor_ema if own else 0.0))
+        cfg.learner = learner_config(cfg.learner, learner, args, budget)
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)

@@ -219,3 +219,23 @@ def test_priors_refuses_unknown_arms() -> None:
                              "--arms", "scratch,magic"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and "--arms: unknown magic" in result.stderr
+
+
+def test_sample_efficiency_keeps_the_configs_own_learner_settings() -> None:
+    """The config's own recipe trains with every learner setting of the config (a1.yaml's
+    target_entropy, gamma, ... were silently dropped before); another recipe gets its own
+    defaults with the config's sizes; the benchmark's overrides apply to both."""
+    import sample_efficiency as se
+
+    from robot_rl.config import LearnerConfig
+
+    base = LearnerConfig(recipe="droq", hidden=[64, 64], target_entropy=-12.0, gamma=0.98,
+                         critic_lr=1e-3, warmup_steps=1000, actor_ema=0.005, batch_size=128)
+    args = {"warmup": 500, "hidden": None, "utd": None, "precision": None,
+            "policy_delay": None, "actor_ema": None}
+    own = se.learner_config(base, "droq", args, budget=4000)
+    assert (own.target_entropy, own.gamma, own.critic_lr) == (-12.0, 0.98, 1e-3)
+    assert (own.warmup_steps, own.buffer_size, own.actor_ema, own.utd) == (500, 4000, 0.005, 20)
+    other = se.learner_config(base, "crossq", {**args, "utd": 3}, budget=4000)
+    assert other.target_entropy is None and other.gamma == 0.99 and other.critic_lr == 1e-3
+    assert (other.hidden, other.batch_size, other.utd, other.actor_ema) == ([64, 64], 128, 3, 0)
