@@ -3,6 +3,7 @@ when learning holds."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -85,6 +86,30 @@ def count_flops(fn: Callable[[], object]) -> int:
     with FlopCounterMode(display=False) as counter:
         fn()
     return int(counter.get_total_flops())
+
+
+def learner_config(base: Any, learner: str, args: dict[str, Any], buffer_size: int) -> Any:
+    """The LearnerConfig a run of recipe ``learner`` trains with. The config's own recipe
+    keeps every setting of the config (target_entropy, learning rates, gamma, ...); another
+    recipe gets its own defaults with the config's sizes. Then the benchmark's overrides
+    (``args``: hidden, warmup, utd, precision, policy_delay, actor_ema; None: not given)."""
+    from robot_rl.config import LearnerConfig
+
+    ema = args.get("actor_ema")
+    overrides: dict[str, Any] = dict(
+        hidden=args.get("hidden") or base.hidden,
+        warmup_steps=args["warmup"] if args.get("warmup") is not None else base.warmup_steps,
+        buffer_size=buffer_size,
+        precision=args.get("precision") or base.precision)
+    if learner == base.recipe:
+        return dataclasses.replace(
+            base, **overrides, utd=args.get("utd") or base.utd,
+            policy_delay=args.get("policy_delay") or base.policy_delay,
+            actor_ema=ema if ema is not None else base.actor_ema)
+    return LearnerConfig(recipe=learner, batch_size=base.batch_size,
+                         init_temperature=base.init_temperature, **overrides,
+                         utd=args.get("utd"),  # None: the recipe's own
+                         policy_delay=args.get("policy_delay"), actor_ema=ema or 0.0)
 
 
 def steps_to_held(history: list[dict[str, Any]], ok: Callable[[dict[str, Any]], bool],

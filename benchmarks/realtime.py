@@ -48,7 +48,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info, recipe_names, steps_to_held  # noqa: E402
+from common import (  # noqa: E402
+    learner_config,
+    machine_info,
+    recipe_names,
+    steps_to_held,
+)
 
 RECIPES = ["droq", "crossq", "sac"]
 THRESHOLD = 0.5  # m/s of net_velocity (start to end of an episode, in a straight line)
@@ -64,17 +69,17 @@ def wall_s_to_held(history: list[dict[str, Any]]) -> float | None:
 
 
 def recipe_config(path: str, recipe: str, args: dict[str, Any]) -> Any:
-    """The robot config at ``path`` with ``recipe``'s defaults and the config's sizes."""
-    from robot_rl.config import LearnerConfig, load_config
+    """The robot config at ``path`` for ``recipe``: all of the config's learner settings for
+    its own recipe, another recipe's defaults with the config's sizes
+    (:func:`common.learner_config`)."""
+    from robot_rl.config import load_config
 
     cfg = load_config(path)
     base = cfg.learner
-    cfg.learner = LearnerConfig(
-        recipe=recipe, hidden=args["hidden"] or base.hidden,
-        batch_size=base.batch_size, init_temperature=base.init_temperature,
-        warmup_steps=args["warmup"] if args["warmup"] is not None else base.warmup_steps,
-        # room for the whole budget at up to 200 steps/s (lock-step SAC runs ~70 on a CPU)
-        buffer_size=max(base.batch_size, min(base.buffer_size, int(200 * args["budget_s"]))))
+    # room for the whole budget at up to 200 steps/s (lock-step SAC runs ~70 on a CPU)
+    buffer = max(base.batch_size, min(base.buffer_size, int(200 * args["budget_s"])))
+    cfg.learner = learner_config(base, recipe, {"hidden": args["hidden"],
+                                                "warmup": args["warmup"]}, buffer)
     return cfg
 
 

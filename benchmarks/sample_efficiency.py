@@ -39,7 +39,6 @@ return against environment steps (``--plot``).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -55,7 +54,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_info, recipe_names, steps_to_held  # noqa: E402
+from common import (  # noqa: E402
+    learner_config,
+    machine_info,
+    recipe_names,
+    steps_to_held,
+)
 
 RECIPES = ["sac", "droq", "redq", "crossq"]
 HELD_RUN = 3  # evaluations over the threshold at the end of the budget that make it "held"
@@ -151,29 +155,6 @@ def run_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[st
                 "error": f"{type(err).__name__}: {err}"}
 
 
-def learner_config(base: Any, learner: str, args: dict[str, Any], budget: int) -> Any:
-    """The LearnerConfig a run of recipe ``learner`` trains with. The config's own recipe
-    keeps every setting of the config (target_entropy, learning rates, gamma, ...); another
-    recipe gets its own defaults with the config's sizes. Then the benchmark's overrides."""
-    from robot_rl.config import LearnerConfig
-
-    ema = args.get("actor_ema")
-    overrides: dict[str, Any] = dict(
-        hidden=args.get("hidden") or base.hidden,
-        warmup_steps=args["warmup"] if args.get("warmup") is not None else base.warmup_steps,
-        buffer_size=max(budget, base.batch_size),
-        precision=args.get("precision") or base.precision)
-    if learner == base.recipe:
-        return dataclasses.replace(
-            base, **overrides, utd=args.get("utd") or base.utd,
-            policy_delay=args.get("policy_delay") or base.policy_delay,
-            actor_ema=ema if ema is not None else base.actor_ema)
-    return LearnerConfig(recipe=learner, batch_size=base.batch_size,
-                         init_temperature=base.init_temperature, **overrides,
-                         utd=args.get("utd"),  # None: the recipe's own
-                         policy_delay=args.get("policy_delay"), actor_ema=ema or 0.0)
-
-
 def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[str, Any]:
     """Train one learner on one task with one seed; evaluate every ``eval_every`` steps."""
     torch.set_num_threads(args["threads"])
@@ -230,7 +211,8 @@ def train_one(task: str, learner: str, seed: int, args: dict[str, Any]) -> dict[
         from robot_rl.sac import SAC, make_replay
         from robot_rl.train import Trainer
 
-        cfg.learner = learner_config(cfg.learner, learner, args, budget)
+        cfg.learner = learner_config(cfg.learner, learner, args,
+                                     buffer_size=max(budget, cfg.learner.batch_size))
         env = RobotEnv(cfg, seed=seed)
         obs_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
         agent = SAC(obs_dim, act_dim, cfg.learner, seed=seed)

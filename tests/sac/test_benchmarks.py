@@ -233,9 +233,9 @@ def test_sample_efficiency_keeps_the_configs_own_learner_settings() -> None:
                          critic_lr=1e-3, warmup_steps=1000, actor_ema=0.005, batch_size=128)
     args = {"warmup": 500, "hidden": None, "utd": None, "precision": None,
             "policy_delay": None, "actor_ema": None}
-    own = se.learner_config(base, "droq", args, budget=4000)
+    own = se.learner_config(base, "droq", args, buffer_size=4000)
     assert (own.target_entropy, own.gamma, own.critic_lr) == (-12.0, 0.98, 1e-3)
     assert (own.warmup_steps, own.buffer_size, own.actor_ema, own.utd) == (500, 4000, 0.005, 20)
-    other = se.learner_config(base, "crossq", {**args, "utd": 3}, budget=4000)
+    other = se.learner_config(base, "crossq", {**args, "utd": 3}, buffer_size=4000)
     assert other.target_entropy is None and other.gamma == 0.99 and other.critic_lr == 1e-3
     assert (other.hidden, other.batch_size, other.utd, other.actor_ema) == ([64, 64], 128, 3, 0)
