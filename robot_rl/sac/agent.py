@@ -159,9 +159,10 @@ class SAC:
             return state
         if pixels is None:
             raise ValueError("this learner sees images: the batch has no pixels")
-        x = pixels.to(self.device, non_blocking=True).float()
-        if augment:
+        x = pixels.to(self.device, non_blocking=True)
+        if augment:  # shifted while uint8: the same pixels, a quarter of the bytes to move
             x = random_shift(x)
+        x = x.float()
         cast = self._autocast() if autocast else contextlib.nullcontext()
         with torch.set_grad_enabled(grad and torch.is_grad_enabled()), cast:
             features = self.encoder(x).float()
