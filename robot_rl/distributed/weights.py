@@ -214,7 +214,7 @@ class ActorPolicy:
             if self.encoder is None:
                 raise WeightsError("an observation with pixels for a policy without images")
             pixels = torch.as_tensor(np.asarray(obs["pixels"], np.uint8)).unsqueeze(0)
-            o = torch.cat([o, self.encoder(pixels.float()).float()], dim=-1)
+            o = torch.cat([o, self.encoder(pixels).float()], dim=-1)
         else:
             if self.encoder is not None:
                 raise WeightsError("this policy sees images: expected {'state', 'pixels'}")

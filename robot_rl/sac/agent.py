@@ -152,7 +152,7 @@ class SAC:
     def encode(self, state: torch.Tensor, pixels: torch.Tensor | None, augment: bool = True,
                grad: bool = False, autocast: bool = True) -> torch.Tensor:
         """What actor and critic read: ``state`` concatenated with the encoder's features of
-        ``pixels`` (uint8 ``[..., C, H, W]``, made float here, randomly shifted with
+        ``pixels`` (uint8 ``[..., C, H, W]``, made float by the encoder, randomly shifted with
         ``augment``; gradients reach the encoder only with ``grad``; bf16 only with
         ``autocast`` and ``precision: bf16``). Without images: ``state``."""
         if self.encoder is None:
@@ -162,7 +162,6 @@ class SAC:
         x = pixels.to(self.device, non_blocking=True)
         if augment:  # shifted while uint8: the same pixels, a quarter of the bytes to move
             x = random_shift(x)
-        x = x.float()
         cast = self._autocast() if autocast else contextlib.nullcontext()
         with torch.set_grad_enabled(grad and torch.is_grad_enabled()), cast:
             features = self.encoder(x).float()

@@ -1,9 +1,10 @@
 """The image encoder shared by actor and critic, and DrQ's random-shift augmentation.
 
 The encoder follows SAC-AE and DrQ (Yarats et al. 2020, Kostrikov et al. 2020): four 3x3
-convolutions of 32 channels (the first with stride 2), ReLU after each, then a linear
-layer, LayerNorm and tanh to a 50-dimensional feature. Only the critic's loss trains it;
-the actor reads its features detached (:class:`robot_rl.sac.agent.SAC`).
+convolutions of 32 channels (the first with stride 2) on frames / 255 - 0.5, ReLU after
+each, then a linear layer, LayerNorm and tanh to a 50-dimensional feature. Only the
+critic's loss trains it; the actor reads its features detached
+(:class:`robot_rl.sac.agent.SAC`).
 
 Random shift (DrQ): pad each image by ``pad`` pixels replicating the border, then cut a
 window of the original size at a random offset in ``[0, 2 * pad]`` per sample — the same
@@ -52,10 +53,23 @@ class PixelEncoder(nn.Module):
         self.feature_dim = feature_dim
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Features of ``pixels`` ``[..., C, H, W]`` (values 0-255, any float dtype)."""
+        """Features of ``pixels`` ``[..., C, H, W]`` (values 0-255: uint8 or any float dtype;
+        under autocast the convolutions run in its dtype)."""
         lead = pixels.shape[:-3]
-        x = pixels.reshape(-1, *pixels.shape[-3:]) / 255.0 - 0.5
-        h = self.convs(x).flatten(1)
+        # channels-last: oneDNN's convolutions run about 15 % faster on it than on NCHW
+        # (forward and backward, 32x32x9 frames, one CPU thread); made so while still uint8
+        x = pixels.reshape(-1, *pixels.shape[-3:]).contiguous(memory_format=torch.channels_last)
+        dtype = (torch.get_autocast_dtype(x.device.type)
+                 if torch.is_autocast_enabled(x.device.type) else torch.float32)
+        x = x.to(dtype)  # the only pass over the frames before the first convolution
+        first = self.convs[0]
+        assert isinstance(first, nn.Conv2d)
+        # x / 255 - 0.5 folded into the first convolution's weights and bias (exact but
+        # for rounding): two fewer passes over every frame
+        weight = first.weight / 255.0
+        bias = first.bias - 0.5 * first.weight.sum(dim=(1, 2, 3))
+        h = F.conv2d(x, weight, bias, first.stride, first.padding)
+        h = self.convs[1:](h).flatten(1)
         return torch.tanh(self.norm(self.fc(h))).reshape(*lead, -1)
 
 
