@@ -19,6 +19,9 @@ MAX_IMAGE_SIDE = 512
 """Largest image side (px) accepted for a camera's frames (learning from images uses ~84-128)."""
 MAX_RENDER_SIDE = 2048
 """Largest rendered image side (px) before the crop."""
+MIN_POLICY_IMAGE_SIDE = 9
+"""Smallest image side (px) of a camera the policy sees (``observation.images``): the pixel
+learner's encoder (four 3x3 convolutions, the first with stride 2) needs this much."""
 _CAMERA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}\Z")  # a ROS name token (in the topic)
 _TOPIC = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$")
 

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from robot_rl.aprl.settings import AprlSection, AprlSettings
-from robot_rl.config.cameras import MAX_RENDER_SIDE, CameraSpec, check_cameras
+from robot_rl.config.cameras import (
+    MAX_RENDER_SIDE,
+    MIN_POLICY_IMAGE_SIDE,
+    CameraSpec,
+    check_cameras,
+)
 from robot_rl.config.loader import Fail, short
 from robot_rl.config.reward_model import RewardModelSpec
 from robot_rl.config.taskgraph import (
@@ -839,6 +844,14 @@ class RobotConfig:
             if name not in cameras:
                 fail(f"observation.images[{i}]", f"expected the name of a camera in cameras: "
                      f"({', '.join(cameras) or 'none configured'}), got {short(name)}")
+        index = {cam.name: i for i, cam in enumerate(self.cameras)}
+        for name in self.observation.images:
+            cam = cameras[name]
+            for key in ("width", "height"):
+                if getattr(cam, key) < MIN_POLICY_IMAGE_SIDE:
+                    fail(f"cameras[{index[name]}].{key}", f"expected at least "
+                         f"{MIN_POLICY_IMAGE_SIDE} px for a camera in observation.images (the "
+                         f"policy's image encoder needs it), got {getattr(cam, key)}")
         sizes = {(cameras[n].width, cameras[n].height) for n in self.observation.images}
         if len(sizes) > 1:
             fail("observation.images", "expected cameras of one frame size (width, height), "

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from robot_rl.config.cameras import MAX_IMAGE_SIDE
+from robot_rl.config.cameras import MAX_IMAGE_SIDE, MIN_POLICY_IMAGE_SIDE
 from robot_rl.config.schema import MAX_FRAME_STACK
 from robot_rl.sac.encoder import PixelEncoder
 from robot_rl.sac.networks import TanhGaussianActor
@@ -43,7 +43,6 @@ POLICY = "policy"
 ENCODER = "encoder"
 _SEP = "/"
 _MAX_PIXEL_CHANNELS = 3 * MAX_FRAME_STACK * 16  # frames x cameras x RGB: 16 cameras is plenty
-_MIN_IMAGE_SIDE = 9  # the encoder's four convolutions need this much (PixelEncoder)
 
 
 class WeightsError(ValueError):
@@ -91,11 +90,11 @@ class PolicySpec:
         if spec.pixels is not None:
             c, h, w = spec.pixels
             if not (0 < c <= _MAX_PIXEL_CHANNELS and c % 3 == 0
-                    and _MIN_IMAGE_SIDE <= min(h, w) and max(h, w) <= MAX_IMAGE_SIDE):
+                    and MIN_POLICY_IMAGE_SIDE <= min(h, w) and max(h, w) <= MAX_IMAGE_SIDE):
                 raise WeightsError(f"weights meta 'policy': pixels {list(spec.pixels)}: "
                                    f"expected [C, H, W] with C a multiple of 3 in [3, "
-                                   f"{_MAX_PIXEL_CHANNELS}] and sides in [{_MIN_IMAGE_SIDE}, "
-                                   f"{MAX_IMAGE_SIDE}] px")
+                                   f"{_MAX_PIXEL_CHANNELS}] and sides in "
+                                   f"[{MIN_POLICY_IMAGE_SIDE}, {MAX_IMAGE_SIDE}] px")
         return spec
 
 

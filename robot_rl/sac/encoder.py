@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from robot_rl.config.cameras import MIN_POLICY_IMAGE_SIDE
+
 FEATURE_DIM = 50
 """Size of the encoder's output feature (DrQ, SAC-AE)."""
 
@@ -38,8 +40,9 @@ class PixelEncoder(nn.Module):
     def __init__(self, channels: int, height: int, width: int,
                  feature_dim: int = FEATURE_DIM, filters: int = 32) -> None:
         super().__init__()
-        if min(height, width) < 9:
-            raise ValueError(f"images of at least 9x9 px, got {width}x{height}")
+        if min(height, width) < MIN_POLICY_IMAGE_SIDE:
+            raise ValueError(f"images of at least {MIN_POLICY_IMAGE_SIDE}x"
+                             f"{MIN_POLICY_IMAGE_SIDE} px, got {width}x{height}")
         self.convs = nn.Sequential(
             nn.Conv2d(channels, filters, 3, stride=2), nn.ReLU(),
             nn.Conv2d(filters, filters, 3, stride=1), nn.ReLU(),

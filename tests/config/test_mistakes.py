@@ -347,6 +347,9 @@ CASES = [
         "cameras": [FRONT, dict(copy.deepcopy(FRONT), name="side", width=64)],
         "observation": {"images": ["front", "side"]}}),
          ("observation.images", "one frame size")),
+    Case("images-too-small-for-the-encoder", changed({
+        "cameras": [dict(FRONT, width=4, height=4)], "observation": {"images": ["front"]}}),
+         ("cameras[0].width", "at least 9")),
     Case("images-with-hindsight", changed({"cameras": [FRONT],
                                            "observation": {"images": ["front"]}}, PANDA),
          ("task.reach.hindsight", "observation.images")),
