@@ -66,7 +66,7 @@ class PixelEncoder(nn.Module):
                  if torch.is_autocast_enabled(x.device.type) else torch.float32)
         x = x.to(dtype)  # the only pass over the frames before the first convolution
         first = self.convs[0]
-        assert isinstance(first, nn.Conv2d)
+        assert isinstance(first, nn.Conv2d) and first.bias is not None
         # x / 255 - 0.5 folded into the first convolution's weights and bias (exact but
         # for rounding): two fewer passes over every frame
         weight = first.weight / 255.0
