@@ -26,6 +26,17 @@ def open_npz(path: str | os.PathLike[str], missing: str,
     """
     name = str(path)
     try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except FileNotFoundError:
+        raise error(name, "<file>", missing) from None
+    except OSError as err:  # a folder, no permission, ...
+        raise error(name, "<file>", f"expected a readable .npz archive ({err.strerror})") from None
+    # np.load calls anything that is neither zip nor .npy "pickled data": say what it is
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x93NUMPY")):
+        raise error(name, "<file>", "expected an .npz archive written by np.savez (a zip "
+                    f"file), got a file starting with {head!r}")
+    try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise error(name, "<file>", missing) from None
