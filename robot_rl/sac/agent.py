@@ -210,7 +210,7 @@ class SAC:
         return torch.randperm(e)[:m].to(self.device)  # drawn on the CPU: same on every device
 
     def critic_loss(self, b: Batch, next_action: torch.Tensor | None = None,
-                    next_log_prob: torch.Tensor | None = None,
+                    next_log_prob: torch.Tensor | None = None, metrics: bool = True,
                     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Soft Bellman error; only ``terminated`` stops bootstrapping (not ``truncated``).
 
@@ -219,7 +219,8 @@ class SAC:
         both halves share batch statistics; the (s', a') half, detached, gives the target.
 
         With images, obs and next_obs are randomly shifted and encoded; the encoder gets
-        this loss's gradient through obs only.
+        this loss's gradient through obs only. ``metrics=False`` returns no metrics: each
+        ``.item()`` waits for a GPU to finish, so only the last update of a call reads them.
         """
         obs = self.encode(b.obs, b.pixels, grad=True)
         next_obs = self.encode(b.next_obs, b.next_pixels)
@@ -241,6 +242,8 @@ class SAC:
             next_v = next_q.min(dim=0).values - self.alpha * next_log_prob
             target = b.reward + self.cfg.gamma * (1.0 - b.terminated) * next_v
         loss = 0.5 * ((q - target.unsqueeze(0)) ** 2).mean(dim=1).sum()
+        if not metrics:
+            return loss, {}
         return loss, {"critic_loss": loss.item(), "q_mean": q.mean().item()}
 
     def actor_loss(self, b: Batch) -> tuple[torch.Tensor, dict[str, float]]:
@@ -293,20 +296,22 @@ class SAC:
                 next_action, next_log_prob = self.next_actions(segment.next_obs)
                 for j in range(n):
                     info = self.critic_step(segment.slice(j), next_action[j],
-                                            next_log_prob[j])
+                                            next_log_prob[j], metrics=i + j == k - 1)
             else:  # a' from each step's own encoding of next_obs (freshly shifted)
                 for j in range(n):
-                    info = self.critic_step(segment.slice(j))
+                    info = self.critic_step(segment.slice(j), metrics=i + j == k - 1)
             if self.updates % delay == 0:
                 self._actor_info = self.actor_step(segment.slice(n - 1))
             i += n
         return {**info, **self._actor_info}
 
     def critic_step(self, b: Batch, next_action: torch.Tensor | None = None,
-                    next_log_prob: torch.Tensor | None = None) -> dict[str, float]:
+                    next_log_prob: torch.Tensor | None = None,
+                    metrics: bool = True) -> dict[str, float]:
         """One gradient step of the critics (then, with ``weight_norm``, the projection of
-        their hidden weights back to unit norm, and the Polyak step of their targets)."""
-        loss, info = self.critic_loss(b, next_action, next_log_prob)
+        their hidden weights back to unit norm, and the Polyak step of their targets); its
+        metrics unless ``metrics=False`` (see :meth:`critic_loss`)."""
+        loss, info = self.critic_loss(b, next_action, next_log_prob, metrics=metrics)
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_opt.step()

@@ -136,6 +136,33 @@ def test_update_equals_plain_reference_under_same_seed(recipe: str) -> None:
     assert max_param_diff(agent, ref) < 1e-4
 
 
+def test_update_reads_critic_metrics_once_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each .item() waits for a GPU: of k critic updates only the last reads its metrics, and
+    # they are the same numbers as when every update reads them
+    cfg = tiny("droq", utd=5)
+    agent, twin = SAC(OBS, ACT, cfg, seed=3), SAC(OBS, ACT, cfg, seed=3)
+    batch = filled_buffer().sample(cfg.batch_size, cfg.utd)
+    flags: list[bool] = []
+    critic_loss = SAC.critic_loss
+
+    def spy(self: SAC, *args: object, metrics: bool = True, **kwargs: object) -> object:
+        flags.append(metrics)
+        return critic_loss(self, *args, metrics=metrics, **kwargs)  # type: ignore[arg-type]
+
+    def always(self: SAC, *args: object, metrics: bool = True, **kwargs: object) -> object:
+        return critic_loss(self, *args, metrics=True, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SAC, "critic_loss", always)
+    torch.manual_seed(7)
+    expected = twin.update(batch)
+    monkeypatch.setattr(SAC, "critic_loss", spy)
+    torch.manual_seed(7)
+    info = agent.update(batch)
+    assert flags == [False] * 4 + [True]
+    assert set(info) >= {"critic_loss", "q_mean", "actor_loss", "alpha"}
+    assert info == expected
+
+
 def test_fused_adam_equals_plain_loop() -> None:
     buf = filled_buffer()
     batches = [buf.sample(8, 3) for _ in range(3)]
