@@ -38,8 +38,6 @@ def open_npz(path: str | os.PathLike[str], missing: str,
                     f"file), got a file starting with {head!r}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise error(name, "<file>", missing) from None
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise error(name, "<file>", f"expected an .npz archive written by np.savez without "
                     f"pickled objects ({err})") from None

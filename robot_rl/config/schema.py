@@ -844,12 +844,12 @@ class RobotConfig:
             if name not in cameras:
                 fail(f"observation.images[{i}]", f"expected the name of a camera in cameras: "
                      f"({', '.join(cameras) or 'none configured'}), got {short(name)}")
-        index = {cam.name: i for i, cam in enumerate(self.cameras)}
-        for name in self.observation.images:
-            cam = cameras[name]
+        for j, cam in enumerate(self.cameras):
+            if cam.name not in self.observation.images:
+                continue
             for key in ("width", "height"):
                 if getattr(cam, key) < MIN_POLICY_IMAGE_SIDE:
-                    fail(f"cameras[{index[name]}].{key}", f"expected at least "
+                    fail(f"cameras[{j}].{key}", f"expected at least "
                          f"{MIN_POLICY_IMAGE_SIDE} px for a camera in observation.images (the "
                          f"policy's image encoder needs it), got {getattr(cam, key)}")
         sizes = {(cameras[n].width, cameras[n].height) for n in self.observation.images}
