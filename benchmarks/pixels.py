@@ -35,6 +35,11 @@ distance at the end (m).
         --batch-size 128 --warmup 300 --json --plot pixels.png          # what a CPU allows
                                             # (docs/results/pixels_32_stack3_1500.md)
 
+``--state-block`` is a diagnostic: no camera, and the block's position relative to the gripper
+and the goal in the state (the privileged ``block_delta`` signal). What it cannot learn from
+the block's true position, the pixel learner cannot learn from frames either
+(docs/results/push_actions.md); ``--action-mode`` overrides ``robot.action_mode``.
+
 Prints one JSON object keyed by arm (``scratch``, ``demos``, ``demos_interventions``,
 ``learned_reward``), each with ``success_rate`` (at the last evaluation, mean over seeds),
 ``steps_to_80`` (per seed: the first evaluation step with a success rate >= 0.8, null if
@@ -46,6 +51,7 @@ time of one training step with images and its parts (render, physics, act, updat
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -84,7 +90,13 @@ def pixel_config_data(args: dict[str, Any]) -> dict[str, Any]:
     for cam in data["cameras"]:
         if cam["name"] == args["camera"] and args["size"]:
             cam.update(width=args["size"], height=args["size"])
-    data["observation"].update(images=[args["camera"]], frame_stack=args["frame_stack"])
+    if args.get("action_mode"):
+        data["robot"]["action_mode"] = args["action_mode"]
+    obs = data["observation"]
+    if args.get("state_block"):  # the diagnostic: the block in the state, no camera
+        obs.update(signals=[*obs["signals"], "block_delta"], allow_privileged=True)
+    else:
+        obs.update(images=[args["camera"]], frame_stack=args["frame_stack"])
     learner = data.setdefault("learner", {})
     learner["buffer_size"] = args["buffer_size"] or max(args["budget"], 1)
     for key in ("batch_size", "utd", "warmup_steps", "recipe", "hidden", "precision"):
@@ -103,8 +115,13 @@ def write_config(data: dict[str, Any], folder: Path, name: str) -> Any:
 
 
 def cache_dir(args: dict[str, Any], seed: int) -> Path:
-    """Where the seed's demonstrations and classifier are kept for these settings."""
-    tag = f"s{args['size']}_k{args['frame_stack']}_d{args['demos']}_r{args['reward_episodes']}"
+    """Where the seed's demonstrations and classifier are kept for these settings (and
+    this robot, task and cameras: a changed action mapping records new demonstrations)."""
+    data = pixel_config_data(args)
+    scene = {key: data.get(key) for key in ("robot", "task", "cameras", "observation")}
+    digest = hashlib.sha256(json.dumps(scene, sort_keys=True).encode()).hexdigest()[:10]
+    tag = (f"s{args['size']}_k{args['frame_stack']}_d{args['demos']}_r{args['reward_episodes']}"
+           f"_{digest}")
     return Path(args["cache"]) / tag / f"seed{seed}"
 
 
@@ -418,6 +435,8 @@ def arm_settings(arm: str, args: dict[str, Any]) -> dict[str, Any]:
             "frame": next(f"{c['width']}x{c['height']}" for c in data["cameras"]
                           if c["name"] == args["camera"]),
             "frame_stack": args["frame_stack"], "recipe": learner.get("recipe", "sac"),
+            "action_mode": data["robot"].get("action_mode", "absolute"),
+            "observation": "state + block_delta" if args.get("state_block") else "pixels",
             "batch_size": learner.get("batch_size", 256), "utd": learner.get("utd"),
             "warmup_steps": learner.get("warmup_steps", 1000),
             "hidden": learner.get("hidden", [256, 256]), "buffer_size": learner["buffer_size"],
@@ -497,6 +516,12 @@ def options(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str
     p.add_argument("--recipe", help="learner.recipe (default: the config's)")
     p.add_argument("--hidden", help="learner.hidden, comma-separated widths")
     p.add_argument("--precision", help="learner.precision (default: the config's, auto)")
+    p.add_argument("--action-mode", choices=["absolute", "delta", "ee_delta"],
+                   help="robot.action_mode (default: the config's, ee_delta)")
+    p.add_argument("--state-block", action="store_true",
+                   help="a diagnostic: no camera; the block's position relative to the "
+                   "gripper and the goal is in the state (the privileged block_delta signal), "
+                   "so the run measures the learning without the pixels")
     p.add_argument("--buffer-size", type=int, default=0, help="0: the budget")
     p.add_argument("--demos", type=int, default=20, help="expert demonstrations per seed")
     p.add_argument("--reward-episodes", type=int, default=10,
@@ -522,16 +547,20 @@ def options(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str
     unknown = [x for x in arms if x not in ARMS]
     if unknown:
         p.error(f"--arms: unknown {', '.join(unknown)}; expected some of {', '.join(ARMS)}")
+    if a.state_block and "learned_reward" in arms:
+        p.error("--state-block: expected --arms without learned_reward (its classifier "
+                "needs the camera)")
     args: dict[str, Any] = {
         "config": a.config, "camera": a.camera, "budget": a.budget,
         "eval_every": a.eval_every, "eval_episodes": a.eval_episodes,
         "eval_at_start": a.eval_at_start, "size": a.size, "frame_stack": a.frame_stack,
         "batch_size": a.batch_size, "utd": a.utd, "warmup_steps": a.warmup,
-        "recipe": a.recipe, "precision": a.precision,
+        "recipe": a.recipe, "precision": a.precision, "action_mode": a.action_mode,
+        "state_block": a.state_block,
         "hidden": [int(w) for w in a.hidden.split(",")] if a.hidden else None,
         "buffer_size": a.buffer_size, "demos": a.demos, "reward_episodes": a.reward_episodes,
         "reward_epochs": a.reward_epochs, "stray_steps": a.stray_steps,
-        "timing_steps": a.timing_steps, "cache": a.cache, "threads": a.threads, "arms": arms}
+        "timing_steps": 0 if a.state_block else a.timing_steps, "cache": a.cache, "threads": a.threads, "arms": arms}
     return a, args
 
 
@@ -571,8 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     results = summarize(runs, arms, args, classifiers)
     if a.plot:
         size = results[arms[0]]["settings"]["frame"]
-        plot(results, Path(a.plot), f"panda_push from pixels ({size}, stack "
-             f"{args['frame_stack']}), {a.seeds} seed(s), {args['budget']} steps")
+        seen = ("the block in the state" if args["state_block"]
+                else f"pixels ({size}, stack {args['frame_stack']})")
+        plot(results, Path(a.plot), f"panda_push from {seen}, {a.seeds} seed(s), "
+             f"{args['budget']} steps")
     meta = {"benchmark": "pixels", "machine": machine_info(args["threads"]),
             "options": {**args, "seeds": a.seeds, "jobs": a.jobs}, "target": TARGET,
             "wall_s": round(time.perf_counter() - t0, 1)}

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import numpy as np
 
 from robot_rl.config import RobotConfig
+from robot_rl.kinematics import EndEffectorMapper
 from robot_rl.rewards import learned_reward, push_reward, reach_reward, walk_reward
 from robot_rl.robot import RobotState, is_fallen, quat_to_rpy
 from robot_rl.safety import SafetyFilter, SafetyInfo
@@ -171,7 +172,8 @@ class ControlStep:
     def __init__(self, cfg: RobotConfig, seed: int = 0) -> None:
         self.cfg = cfg
         self.obs_builder = ObservationBuilder(cfg)
-        self.mapper = ActionMapper(cfg)
+        self.mapper: Callable[..., np.ndarray] = (
+            EndEffectorMapper(cfg) if cfg.robot.action_mode == "ee_delta" else ActionMapper(cfg))
         self.safety = SafetyFilter.from_config(cfg)
         self.tasks = task_rewards(cfg)
         self.task: str = cfg.task.kind  # a key of self.tasks
@@ -180,7 +182,7 @@ class ControlStep:
         self.gate: AprlGate | None = None  # APRL: applies L, scores each step
         self.judge: SuccessJudge | None = None  # task.reward_model: the learned reward
         self.target: np.ndarray | None = None
-        self.prev_action = np.zeros(cfg.n_joints, np.float32)
+        self.prev_action = np.zeros(cfg.action_dim, np.float32)
         self.episode_steps = 0
         self.episode_return = 0.0
         self.transitions = 0  # completed transitions (numbers them)

@@ -27,6 +27,7 @@ import numpy as np
 from robot_rl.config import RobotConfig, load_config
 from robot_rl.envs.robot_env import RobotEnv
 from robot_rl.errors import ConfigError
+from robot_rl.kinematics import ArmKinematics, action_for_targets
 from robot_rl.reward_model.frames import save_frames
 
 NEAR_MISS = (0.6, 0.02, 0.08)
@@ -76,7 +77,7 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
     cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, reward_model=None))
     env = RobotEnv(cfg, seed=seed)
     rng = np.random.default_rng([seed, 11])
-    ik = _InverseKinematics(env)
+    ik = ArmKinematics(cfg)
     images: list[np.ndarray] = []
     labels: list[bool] = []
     distances: list[float] = []
@@ -93,13 +94,15 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
             if drive and rng.random() > NEAR_MISS[0]:
                 direction = rng.normal(size=3)
                 aim += direction / np.linalg.norm(direction) * rng.uniform(*NEAR_MISS[1:])
-            action: np.ndarray = np.zeros(cfg.n_joints, np.float32)
+            action: np.ndarray = np.zeros(cfg.action_dim, np.float32)
             hits = 0
             for _ in range(cfg.task.episode_steps):
                 if drive:
-                    action = ik.action(aim) + rng.normal(0, 0.02, cfg.n_joints)
+                    measured = env.state.joint_position
+                    action = (action_for_targets(cfg, ik.inverse(aim, measured), measured, ik)
+                              + rng.normal(0, 0.02, cfg.action_dim))
                 else:  # a random walk of the normalized action
-                    action = action + rng.normal(0, 0.25, cfg.n_joints)
+                    action = action + rng.normal(0, 0.25, cfg.action_dim)
                 action = np.clip(action, -1.0, 1.0).astype(np.float32)
                 _, _, terminated, truncated, info = env.step(action)
                 images.append(env.robot.render_camera(cam))
@@ -114,33 +117,9 @@ def collect_frames(config: str | RobotConfig, episodes: int, out: str | Path, se
                     f"{hits} success frames")
     finally:
         env.close()
+        ik.close()
     save_frames(out, np.stack(images), np.array(labels), name, np.array(ids),
                 extra={"ee_distance": np.array(distances)})
     return {"frames": len(labels), "positives": int(sum(labels)), "episodes": episodes,
             "driven_episodes": driven, "camera": name, "out": str(out),
             "seconds": round(time.monotonic() - start, 1)}
-
-
-class _InverseKinematics:
-    """Normalized actions that bring a simulated arm's end effector to a point (PyBullet)."""
-
-    def __init__(self, env: RobotEnv) -> None:
-        import pybullet
-
-        robot = env.robot
-        self.client, self.body, self.ee = robot.client, robot.body, robot.ee_id
-        movable = [j for j in range(self.client.getNumJoints(self.body))
-                   if self.client.getJointInfo(self.body, j)[2] != pybullet.JOINT_FIXED]
-        self.columns = [movable.index(j) for j in robot.joint_ids]
-        self.env = env
-        spec = env.cfg.robot
-        self.nominal = np.asarray(spec.nominal)
-        self.scale = np.asarray(spec.action_scale)
-        self.delta = spec.action_mode == "delta"
-
-    def action(self, point: np.ndarray) -> np.ndarray:
-        q = np.asarray(self.client.calculateInverseKinematics(
-            self.body, self.ee, point.tolist(), maxNumIterations=50))[self.columns]
-        base = self.env.state.joint_position if self.delta else self.nominal
-        safe = np.where(self.scale > 0, self.scale, 1.0)
-        return np.where(self.scale > 0, (q - base) / safe, 0.0)

@@ -34,9 +34,9 @@ def signal_size(name: str, cfg: RobotConfig) -> int:
     n = cfg.n_joints
     sizes = {"joint_position": n, "joint_velocity": n, "imu_orientation": 2,
              "imu_angular_velocity": 3, "heading": 2, "gait_phase": 2,
-             "projected_gravity": 3, "previous_action": n,
+             "projected_gravity": 3, "previous_action": cfg.action_dim,
              "foot_contacts": len(cfg.robot.foot_links), "ee_position": 3, "target_delta": 3,
-             "base_linear_velocity": 3}
+             "base_linear_velocity": 3, "block_delta": 5}
     return sizes[name]
 
 
@@ -50,6 +50,7 @@ class ObservationBuilder:
         # gait_phase: radians per control step
         self.phase_step = 2 * np.pi * cfg.observation.phase_hz / cfg.robot.control_hz
         self.size = sum(signal_size(s, cfg) for s in self.signals)
+        self.goal = np.asarray(cfg.task.push.goal, dtype=np.float64)  # block_delta
 
     def build(self, state: RobotState, previous_action: np.ndarray,
               target: np.ndarray | None = None, start_yaw: float | None = None,
@@ -86,6 +87,10 @@ class ObservationBuilder:
                 parts.append(_required(target, name) - _required(state.ee_position, name))
             elif name == "base_linear_velocity":
                 parts.append(_required(state.base_linear_velocity, name))
+            elif name == "block_delta":
+                block = _required(state.block_position, name)
+                parts.append(block - _required(state.ee_position, name))
+                parts.append(self.goal - block[:2])
         return np.concatenate(parts).astype(np.float32)
 
 
@@ -121,6 +126,13 @@ class ActionMapper:
         else:
             base = self.nominal
         return base + np.asarray(limit) * a * self.scale
+
+
+def ee_action(cfg: RobotConfig, move: np.ndarray) -> np.ndarray:
+    """The ``ee_delta`` action (float32, clipped to [-1, 1]) that moves the end effector by
+    ``move`` (m, world frame): ``move / robot.ee_step``."""
+    step = float(cfg.robot.ee_step)
+    return np.clip(np.asarray(move, dtype=np.float64) / step, -1.0, 1.0).astype(np.float32)
 
 
 class ActionRescale:

@@ -26,6 +26,7 @@ import numpy as np
 import pybullet
 
 from robot_rl.config import RobotConfig
+from robot_rl.spaces import ee_action
 
 if TYPE_CHECKING:  # annotations only: sim_bridge sits below the environments
     from robot_rl.envs import RobotEnv
@@ -130,6 +131,8 @@ class PushExpert:
                              "the end-effector position")
         waypoint = push_waypoint(state.ee_position, state.block_position, self.goal,
                                  self.half, self.motion)
+        if self.cfg.robot.action_mode == "ee_delta":  # the move itself (at most 2 cm)
+            return ee_action(self.cfg, waypoint - state.ee_position)
         q = self.inverse_kinematics(env.robot, waypoint)
         return self.normalize(q, state.joint_position, env.limit)
 

@@ -121,6 +121,8 @@ def config_skeleton(urdf: Any) -> str:
         "  base_position: [0.0, 0.0, 0.3]  # spawn (m): a legged robot just above its feet",
         "  # arm: fixed_base: true",
         f"  # arm: end_effector_link: {end_link}  # a guess (the URDF's last link)",
+        "  # (an arm's action can move the end effector instead of the joints: action_mode:",
+        "  # ee_delta with ee_low and ee_high, its box; docs/configs.md#end-effector-actions)",
         "# arm: task: {kind: reach}",
         "# arm: observation: {signals: [joint_position, joint_velocity, ee_position, "
         "target_delta, previous_action]}",

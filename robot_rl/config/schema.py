@@ -45,8 +45,11 @@ OBS_SIGNALS = (
     "ee_position",  # end-effector position (m, world frame; arms)
     "target_delta",  # target minus end-effector position (m; reaching)
     "base_linear_velocity",  # PRIVILEGED: true base velocity, body frame; sim only
+    # PRIVILEGED (push): block centre minus end effector (x, y, z) and goal minus block
+    # (x, y), m; sim only: a diagnostic of the push task without a camera (docs/pixels.md)
+    "block_delta",
 )
-PRIVILEGED_SIGNALS = ("base_linear_velocity",)
+PRIVILEGED_SIGNALS = ("base_linear_velocity", "block_delta")
 
 
 def _per_joint(fail: Fail, key: str, values: list[float] | None, n: int) -> None:
@@ -73,8 +76,20 @@ class RobotSpec:
     action_scale: list[float] = field(metadata=PER_JOINT)
     # absolute: target = nominal + a * action_scale (a pose per action); delta: target =
     # measured position + a * action_scale (a step from where the joints are, per control
-    # step: a policy learns a local feedback law instead of a global map to poses)
-    action_mode: Literal["absolute", "delta"] = "absolute"
+    # step: a policy learns a local feedback law instead of a global map to poses);
+    # ee_delta (arms): three numbers per step, the end effector's move in the world frame
+    # (a * ee_step), turned into joint targets by inverse kinematics (docs/configs.md)
+    action_mode: Literal["absolute", "delta", "ee_delta"] = "absolute"
+    # ee_delta only: the end effector's move per control step at |a| = 1 (m, per axis)
+    ee_step: float = 0.03
+    # ee_delta only (required then): the box the end effector's target is kept in, its
+    # lower and upper corner [x, y, z] (m, world frame)
+    ee_low: list[float] | None = None
+    ee_high: list[float] | None = None
+    # ee_delta only: the end effector's orientation held by the inverse kinematics,
+    # [roll, pitch, yaw] (rad, as base_orientation) or a quaternion [x, y, z, w];
+    # null: free (position only)
+    ee_orientation: list[float] | None = None
     # Hard limits per joint; left out (or null): the URDF's <limit> of each joint. A value
     # beyond the URDF's is allowed with a warning (docs/configs.md); a limit found neither
     # here nor in the URDF is an error. The loader fills them in: after load_config they
@@ -155,22 +170,62 @@ class RobotSpec:
             fail("base_orientation", "expected a quaternion [x, y, z, w] of non-zero length")
         if self.kind == "arm" and not self.end_effector_link:
             fail("end_effector_link", "expected a link name for an arm")
-        if self.action_mode not in ("absolute", "delta"):
-            fail("action_mode", f"expected absolute or delta, got {self.action_mode!r}")
+        if self.action_mode not in ("absolute", "delta", "ee_delta"):
+            fail("action_mode", f"expected absolute, delta or ee_delta, got "
+                 f"{self.action_mode!r}")
+        self._check_ee(fail)
+
+    def _check_ee(self, fail: Fail) -> None:
+        """The ``ee_delta`` keys: an arm, a step, a box, an orientation."""
+        if self.action_mode != "ee_delta":
+            return
+        if self.kind != "arm":
+            fail("action_mode", "expected absolute or delta for a legged robot (ee_delta "
+                 "moves an arm's end effector: robot.kind: arm)")
+        if not (math.isfinite(self.ee_step) and 0 < self.ee_step <= 0.2):
+            fail("ee_step", f"expected a move per control step in (0, 0.2] m, got "
+                 f"{self.ee_step}")
+        for key in ("ee_low", "ee_high"):
+            value = getattr(self, key)
+            if value is None:
+                fail(key, "expected [x, y, z] (m, world frame) with action_mode: ee_delta: "
+                     "the box the end effector is kept in")
+            elif len(value) != 3 or not all(math.isfinite(v) for v in value):
+                fail(key, f"expected [x, y, z]: 3 finite numbers (m), got {short(value)}")
+        assert self.ee_low is not None and self.ee_high is not None
+        for axis, lo, hi in zip("xyz", self.ee_low, self.ee_high, strict=True):
+            if not lo < hi:
+                fail("ee_high", f"expected each value above ee_low's ({axis}: {lo} is not "
+                     f"below {hi})")
+        orient = self.ee_orientation
+        if orient is not None and (len(orient) not in (3, 4)
+                                   or not all(math.isfinite(v) for v in orient)
+                                   or (len(orient) == 4 and not 1e-6 < math.hypot(*orient))):
+            fail("ee_orientation", "expected [roll, pitch, yaw] (rad), a quaternion "
+                 f"[x, y, z, w] of non-zero length, or null (free), got {short(orient)}")
 
     def base_quaternion(self) -> tuple[float, float, float, float]:
         """The spawn orientation as a unit quaternion ``(x, y, z, w)`` (PyBullet's order;
         from ``[roll, pitch, yaw]`` exactly as ``pybullet.getQuaternionFromEuler``)."""
-        if len(self.base_orientation) == 4:
-            x, y, z, w = self.base_orientation
-            norm = math.sqrt(x * x + y * y + z * z + w * w)
-            return (x / norm, y / norm, z / norm, w / norm)
-        roll, pitch, yaw = (0.5 * a for a in self.base_orientation)
-        cr, sr = math.cos(roll), math.sin(roll)
-        cp, sp = math.cos(pitch), math.sin(pitch)
-        cy, sy = math.cos(yaw), math.sin(yaw)
-        return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
-                cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy)
+        return _quaternion(self.base_orientation)
+
+    def ee_quaternion(self) -> tuple[float, float, float, float] | None:
+        """``ee_orientation`` as a unit quaternion ``(x, y, z, w)``; None: free."""
+        return None if self.ee_orientation is None else _quaternion(self.ee_orientation)
+
+
+def _quaternion(orientation: list[float]) -> tuple[float, float, float, float]:
+    """``[roll, pitch, yaw]`` (rad) or ``[x, y, z, w]`` as a unit quaternion ``(x, y, z, w)``."""
+    if len(orientation) == 4:
+        x, y, z, w = orientation
+        norm = math.sqrt(x * x + y * y + z * z + w * w)
+        return (x / norm, y / norm, z / norm, w / norm)
+    roll, pitch, yaw = (0.5 * a for a in orientation)
+    cr, sr = math.cos(roll), math.sin(roll)
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy)
 
 
 MAX_FRAME_STACK = 8
@@ -769,6 +824,9 @@ class RobotConfig:
         for i, name in enumerate(self.observation.signals):
             if name in needs and self.robot.kind != needs[name]:
                 fail(f"observation.signals[{i}]", f"{name!r} needs robot.kind: {needs[name]}")
+            if name == "block_delta" and self.task.kind != "push":
+                fail(f"observation.signals[{i}]", "'block_delta' needs task.kind: push (the "
+                     "block it measures)")
             if name == "foot_contacts" and not self.robot.foot_links:
                 fail(f"observation.signals[{i}]", "'foot_contacts' needs robot.foot_links (the "
                      "links whose ground contact it reports); none are given")
@@ -816,10 +874,14 @@ class RobotConfig:
                  "the controller's order (or [] for robot.joints' order)")
         try:  # the checks against the robot; re-raised with this file's name
             aprl = self.aprl_settings()
-            if aprl is not None and aprl.active and self.robot.action_mode == "delta":
-                fail("aprl.active", "expected false with robot.action_mode: delta (APRL "
+            mode = self.robot.action_mode
+            if aprl is not None and aprl.active and mode != "absolute":
+                fail("aprl.active", f"expected false with robot.action_mode: {mode} (APRL "
                      "bounds joint targets around the nominal pose: absolute actions)")
-            self.task_graph_settings()
+            graph = self.task_graph_settings()
+            if graph is not None and mode == "ee_delta" and any(graph.scripted):
+                fail("task_graph.scripted", "expected none with robot.action_mode: ee_delta "
+                     "(scripted controllers command joints)")
         except ConfigError as err:
             fail(err.key, err.expected)
 
@@ -908,6 +970,12 @@ class RobotConfig:
     @property
     def n_joints(self) -> int:
         return len(self.robot.joints)
+
+    @property
+    def action_dim(self) -> int:
+        """Numbers in an action: one per joint, or 3 (the end effector's move) with
+        ``robot.action_mode: ee_delta``."""
+        return 3 if self.robot.action_mode == "ee_delta" else self.n_joints
 
     @property
     def control_dt(self) -> float:

@@ -23,16 +23,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.demos.kinematics import ArmKinematics, action_for_targets
 from robot_rl.errors import ConfigError
+from robot_rl.kinematics import ArmKinematics, action_for_targets
 
 
 class Expert(Protocol):
     """A scripted demonstrator."""
 
     def act(self, env: Any) -> np.ndarray:
-        """The normalized action in [-1, 1] (float32, one per joint) for ``env``'s current
-        state (``env`` is a :class:`~robot_rl.envs.RobotEnv` with a running episode)."""
+        """The normalized action in [-1, 1] (float32, ``cfg.action_dim`` numbers) for
+        ``env``'s current state (``env`` is a :class:`~robot_rl.envs.RobotEnv` with a
+        running episode)."""
         ...
 
     def reset(self) -> None:
@@ -41,7 +42,8 @@ class Expert(Protocol):
 
 
 class ReachExpert:
-    """Reach: inverse kinematics to the episode's target, as an absolute joint-target action.
+    """Reach: inverse kinematics to the episode's target, as a joint-target action (or, with
+    ``robot.action_mode: ee_delta``, the end effector's move to the solution's).
 
     Each step solves IK from the measured joint positions to the target, corrected by the
     offset between the measured end effector and the kinematic model's (its solution kept
@@ -73,7 +75,7 @@ class ReachExpert:
 
     def action_for(self, q: np.ndarray, measured: np.ndarray) -> np.ndarray:
         """The normalized action whose joint targets are ``q`` (clipped to [-1, 1])."""
-        return action_for_targets(self.cfg, q, measured)
+        return action_for_targets(self.cfg, q, measured, self.kinematics)
 
     def hold_action(self, measured: np.ndarray) -> np.ndarray:
         """The action that commands the measured pose."""

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from robot_rl.config import RobotConfig
-from robot_rl.demos.kinematics import ArmKinematics, action_for_targets
+from robot_rl.kinematics import ArmKinematics, action_for_targets
 from robot_rl.robot import RobotState
 from robot_rl.ros import msgs
 
@@ -77,7 +77,8 @@ class Teleop:
         if mode == "auto":
             mode = "ee_velocity" if cfg.robot.kind == "arm" else "joint_delta"
         self.mode = mode
-        if mode == "ee_velocity" and kinematics is None:
+        if kinematics is None and (mode == "ee_velocity"
+                                   or cfg.robot.action_mode == "ee_delta"):
             kinematics = ArmKinematics(cfg)
         self.kinematics = kinematics
         self.dt = cfg.control_dt
@@ -121,7 +122,7 @@ class Teleop:
             dq = np.zeros_like(q)
             k = min(len(q), len(self.command))
             dq[:k] = self.command[:k] * self.dt
-        return action_for_targets(self.cfg, q + dq, q)
+        return action_for_targets(self.cfg, q + dq, q, self.kinematics)
 
     # ------------------------------------------------------------------ parsing
     def _parse(self, msg: Any) -> np.ndarray | None:

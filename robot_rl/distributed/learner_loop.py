@@ -112,7 +112,7 @@ def make_learner(cfg: RobotConfig, server: LearnerServer, run: RunDir | None = N
     Resolves ``cfg.learner``'s device and precision in place (``robot_rl.sac.device``; a
     no-op where the caller did, as ``robot-rl learner`` does before writing config.yaml).
     """
-    obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.n_joints
+    obs_dim, act_dim = ObservationBuilder(cfg).size, cfg.action_dim
     cfg.learner = resolve_learner(cfg.learner, cfg.source)  # what the run's config records
     if cfg.observation.images:  # DrQ: the encoder and a replay of uint8 frames
         pixel_sac, frames = pixel_learner(cfg, obs_dim, act_dim, seed)

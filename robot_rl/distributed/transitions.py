@@ -96,7 +96,7 @@ class BatchShape:
     @classmethod
     def of(cls, cfg: RobotConfig) -> BatchShape:
         """The shape of ``cfg``'s transitions."""
-        return cls(ObservationBuilder(cfg).size, cfg.n_joints, pixels_shape(cfg),
+        return cls(ObservationBuilder(cfg).size, cfg.action_dim, pixels_shape(cfg),
                    frame_channels(cfg))
 
 

@@ -51,7 +51,7 @@ class RobotEnv(gym.Env):
         self.control = ControlStep(self.cfg, seed)
         self.obs_builder = self.control.obs_builder
         self.safety = self.control.safety
-        n = self.cfg.n_joints
+        n = self.cfg.action_dim
         self.action_space: gym.spaces.Box = gym.spaces.Box(-1.0, 1.0, (n,), np.float32)
         state_space = gym.spaces.Box(-np.inf, np.inf, (self.obs_builder.size,), np.float32)
         shape = pixels_shape(self.cfg)
@@ -97,6 +97,10 @@ class RobotEnv(gym.Env):
 
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
         assert self._state is not None, "call reset() before step()"
+        if np.shape(action) != self.action_space.shape:
+            raise ValueError(f"expected an action of shape {self.action_space.shape} "
+                             f"(robot.action_mode: {self.cfg.robot.action_mode}), got "
+                             f"{np.shape(action)}")
         out = self._send(self.control.act(action, self._state, self.robot.now()))
         done = self.control.complete(self.state)
         assert done is not None

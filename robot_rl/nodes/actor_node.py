@@ -47,7 +47,7 @@ class ActorNode:
                  run_dir: Path | None = None) -> None:
         self.node, self.cfg, self.params = node, cfg, params
         obs_dim = ObservationBuilder(cfg).size
-        policy = Policy(obs_dim, cfg.n_joints, params.seed, pixels_shape(cfg))
+        policy = Policy(obs_dim, cfg.action_dim, params.seed, pixels_shape(cfg))
         self.core = ActorCore(cfg, policy, params.seed)
         self.actor_id = params.actor_id or f"{cfg.name}-{socket.gethostname()}"[:64]
         graph = cfg.task_graph_settings()

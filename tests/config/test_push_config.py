@@ -43,6 +43,16 @@ MISTAKES = [
      "predicate"),
     ({"task": {"push": {"colour": "red"}}}, "task.push.colour", "unknown key"),
     ({"task": {"kind": "shove"}}, "task.kind", "'push'"),
+    # robot.action_mode: ee_delta (the shipped mapping) and its keys
+    ({"robot": {"ee_low": None}}, "robot.ee_low", "[x, y, z]"),
+    ({"robot": {"ee_high": [0.72, 0.28]}}, "robot.ee_high", "3 finite numbers"),
+    ({"robot": {"ee_high": [0.72, -0.3, 0.2]}}, "robot.ee_high", "above ee_low"),
+    ({"robot": {"ee_step": 0.0}}, "robot.ee_step", "(0, 0.2] m"),
+    ({"robot": {"ee_step": 0.5}}, "robot.ee_step", "(0, 0.2] m"),
+    ({"robot": {"ee_orientation": [3.14, 0.0]}}, "robot.ee_orientation", "[roll, pitch, yaw]"),
+    ({"robot": {"ee_orientation": [0, 0, 0, 0]}}, "robot.ee_orientation", "non-zero length"),
+    ({"robot": {"action_mode": "cartesian"}}, "robot.action_mode", "ee_delta"),
+    ({"aprl": {"active": True}}, "aprl.active", "ee_delta"),
 ]
 
 
@@ -57,6 +67,15 @@ def test_push_mistake_names_file_key_and_expectation(tmp_path: Path, changes: di
     assert "\n" not in message
     assert message.startswith(f"{path}: {key}: "), message
     assert words in message, message
+
+
+def test_ee_delta_needs_an_arm(tmp_path: Path, a1_path: Path) -> None:
+    path = write_config(tmp_path, a1_path, {"robot": {"action_mode": "ee_delta",
+                                                      "ee_low": [0, 0, 0],
+                                                      "ee_high": [1, 1, 1]}})
+    with pytest.raises(ConfigError, match=r"robot\.action_mode: expected absolute or delta "
+                                          r"for a legged robot"):
+        load_config(path)
 
 
 def test_push_needs_an_arm(tmp_path: Path, a1_path: Path) -> None:

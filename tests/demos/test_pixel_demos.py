@@ -49,7 +49,7 @@ def test_push_demos_keep_the_frames_the_policy_sees(demos: Path) -> None:
     with np.load(demos) as f:
         arrays = dict(f)
     n = 100  # task.episode_steps
-    assert arrays["obs"].shape == (n, 24) and arrays["pixels"].shape == (n, 6, 16, 16)
+    assert arrays["obs"].shape == (n, 20) and arrays["pixels"].shape == (n, 6, 16, 16)
     assert arrays["pixels"].dtype == np.uint8 and arrays["next_frame"].shape == (n, 3, 16, 16)
     # the next stack is this one moved on by one frame: next_frame is the next row's newest
     np.testing.assert_array_equal(arrays["next_frame"][:-1], arrays["pixels"][1:, 3:])
@@ -66,7 +66,7 @@ def test_a_pixel_config_trains_with_push_demos_as_prior_data(demos: Path,
         assert isinstance(buffer, PixelMixedReplayBuffer) and len(buffer.prior) == 100
         obs, _ = env.reset(seed=0)
         for _ in range(3):
-            action = np.zeros(7, np.float32)
+            action = np.zeros(env.action_space.shape, np.float32)
             nxt, reward, terminated, truncated, _ = env.step(action)
             buffer.add(obs, action, reward, nxt, terminated, truncated)
             obs = nxt
@@ -78,7 +78,7 @@ def test_a_pixel_config_trains_with_push_demos_as_prior_data(demos: Path,
 
 
 def test_state_demos_are_refused_by_a_pixel_learner(tmp_path: Path) -> None:
-    data = {k: np.zeros((2, 24 if "obs" in k else 7), np.float32) for k in
+    data = {k: np.zeros((2, 20 if "obs" in k else 3), np.float32) for k in
             ("obs", "next_obs", "action")}
     data.update(reward=np.zeros(2, np.float32), terminated=np.zeros(2, np.float32))
     np.savez(tmp_path / "state.npz", **data)

@@ -28,7 +28,7 @@ def cfg():
 
 @pytest.fixture(scope="module")
 def kinematics(cfg):
-    from robot_rl.demos.kinematics import ArmKinematics
+    from robot_rl.kinematics import ArmKinematics
 
     kin = ArmKinematics(cfg)
     yield kin

@@ -67,9 +67,13 @@ def test_the_expert_needs_a_push_task() -> None:
         PushExpert(load_config(CONFIGS / "panda.yaml"))
 
 
-def test_the_expert_pushes_most_blocks_to_the_goal() -> None:
-    env = RobotEnv(str(CONFIGS / "panda_push.yaml"))
+@pytest.mark.parametrize("mode", ["ee_delta", "absolute"])  # shipped; joint targets
+def test_the_expert_pushes_most_blocks_to_the_goal(mode: str) -> None:
+    cfg = load_config(CONFIGS / "panda_push.yaml")
+    cfg.robot = dataclasses.replace(cfg.robot, action_mode=mode)
+    env = RobotEnv(cfg)
     try:
+        assert env.action_space.shape == (3 if mode == "ee_delta" else 7,)
         expert = PushExpert(env.cfg)
         result = evaluate(lambda obs: expert.act(env), env, episodes=5, seed=500)
         idle = evaluate(nominal_policy(env), env, episodes=5, seed=500)
@@ -101,7 +105,7 @@ def test_an_expert_episode_repeats_bit_for_bit_under_its_seed() -> None:
         first = episode(3)
         other = episode(4)  # contacts of another episode in between
         env.reset(seed=3)
-        env.step(np.zeros(7, np.float32))  # the block's floor contacts where they will be
+        env.step(np.zeros(env.action_space.shape, np.float32))  # the block's floor contacts where they will be
         again = episode(3)
     finally:
         env.close()
