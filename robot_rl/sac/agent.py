@@ -134,7 +134,8 @@ class SAC:
         return CriticEnsemble(self.input_dim, self.act_dim, list(c.critic_hidden or c.hidden),
                               int(c.num_critics or 2), bool(c.critic_layernorm),
                               float(c.critic_dropout or 0.0), bool(c.critic_batchrenorm),
-                              c.bn_momentum, c.renorm_warmup, c.renorm_rmax, c.renorm_dmax)
+                              c.bn_momentum, c.renorm_warmup, c.renorm_rmax, c.renorm_dmax,
+                              0 if self.encoder is None else self.encoder.feature_dim)
 
     @property
     def alpha(self) -> torch.Tensor:

@@ -199,21 +199,29 @@ class CriticEnsemble(nn.Module):
     on the input, shared by all members since they see the same input). CrossQ + WN keeps
     the hidden Linear weights at unit norm per output unit (:meth:`normalize_hidden_`,
     called by the learner after each optimizer step).
+
+    The last ``features`` numbers of an observation (an image encoder's, already
+    LayerNorm-ed per sample) skip the input batch renormalization: across a batch of frames
+    of one scene many of them barely vary, and dividing by that spread (eps 1e-3) would
+    blow the augmentation's jitter up to the scale of the state (measured on the push task:
+    docs/results/push_actions.md).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], ensemble: int,
                  layernorm: bool = True, dropout: float = 0.0, batchrenorm: bool = False,
                  bn_momentum: float = 0.99, renorm_warmup: int = 100_000,
-                 renorm_rmax: float = 3.0, renorm_dmax: float = 5.0) -> None:
+                 renorm_rmax: float = 3.0, renorm_dmax: float = 5.0,
+                 features: int = 0) -> None:
         super().__init__()
         self.ensemble = ensemble
+        self.features = features
 
         def brn(ens: int, features: int) -> EnsembleBatchRenorm:
             return EnsembleBatchRenorm(ens, features, bn_momentum, renorm_warmup, renorm_rmax,
                                        renorm_dmax)
 
         width = obs_dim + act_dim
-        self.input_norm = brn(1, width) if batchrenorm else None
+        self.input_norm = brn(1, width - features) if batchrenorm else None
         layers: list[nn.Module] = []
         for h in hidden:
             layers.append(EnsembleLinear(ensemble, width, h))
@@ -250,9 +258,14 @@ class CriticEnsemble(nn.Module):
             batch_stats: batch renormalization normalizes with (and updates) batch
                 statistics; False uses the running statistics (CrossQ's actor loss).
         """
-        x = torch.cat([obs, action], dim=-1).unsqueeze(0)
-        if self.input_norm is not None:
-            x = self.input_norm(x, batch_stats=batch_stats)
+        if self.input_norm is None:
+            x = torch.cat([obs, action], dim=-1).unsqueeze(0)
+        else:  # [state, action] normalized, then the encoder's features as they are
+            split = obs.shape[-1] - self.features
+            x = self.input_norm(torch.cat([obs[..., :split], action], dim=-1).unsqueeze(0),
+                                batch_stats=batch_stats)
+            if self.features:
+                x = torch.cat([x, obs[..., split:].unsqueeze(0).to(x.dtype)], dim=-1)
         n = self.ensemble if members is None else len(members)
         x = x.expand(n, *x.shape[1:])
         for layer in self.net:

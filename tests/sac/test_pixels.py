@@ -196,3 +196,25 @@ def test_same_seed_same_shifts_and_learning() -> None:
         encoders.append([p.detach().clone() for p in agent.encoder.parameters()])
     assert infos[0] == infos[1]
     assert all(torch.equal(a, b) for a, b in zip(*encoders, strict=True))
+
+
+def test_crossq_leaves_the_encoder_features_out_of_its_input_batch_norm() -> None:
+    """CrossQ's input batch renorm normalizes the state and the action, not the encoder's
+    features: across a batch of frames of one scene a feature may vary by 1e-3, and
+    normalizing it would blow that jitter up to the state's scale."""
+    from robot_rl.sac.networks import CriticEnsemble
+
+    critic = CriticEnsemble(3 + 5, 2, [16], 2, layernorm=False, batchrenorm=True, features=5)
+    assert critic.input_norm is not None
+    assert critic.input_norm.running_mean.shape[-1] == 3 + 2  # state + action only
+    seen: list[torch.Tensor] = []
+    first = critic.net[0]
+    first.register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+    gen = torch.Generator().manual_seed(0)
+    state = torch.randn(64, 3, generator=gen)
+    features = 0.3 + 1e-3 * torch.randn(64, 5, generator=gen)  # nearly constant
+    action = torch.rand(64, 2, generator=gen) * 2 - 1
+    critic(torch.cat([state, features], dim=1), action)
+    x = seen[0][0]  # member 0's input to the first layer: [normalized state, action | features]
+    torch.testing.assert_close(x[:, 5:], features)
+    assert x[:, :5].std(dim=0).min() > 0.9  # the state and action are normalized
