@@ -16,8 +16,7 @@ from robot_rl.distributed.sources import read_sources
 from robot_rl.distributed.weights import ActorPolicy, unpack_weights
 from robot_rl.runs import RunDir, read_metrics
 from robot_rl.transport import ActorClient, LearnerServer
-
-from tests.conftest import write_config
+from tests.conftest import CONFIGS, write_config
 
 from .conftest import FAST, wait_for
 
@@ -172,4 +171,32 @@ def test_learner_relabels_each_actors_episodes_in_hindsight(tmp_path: Path,
     finally:
         left.close()
         right.close()
+        server.close()
+
+
+def test_an_ee_delta_learner_takes_three_number_actions_and_refuses_joint_actions(
+        tmp_path: Path) -> None:
+    """robot.action_mode: ee_delta over the transport: the learner's actions are the end
+    effector's 3 numbers; a batch with one number per joint is counted and dropped."""
+    cfg = load_config(str(write_config(tmp_path, CONFIGS / "panda_push.yaml", {
+        "learner": {"hidden": [8, 8], "warmup_steps": 1000, "batch_size": 4,
+                    "recipe": "sac"}})))
+    assert cfg.robot.action_mode == "ee_delta"
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    settings = LearnerSettings(checkpoint_idle_s=60, linger_s=0.0, tensorboard=False)
+    server = LearnerServer("tcp://127.0.0.1:0", options=FAST)
+    learner = make_learner(cfg, server, run, settings)
+    client = ActorClient(server.endpoint, "arm", options=FAST)
+    o, a = learner.agent.obs_dim, learner.agent.act_dim
+    assert a == 3
+    try:
+        client.send_transitions(_batch(0, 5, o, 7))  # joint-sized actions: refused
+        client.send_transitions(_batch(5, 5, o, a))
+        _drive(learner, client, lambda: learner.received == 5, "the 3-number batch")
+        assert len(learner.buffer) == 5
+        assert learner.mismatched_batches + learner.bad_transitions >= 1
+    finally:
+        learner.shutdown()
+        client.close()
         server.close()
